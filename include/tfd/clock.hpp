@@ -1,0 +1,86 @@
+// Clocks a timer file descriptor can run on, and std::chrono clocks to name their time points.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <system_error>
+
+namespace tfd {
+
+// The clocks timerfd_create(2) accepts, with the kernel's numeric ids.
+//
+// realtime         wall-clock time; jumps when the system time is set.
+// monotonic        never jumps, stops while the system is suspended.
+// boottime         like monotonic, but keeps counting during suspend.
+// realtime_alarm   realtime that also wakes a suspended system (needs CAP_WAKE_ALARM).
+// boottime_alarm   boottime that also wakes a suspended system (needs CAP_WAKE_ALARM).
+enum class clock_id : int {
+    realtime = 0,
+    monotonic = 1,
+    boottime = 7,
+    realtime_alarm = 8,
+    boottime_alarm = 9,
+};
+
+// The clock whose readings a timer on `id` is compared against: the alarm clocks count in
+// the time of their non-alarm base (realtime or boottime).
+[[nodiscard]] constexpr clock_id base_clock(clock_id id) noexcept {
+    switch (id) {
+        case clock_id::realtime_alarm:
+            return clock_id::realtime;
+        case clock_id::boottime_alarm:
+            return clock_id::boottime;
+        default:
+            return id;
+    }
+}
+
+// "realtime", "monotonic", ...; "clock(unknown)" for an id outside the enumeration.
+[[nodiscard]] std::string_view to_string(clock_id id) noexcept;
+
+// Parses the names to_string() produces, plus the kernel's spellings ("CLOCK_MONOTONIC").
+[[nodiscard]] std::optional<clock_id> parse_clock_id(std::string_view name) noexcept;
+
+// Reads `id` with clock_gettime(2), in nanoseconds since that clock's epoch.
+[[nodiscard]] std::chrono::nanoseconds clock_now(clock_id id);
+[[nodiscard]] std::chrono::nanoseconds clock_now(clock_id id, std::error_code& ec) noexcept;
+
+// A std::chrono clock over one kernel clock, in integer nanoseconds.  Time points of these
+// clocks (and of std::chrono::system_clock / steady_clock, see clock_of) can arm a timer_fd
+// with an absolute deadline.
+template <clock_id Id>
+struct kernel_clock {
+    using rep = std::int64_t;
+    using period = std::nano;
+    using duration = std::chrono::nanoseconds;
+    using time_point = std::chrono::time_point<kernel_clock>;
+    static constexpr bool is_steady = Id != clock_id::realtime;
+    static constexpr clock_id id = Id;
+
+    static time_point now() { return time_point(clock_now(Id)); }
+};
+
+using realtime_clock = kernel_clock<clock_id::realtime>;
+using monotonic_clock = kernel_clock<clock_id::monotonic>;
+using boottime_clock = kernel_clock<clock_id::boottime>;
+
+// Which kernel clock a std::chrono clock reads.  libstdc++ on Linux implements system_clock
+// with CLOCK_REALTIME and steady_clock with CLOCK_MONOTONIC.
+template <class Clock>
+struct clock_of;
+template <clock_id Id>
+struct clock_of<kernel_clock<Id>> {
+    static constexpr clock_id value = Id;
+};
+template <>
+struct clock_of<std::chrono::system_clock> {
+    static constexpr clock_id value = clock_id::realtime;
+};
+template <>
+struct clock_of<std::chrono::steady_clock> {
+    static constexpr clock_id value = clock_id::monotonic;
+};
+
+}  // namespace tfd

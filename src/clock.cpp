@@ -1,0 +1,68 @@
+#include "tfd/clock.hpp"
+
+#include <time.h>
+
+#include <array>
+#include <cerrno>
+#include <string>
+
+#include "sys/sys.hpp"
+#include "tfd/time_convert.hpp"
+
+namespace tfd {
+namespace {
+
+struct clock_name {
+    clock_id id;
+    std::string_view name;
+    std::string_view kernel_name;
+};
+
+constexpr std::array<clock_name, 5> clock_names{{
+    {clock_id::realtime, "realtime", "CLOCK_REALTIME"},
+    {clock_id::monotonic, "monotonic", "CLOCK_MONOTONIC"},
+    {clock_id::boottime, "boottime", "CLOCK_BOOTTIME"},
+    {clock_id::realtime_alarm, "realtime_alarm", "CLOCK_REALTIME_ALARM"},
+    {clock_id::boottime_alarm, "boottime_alarm", "CLOCK_BOOTTIME_ALARM"},
+}};
+
+}  // namespace
+
+std::string_view to_string(clock_id id) noexcept {
+    for (const clock_name& entry : clock_names) {
+        if (entry.id == id) {
+            return entry.name;
+        }
+    }
+    return "clock(unknown)";
+}
+
+std::optional<clock_id> parse_clock_id(std::string_view name) noexcept {
+    for (const clock_name& entry : clock_names) {
+        if (name == entry.name || name == entry.kernel_name) {
+            return entry.id;
+        }
+    }
+    return std::nullopt;
+}
+
+std::chrono::nanoseconds clock_now(clock_id id, std::error_code& ec) noexcept {
+    ec.clear();
+    timespec now{};
+    if (sys::clock_gettime(static_cast<int>(id), &now) != 0) {
+        ec.assign(errno, std::system_category());
+        return {};
+    }
+    return timespec_to_ns(now);
+}
+
+std::chrono::nanoseconds clock_now(clock_id id) {
+    std::error_code ec;
+    std::chrono::nanoseconds now = clock_now(id, ec);
+    if (ec) {
+        throw std::system_error(ec, "clock_now: clock=" + std::to_string(static_cast<int>(id)));
+    }
+    return now;
+}
+
+}  // namespace tfd
