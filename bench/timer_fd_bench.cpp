@@ -102,4 +102,6 @@ BENCHMARK(create_close_raw)->Name("create_close/raw");
 
 }  // namespace
 
-int main(int argc, char** argv) { return tfd::bench::run_side_by_side(argc, argv); }
+int main(int argc, char** argv) {
+    return tfd::bench::run_side_by_side(argc, argv);
+}

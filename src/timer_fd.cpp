@@ -12,7 +12,9 @@
 namespace tfd {
 namespace {
 
-std::error_code last_error() noexcept { return {errno, std::system_category()}; }
+std::error_code last_error() noexcept {
+    return {errno, std::system_category()};
+}
 
 int kernel_open_flags(open_flags flags) noexcept {
     int result = has(flags, open_flags::inheritable) ? 0 : TFD_CLOEXEC;
@@ -55,8 +57,8 @@ std::string flags_text(set_flags flags) {
     if (has(flags, set_flags::cancel_on_set)) {
         add("cancel_on_set");
     }
-    unsigned unknown =
-        static_cast<unsigned>(flags) & ~static_cast<unsigned>(set_flags::absolute | set_flags::cancel_on_set);
+    unsigned unknown = static_cast<unsigned>(flags) &
+                       ~static_cast<unsigned>(set_flags::absolute | set_flags::cancel_on_set);
     if (unknown != 0) {
         std::ostringstream hex;
         hex << "0x" << std::hex << unknown;
@@ -67,8 +69,10 @@ std::string flags_text(set_flags flags) {
 
 // Builds "timer_fd::<operation>: <what failed>" for a failed timerfd_settime, naming the
 // value the kernel objected to when it can be told apart.
-std::string describe_settime_failure(const char* operation, int fd, std::chrono::nanoseconds initial,
-                                     std::chrono::nanoseconds interval, set_flags flags, int error) {
+std::string describe_settime_failure(const char* operation, int fd,
+                                     std::chrono::nanoseconds initial,
+                                     std::chrono::nanoseconds interval, set_flags flags,
+                                     int error) {
     std::string prefix = std::string("timer_fd::") + operation + ": ";
     const char* initial_name = has(flags, set_flags::absolute) ? "deadline=" : "initial=";
     if (error == EINVAL && initial.count() < 0) {
@@ -90,8 +94,8 @@ timer_fd::timer_fd(clock_id clock, open_flags flags) : clock_(clock) {
     std::error_code ec;
     *this = create(clock, flags, ec);
     if (ec) {
-        throw std::system_error(ec, "timer_fd::create: clock=" + std::string(to_string(clock)) + " (" +
-                                        std::to_string(static_cast<int>(clock)) + ")");
+        throw std::system_error(ec, "timer_fd::create: clock=" + std::string(to_string(clock)) +
+                                        " (" + std::to_string(static_cast<int>(clock)) + ")");
     }
 }
 
@@ -105,7 +109,9 @@ timer_fd timer_fd::create(clock_id clock, open_flags flags, std::error_code& ec)
     return timer_fd(unique_fd(fd), clock);
 }
 
-timer_fd timer_fd::adopt(int fd, clock_id clock) noexcept { return timer_fd(unique_fd(fd), clock); }
+timer_fd timer_fd::adopt(int fd, clock_id clock) noexcept {
+    return timer_fd(unique_fd(fd), clock);
+}
 
 timer_setting timer_fd::settime(std::chrono::nanoseconds initial, std::chrono::nanoseconds interval,
                                 set_flags flags, std::error_code& ec) noexcept {
@@ -124,8 +130,8 @@ timer_setting timer_fd::arm(const char* operation, std::chrono::nanoseconds init
     std::error_code ec;
     timer_setting previous = settime(initial, interval, flags, ec);
     if (ec) {
-        throw std::system_error(
-            ec, describe_settime_failure(operation, fd_.get(), initial, interval, flags, ec.value()));
+        throw std::system_error(ec, describe_settime_failure(operation, fd_.get(), initial,
+                                                             interval, flags, ec.value()));
     }
     return previous;
 }
@@ -217,7 +223,9 @@ void timer_fd::set_ticks(std::uint64_t ticks) {
     }
 }
 
-void timer_fd::close(std::error_code& ec) noexcept { fd_.close(ec); }
+void timer_fd::close(std::error_code& ec) noexcept {
+    fd_.close(ec);
+}
 
 void timer_fd::close() {
     int fd = fd_.get();

@@ -14,7 +14,7 @@ constexpr const char* ours = "tfd";
 
 // Forwards everything to the console reporter and remembers each benchmark's median.
 class median_collector : public benchmark::ConsoleReporter {
-public:
+  public:
     void ReportRuns(const std::vector<Run>& runs) override {
         for (const Run& run : runs) {
             if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median") {
@@ -44,26 +44,27 @@ public:
     }
     [[nodiscard]] const std::string& unit() const { return unit_; }
 
-private:
+  private:
     std::map<std::string, double> medians_;
     std::string unit_ = "ns";
 };
 
 void print_table(const median_collector& collector) {
-    std::printf("\n| operation | contender | median (%s) | ratio to %s |\n|---|---|---:|---:|\n",
+    std::printf("\n| operation | contender | median (%s) | %s / contender |\n|---|---|---:|---:|\n",
                 collector.unit().c_str(), ours);
     for (const auto& [operation, contenders] : collector.table()) {
         auto base = contenders.find(ours);
         for (const auto& [contender, median] : contenders) {
             if (base != contenders.end() && base->second > 0) {
                 std::printf("| %s | %s | %.1f | %.3f |\n", operation.c_str(), contender.c_str(),
-                            median, median / base->second);
+                            median, base->second / median);
             } else {
-                std::printf("| %s | %s | %.1f | - |\n", operation.c_str(), contender.c_str(), median);
+                std::printf("| %s | %s | %.1f | - |\n", operation.c_str(), contender.c_str(),
+                            median);
             }
         }
     }
-    std::printf("\nratio = contender / %s: above 1 means %s is faster.\n", ours, ours);
+    std::printf("\nA ratio below 1 means %s is faster than that contender.\n", ours);
 }
 
 }  // namespace

@@ -71,7 +71,8 @@ template <class Rep, class Period>
         if constexpr (per_ns::num == per_ns::den) {
             return detail::floor_double_ns(static_cast<double>(d.count()));
         } else {
-            constexpr double scale = static_cast<double>(per_ns::num) / static_cast<double>(per_ns::den);
+            constexpr double scale =
+                static_cast<double>(per_ns::num) / static_cast<double>(per_ns::den);
             return detail::floor_double_ns(static_cast<double>(d.count()) * scale);
         }
     } else {

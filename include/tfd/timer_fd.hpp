@@ -80,9 +80,7 @@ enum class read_status : unsigned char {
 struct read_result {
     read_status status = read_status::would_block;
     std::uint64_t count = 0;  // Non-zero only when status == expired.
-    [[nodiscard]] constexpr bool expired() const noexcept {
-        return status == read_status::expired;
-    }
+    [[nodiscard]] constexpr bool expired() const noexcept { return status == read_status::expired; }
 };
 
 // Owns one timer file descriptor.  Move-only; the destructor closes it and never throws;
@@ -90,7 +88,7 @@ struct read_result {
 // errno and a message naming the operation and the offending value, and has a noexcept
 // overload that reports through a std::error_code& instead.
 class timer_fd {
-public:
+  public:
     // An empty object that owns no descriptor.
     timer_fd() noexcept = default;
 
@@ -114,8 +112,8 @@ public:
     timer_setting set(std::chrono::duration<Rep1, Period1> initial,
                       std::chrono::duration<Rep2, Period2> interval = {},
                       set_flags flags = set_flags::none) {
-        return arm("set", convert("set", "initial", initial),
-                   convert("set", "interval", interval), flags);
+        return arm("set", convert("set", "initial", initial), convert("set", "interval", interval),
+                   flags);
     }
 
     // Arms the timer to expire at `deadline`, a point on the timer's own clock (a
@@ -168,7 +166,7 @@ public:
     // Gives up ownership and returns the descriptor; the object becomes empty.
     [[nodiscard]] int release() noexcept { return fd_.release(); }
 
-private:
+  private:
     timer_fd(unique_fd fd, clock_id clock) noexcept : fd_(std::move(fd)), clock_(clock) {}
 
     template <class Rep, class Period>

@@ -13,7 +13,7 @@ namespace tfd {
 // to report to.  Call close() to see it.  close(2) is never retried on EINTR, because Linux
 // has already released the descriptor by then and a retry could close a newly opened one.
 class unique_fd {
-public:
+  public:
     constexpr unique_fd() noexcept = default;
     // Takes ownership of `fd`; -1 (or any negative value) makes an empty owner.
     constexpr explicit unique_fd(int fd) noexcept : fd_(fd < 0 ? -1 : fd) {}
@@ -44,7 +44,7 @@ public:
     void close();
     void close(std::error_code& ec) noexcept;
 
-private:
+  private:
     int fd_ = -1;
 };
 

@@ -3,17 +3,20 @@
 // Every wrapper behaves exactly like the libc function of the same name: it returns the
 // call's result, or -1 with errno set.  Routing them through one layer gives tests a seam:
 // a fault hook installed with set_fault_hook() sees every call before it is made and may
-// answer it instead (inject EINTR, EMFILE, a short write, a 0-byte read...).  With no hook
-// installed the cost is one predictable branch next to a ~1 us system call.
+// answer it instead (inject EINTR, EMFILE, a short write, a 0-byte read...).  The wrappers
+// are inline so that, with no hook installed, the cost over calling libc directly is one
+// relaxed atomic load and a predictable branch.
 #pragma once
 
+#include <sys/ioctl.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-
-struct itimerspec;
-struct timespec;
 
 namespace tfd::sys {
 
@@ -37,13 +40,76 @@ using fault_hook = bool (*)(call which, long& result) noexcept;
 // Installs `hook` (nullptr removes it) for every thread and returns the previous one.
 fault_hook set_fault_hook(fault_hook hook) noexcept;
 
-int timerfd_create(int clockid, int flags) noexcept;
-int timerfd_settime(int fd, int flags, const itimerspec* new_value, itimerspec* old_value) noexcept;
-int timerfd_gettime(int fd, itimerspec* current) noexcept;
-ssize_t read(int fd, void* buffer, std::size_t size) noexcept;
-ssize_t write(int fd, const void* buffer, std::size_t size) noexcept;
-int ioctl_set_ticks(int fd, std::uint64_t* ticks) noexcept;
-int close(int fd) noexcept;
-int clock_gettime(int clockid, timespec* now) noexcept;
+namespace detail {
+// Atomic so that a loop thread reading it never races a test installing it.
+extern std::atomic<fault_hook> installed_hook;
+
+// True when an installed hook answered the call (its answer is then in `result`).
+[[gnu::always_inline]] inline bool hooked(call which, long& result) noexcept {
+    fault_hook hook = installed_hook.load(std::memory_order_relaxed);
+    return hook != nullptr && hook(which, result);
+}
+}  // namespace detail
+
+inline int timerfd_create(int clockid, int flags) noexcept {
+    if (long r = 0; detail::hooked(call::timerfd_create, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::timerfd_create(clockid, flags);
+}
+
+inline int timerfd_settime(int fd, int flags, const itimerspec* new_value,
+                           itimerspec* old_value) noexcept {
+    if (long r = 0; detail::hooked(call::timerfd_settime, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::timerfd_settime(fd, flags, new_value, old_value);
+}
+
+inline int timerfd_gettime(int fd, itimerspec* current) noexcept {
+    if (long r = 0; detail::hooked(call::timerfd_gettime, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::timerfd_gettime(fd, current);
+}
+
+inline ssize_t read(int fd, void* buffer, std::size_t size) noexcept {
+    if (long r = 0; detail::hooked(call::read, r)) [[unlikely]] {
+        return r;
+    }
+    return ::read(fd, buffer, size);
+}
+
+inline ssize_t write(int fd, const void* buffer, std::size_t size) noexcept {
+    if (long r = 0; detail::hooked(call::write, r)) [[unlikely]] {
+        return r;
+    }
+    return ::write(fd, buffer, size);
+}
+
+// <linux/timerfd.h> defines this, but including it next to <fcntl.h> redefines struct flock,
+// so the value is spelled out as the kernel header spells it.
+inline constexpr unsigned long tfd_ioc_set_ticks = _IOW('T', 0, std::uint64_t);
+
+inline int ioctl_set_ticks(int fd, std::uint64_t* ticks) noexcept {
+    if (long r = 0; detail::hooked(call::ioctl_set_ticks, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::ioctl(fd, tfd_ioc_set_ticks, ticks);
+}
+
+inline int close(int fd) noexcept {
+    if (long r = 0; detail::hooked(call::close, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::close(fd);
+}
+
+inline int clock_gettime(int clockid, timespec* now) noexcept {
+    if (long r = 0; detail::hooked(call::clock_gettime, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::clock_gettime(clockid, now);
+}
 
 }  // namespace tfd::sys

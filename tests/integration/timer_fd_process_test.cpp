@@ -58,7 +58,8 @@ TEST(TimerFdProcess, CloseOnExecReallyClosesOnExec) {
     timer_fd closing(clock_id::monotonic);
     timer_fd inherited(clock_id::monotonic, open_flags::inheritable);
     EXPECT_EQ(exec_sees_fd(closing.native_handle()), 1) << "close-on-exec timer leaked into exec";
-    EXPECT_EQ(exec_sees_fd(inherited.native_handle()), 0) << "inheritable timer did not survive exec";
+    EXPECT_EQ(exec_sees_fd(inherited.native_handle()), 0)
+        << "inheritable timer did not survive exec";
 }
 
 // Clears one capability from the effective and permitted sets of the calling process.

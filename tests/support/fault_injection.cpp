@@ -49,6 +49,8 @@ scoped_fault::~scoped_fault() {
     script.remaining.store(0);
 }
 
-int scoped_fault::fired() const noexcept { return script.fired.load(); }
+int scoped_fault::fired() const noexcept {
+    return script.fired.load();
+}
 
 }  // namespace tfd::test

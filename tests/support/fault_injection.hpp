@@ -11,7 +11,7 @@ namespace tfd::test {
 // when `result` is -1) instead of making them; later calls go to the kernel again.  Only one
 // may be alive at a time.
 class scoped_fault {
-public:
+  public:
     scoped_fault(sys::call which, long result, int error, int times = 1) noexcept;
     ~scoped_fault();
     scoped_fault(const scoped_fault&) = delete;
@@ -20,7 +20,7 @@ public:
     // How many of the scripted answers were given so far.
     [[nodiscard]] int fired() const noexcept;
 
-private:
+  private:
     sys::fault_hook previous_;
 };
 

@@ -59,8 +59,9 @@ TEST(NsToTimespec, FloorDivisionKeepsNsecInRange) {
 }
 
 TEST(TimespecToNs, RoundTripsAndSaturates) {
-    for (std::int64_t value : {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, std::int64_t{999'999'999},
-                               std::int64_t{-1'000'000'001}, INT64_MAX, INT64_MIN}) {
+    for (std::int64_t value :
+         {std::int64_t{0}, std::int64_t{1}, std::int64_t{-1}, std::int64_t{999'999'999},
+          std::int64_t{-1'000'000'001}, INT64_MAX, INT64_MIN}) {
         EXPECT_EQ(timespec_to_ns(ns_to_timespec(nanoseconds(value))), nanoseconds(value)) << value;
     }
     timespec huge{};
@@ -108,7 +109,8 @@ TEST(ToNanoseconds, OverflowIsRejected) {
 
 TEST(ToNanoseconds, FloatingPointFollowsTheSecondsRule) {
     EXPECT_EQ(to_nanoseconds(std::chrono::duration<double>(0.3)), seconds_to_ns(0.3));
-    EXPECT_EQ(to_nanoseconds(std::chrono::duration<double, std::milli>(1.5)), nanoseconds(1'500'000));
+    EXPECT_EQ(to_nanoseconds(std::chrono::duration<double, std::milli>(1.5)),
+              nanoseconds(1'500'000));
     EXPECT_EQ(to_nanoseconds(std::chrono::duration<double, std::nano>(-0.5)), nanoseconds(-1));
     EXPECT_FALSE(to_nanoseconds(std::chrono::duration<double>(std::nan(""))));
     EXPECT_FALSE(to_nanoseconds(std::chrono::duration<float>(1e10f)));

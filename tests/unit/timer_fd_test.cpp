@@ -128,7 +128,8 @@ TEST(TimerFdSet, AnyDurationRepresentation) {
 
 TEST(TimerFdSet, NegativeValuesNameTheOffendingValue) {
     timer_fd timer(clock_id::monotonic);
-    EXPECT_EQ(error_of([&] { timer.set(-1s); }, EINVAL), "timer_fd::set: initial=-1s: Invalid argument");
+    EXPECT_EQ(error_of([&] { timer.set(-1s); }, EINVAL),
+              "timer_fd::set: initial=-1s: Invalid argument");
     EXPECT_EQ(error_of([&] { timer.set(1s, -250ms); }, EINVAL),
               "timer_fd::set: interval=-250ms: Invalid argument");
     EXPECT_EQ(error_of([&] { timer.set(std::chrono::duration<double>(-1e-10)); }, EINVAL),
@@ -143,11 +144,14 @@ TEST(TimerFdSet, ValuesOutsideSixtyFourBitNanosecondsOverflow) {
               "timer_fd::set: initial=10800000000s does not fit in 64-bit nanoseconds: "
               "Value too large for defined data type");
     std::string nan = error_of(
-        [&] { timer.set(1s, std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN())); },
+        [&] {
+            timer.set(1s, std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN()));
+        },
         EOVERFLOW);
     EXPECT_EQ(nan.rfind("timer_fd::set: interval=nan", 0), 0u) << nan;
-    error_of([&] { timer.set(std::chrono::duration<double>(std::numeric_limits<double>::infinity())); },
-             EOVERFLOW);
+    error_of(
+        [&] { timer.set(std::chrono::duration<double>(std::numeric_limits<double>::infinity())); },
+        EOVERFLOW);
     EXPECT_EQ(timer.get(), timer_setting{});
 }
 
@@ -165,7 +169,8 @@ TEST(TimerFdSet, ErrorCodeOverloadDoesNotThrow) {
 
 TEST(TimerFdSet, UnknownFlagBitsReachTheKernel) {
     timer_fd timer(clock_id::monotonic);
-    std::string what = error_of([&] { timer.settime(1s, 0s, static_cast<set_flags>(1u << 5)); }, EINVAL);
+    std::string what =
+        error_of([&] { timer.settime(1s, 0s, static_cast<set_flags>(1u << 5)); }, EINVAL);
     EXPECT_EQ(what, "timer_fd::settime: fd=" + std::to_string(timer.native_handle()) +
                         " initial=1s interval=0s flags=0x20: Invalid argument");
 }
@@ -173,8 +178,10 @@ TEST(TimerFdSet, UnknownFlagBitsReachTheKernel) {
 TEST(TimerFdSet, KernelChecksTimesBeforeTheDescriptor) {
     // A bad descriptor with a bad time is EINVAL; with a good time it is EBADF.
     timer_fd closed = timer_fd::adopt(-1, clock_id::monotonic);
-    EXPECT_EQ(error_of([&] { closed.set(-1s); }, EINVAL), "timer_fd::set: initial=-1s: Invalid argument");
-    EXPECT_EQ(error_of([&] { closed.set(1s); }, EBADF), "timer_fd::set: fd=-1: Bad file descriptor");
+    EXPECT_EQ(error_of([&] { closed.set(-1s); }, EINVAL),
+              "timer_fd::set: initial=-1s: Invalid argument");
+    EXPECT_EQ(error_of([&] { closed.set(1s); }, EBADF),
+              "timer_fd::set: fd=-1: Bad file descriptor");
 }
 
 TEST(TimerFdSetAt, AbsoluteDeadlineAndRelativeGet) {
@@ -201,7 +208,8 @@ TEST(TimerFdSetAt, StandardChronoClocks) {
 TEST(TimerFdSetAt, DeadlineOnAnotherClockIsRejected) {
     timer_fd timer(clock_id::monotonic);
     EXPECT_EQ(error_of([&] { timer.set_at(realtime_clock::now() + 1s); }, EINVAL),
-              "timer_fd::set_at: deadline is on the realtime clock, timer is on monotonic: Invalid argument");
+              "timer_fd::set_at: deadline is on the realtime clock, timer is on monotonic: Invalid "
+              "argument");
 }
 
 TEST(TimerFdSetAt, PastDeadlineExpiresAtOnce) {
@@ -288,7 +296,8 @@ TEST(TimerFdRead, RealErrorsThrowWithTheDescriptor) {
 
 TEST(TimerFdGet, ErrorsNameTheDescriptor) {
     timer_fd timer;
-    EXPECT_EQ(error_of([&] { (void)timer.get(); }, EBADF), "timer_fd::get: fd=-1: Bad file descriptor");
+    EXPECT_EQ(error_of([&] { (void)timer.get(); }, EBADF),
+              "timer_fd::get: fd=-1: Bad file descriptor");
     std::error_code ec;
     (void)timer.get(ec);
     EXPECT_EQ(ec, std::errc::bad_file_descriptor);
@@ -299,7 +308,8 @@ TEST(TimerFdSetTicks, SetsTheExpirationCount) {
     std::error_code ec;
     timer.set_ticks(5, ec);
     if (ec == std::errc::inappropriate_io_control_operation) {
-        GTEST_SKIP() << "kernel built without CONFIG_CHECKPOINT_RESTORE (TFD_IOC_SET_TICKS: ENOTTY)";
+        GTEST_SKIP()
+            << "kernel built without CONFIG_CHECKPOINT_RESTORE (TFD_IOC_SET_TICKS: ENOTTY)";
     }
     ASSERT_FALSE(ec) << ec.message();
     read_result result = timer.read();

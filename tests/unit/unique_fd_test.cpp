@@ -87,8 +87,8 @@ TEST(UniqueFd, CloseReportsErrorsAndEmptiesTheOwner) {
         FAIL() << "close() of a stale descriptor must throw";
     } catch (const std::system_error& e) {
         EXPECT_EQ(e.code().value(), EBADF);
-        EXPECT_EQ(std::string(e.what()), "unique_fd::close: fd=" + std::to_string(raw) +
-                                             ": Bad file descriptor");
+        EXPECT_EQ(std::string(e.what()),
+                  "unique_fd::close: fd=" + std::to_string(raw) + ": Bad file descriptor");
     }
     EXPECT_FALSE(fd.valid());
     ::close(other);
