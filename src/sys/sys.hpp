@@ -9,6 +9,7 @@
 #pragma once
 
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
 #include <time.h>
@@ -30,6 +31,7 @@ enum class call : unsigned char {
     ioctl_set_ticks,
     close,
     clock_gettime,
+    prctl,
 };
 
 // A fault hook returns true to answer the call itself: `result` is then returned to the
@@ -110,6 +112,15 @@ inline int clock_gettime(int clockid, timespec* now) noexcept {
         return static_cast<int>(r);
     }
     return ::clock_gettime(clockid, now);
+}
+
+// prctl(2) through syscall(2) rather than glibc's prctl(), which returns int: values such as
+// PR_GET_TIMERSLACK's (an unsigned long of nanoseconds) would be truncated above 2^31.
+inline long prctl(int option, unsigned long arg2) noexcept {
+    if (long r = 0; detail::hooked(call::prctl, r)) [[unlikely]] {
+        return r;
+    }
+    return ::syscall(SYS_prctl, option, arg2, 0UL, 0UL, 0UL);
 }
 
 }  // namespace tfd::sys
