@@ -7,7 +7,10 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CONFIGURE = cmake -S . -DTFD_WERROR=ON $(CMAKE_FLAGS)
 
-.PHONY: demo test asan bench build clean
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+
+.PHONY: demo test asan fuzz bench build clean
 
 build:
 	$(CONFIGURE) -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -27,8 +30,16 @@ asan:
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
+# Every libFuzzer target for FUZZ_SECONDS each (clang, ASan + UBSan), from fuzz/corpus/.
+fuzz:
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFD_WERROR=ON \
+	  -DTFD_SANITIZE=address,undefined,fuzzer-no-link -DTFD_BUILD_FUZZERS=ON -DTFD_BUILD_TESTS=OFF \
+	  -DTFD_BUILD_EXAMPLES=OFF -DTFD_BUILD_BENCH=OFF -DTFD_BUILD_PYTHON=OFF -DTFD_BUILD_TOOLS=OFF
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	$(BUILD)/bench/timer_fd_bench
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
