@@ -27,13 +27,17 @@ std::optional<std::chrono::nanoseconds> seconds_to_ns(double seconds) noexcept {
 }
 
 std::chrono::nanoseconds timespec_to_ns(const timespec& ts) noexcept {
-    constexpr std::int64_t billion = 1'000'000'000;
-    std::int64_t result = 0;
-    if (__builtin_mul_overflow(static_cast<std::int64_t>(ts.tv_sec), billion, &result) ||
-        __builtin_add_overflow(result, static_cast<std::int64_t>(ts.tv_nsec), &result)) {
-        return ts.tv_sec < 0 ? std::chrono::nanoseconds::min() : std::chrono::nanoseconds::max();
+    // 128 bits: near the bottom of the range sec * 1e9 alone overflows 64 bits even though
+    // adding the (positive) nsec brings the sum back in (found by fuzz/time_convert_fuzz).
+    __extension__ using wide = __int128;
+    wide total = static_cast<wide>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    if (total < static_cast<wide>(INT64_MIN)) {
+        return std::chrono::nanoseconds::min();
     }
-    return std::chrono::nanoseconds(result);
+    if (total > static_cast<wide>(INT64_MAX)) {
+        return std::chrono::nanoseconds::max();
+    }
+    return std::chrono::nanoseconds(static_cast<std::int64_t>(total));
 }
 
 std::string format_duration(std::chrono::nanoseconds ns) {
