@@ -10,7 +10,7 @@ CONFIGURE = cmake -S . -DTFD_WERROR=ON $(CMAKE_FLAGS)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: demo test asan fuzz bench build clean
+.PHONY: demo test asan valgrind fuzz bench build clean
 
 build:
 	$(CONFIGURE) -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -29,6 +29,11 @@ asan:
 	  -DTFD_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
+
+# The unit tests under valgrind's memcheck (errors and definite leaks fail).
+valgrind: build
+	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite -q \
+	  $(BUILD)/tests/tfd_unit_tests --gtest_brief=1
 
 # Every libFuzzer target for FUZZ_SECONDS each (clang, ASan + UBSan), from fuzz/corpus/.
 fuzz:

@@ -176,12 +176,18 @@ TEST(TimerFdSet, UnknownFlagBitsReachTheKernel) {
 }
 
 TEST(TimerFdSet, KernelChecksTimesBeforeTheDescriptor) {
-    // A bad descriptor with a bad time is EINVAL; with a good time it is EBADF.
-    timer_fd closed = timer_fd::adopt(-1, clock_id::monotonic);
+    // A bad descriptor with a bad time is EINVAL; with a good time it is EBADF.  The number
+    // is one that was just closed rather than -1, which valgrind rejects before the kernel
+    // sees it.
+    int stale = ::dup(STDERR_FILENO);
+    ASSERT_GE(stale, 0);
+    ::close(stale);
+    timer_fd closed = timer_fd::adopt(stale, clock_id::monotonic);
     EXPECT_EQ(error_of([&] { closed.set(-1s); }, EINVAL),
               "timer_fd::set: initial=-1s: Invalid argument");
     EXPECT_EQ(error_of([&] { closed.set(1s); }, EBADF),
-              "timer_fd::set: fd=-1: Bad file descriptor");
+              "timer_fd::set: fd=" + std::to_string(stale) + ": Bad file descriptor");
+    (void)closed.release();
 }
 
 TEST(TimerFdSetAt, AbsoluteDeadlineAndRelativeGet) {
