@@ -8,7 +8,16 @@
 // relaxed atomic load and a predictable branch.
 #pragma once
 
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -16,6 +25,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
@@ -32,6 +42,23 @@ enum class call : unsigned char {
     close,
     clock_gettime,
     prctl,
+    epoll_create1,
+    epoll_ctl,
+    epoll_wait,
+    poll,
+    select,
+    eventfd,
+    signalfd,
+    thread_sigmask,
+    socket,
+    setsockopt,
+    bind,
+    listen,
+    accept,
+    getsockname,
+    recv,
+    send,
+    open,
 };
 
 // A fault hook returns true to answer the call itself: `result` is then returned to the
@@ -121,6 +148,144 @@ inline long prctl(int option, unsigned long arg2) noexcept {
         return r;
     }
     return ::syscall(SYS_prctl, option, arg2, 0UL, 0UL, 0UL);
+}
+
+// --- Event loop backends -------------------------------------------------------------------
+
+inline int epoll_create1(int flags) noexcept {
+    if (long r = 0; detail::hooked(call::epoll_create1, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::epoll_create1(flags);
+}
+
+inline int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
+    if (long r = 0; detail::hooked(call::epoll_ctl, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::epoll_ctl(epfd, op, fd, event);
+}
+
+// epoll_pwait2(2) (Linux 5.11): the timeout is a timespec, so waits keep nanosecond
+// precision; nullptr waits forever.
+inline int epoll_wait(int epfd, epoll_event* events, int max_events,
+                      const timespec* timeout) noexcept {
+    if (long r = 0; detail::hooked(call::epoll_wait, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::epoll_pwait2(epfd, events, max_events, timeout, nullptr);
+}
+
+// ppoll(2) rather than poll(2) for the nanosecond timeout; nullptr waits forever.
+inline int poll(pollfd* fds, nfds_t count, const timespec* timeout) noexcept {
+    if (long r = 0; detail::hooked(call::poll, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::ppoll(fds, count, timeout, nullptr);
+}
+
+// pselect(2) rather than select(2) for the nanosecond timeout; nullptr waits forever.
+inline int select(int nfds, fd_set* readable, fd_set* writable, fd_set* exceptional,
+                  const timespec* timeout) noexcept {
+    if (long r = 0; detail::hooked(call::select, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::pselect(nfds, readable, writable, exceptional, timeout, nullptr);
+}
+
+// --- Wake-ups and signals --------------------------------------------------------------------
+
+inline int eventfd(unsigned initial, int flags) noexcept {
+    if (long r = 0; detail::hooked(call::eventfd, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::eventfd(initial, flags);
+}
+
+inline int signalfd(int fd, const sigset_t* mask, int flags) noexcept {
+    if (long r = 0; detail::hooked(call::signalfd, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::signalfd(fd, mask, flags);
+}
+
+// pthread_sigmask(3) returns the error number instead of setting errno; this wrapper keeps
+// the convention of the others (-1 with errno set) so callers handle every call alike.
+inline int thread_sigmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+    if (long r = 0; detail::hooked(call::thread_sigmask, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    int error = ::pthread_sigmask(how, set, old);
+    if (error != 0) {
+        errno = error;
+        return -1;
+    }
+    return 0;
+}
+
+// --- Sockets and files -----------------------------------------------------------------------
+
+inline int socket(int domain, int type, int protocol) noexcept {
+    if (long r = 0; detail::hooked(call::socket, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::socket(domain, type, protocol);
+}
+
+inline int setsockopt(int fd, int level, int name, const void* value, socklen_t size) noexcept {
+    if (long r = 0; detail::hooked(call::setsockopt, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::setsockopt(fd, level, name, value, size);
+}
+
+inline int bind(int fd, const sockaddr* address, socklen_t size) noexcept {
+    if (long r = 0; detail::hooked(call::bind, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::bind(fd, address, size);
+}
+
+inline int listen(int fd, int backlog) noexcept {
+    if (long r = 0; detail::hooked(call::listen, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::listen(fd, backlog);
+}
+
+inline int accept4(int fd, sockaddr* address, socklen_t* size, int flags) noexcept {
+    if (long r = 0; detail::hooked(call::accept, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::accept4(fd, address, size, flags);
+}
+
+inline int getsockname(int fd, sockaddr* address, socklen_t* size) noexcept {
+    if (long r = 0; detail::hooked(call::getsockname, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::getsockname(fd, address, size);
+}
+
+inline ssize_t recv(int fd, void* buffer, std::size_t size, int flags) noexcept {
+    if (long r = 0; detail::hooked(call::recv, r)) [[unlikely]] {
+        return r;
+    }
+    return ::recv(fd, buffer, size, flags);
+}
+
+inline ssize_t send(int fd, const void* buffer, std::size_t size, int flags) noexcept {
+    if (long r = 0; detail::hooked(call::send, r)) [[unlikely]] {
+        return r;
+    }
+    return ::send(fd, buffer, size, flags);
+}
+
+inline int open(const char* path, int flags) noexcept {
+    if (long r = 0; detail::hooked(call::open, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::open(path, flags);
 }
 
 }  // namespace tfd::sys
