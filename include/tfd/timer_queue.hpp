@@ -1,0 +1,195 @@
+// tfd::timer_queue: the pending timers of one clock, ordered by deadline, exact to the
+// nanosecond, with O(1) amortised start, cancel and refresh.
+//
+// Theory of operation (the `wheel` kind, the default)
+// ----------------------------------------------------
+// Most timers are timeouts that are cancelled or pushed back before they fire, so starting
+// and cancelling must be cheap, while firing must still be exact.  The queue is two tiers
+// split at a moving boundary, the horizon H:
+//
+//   near tier  every timer with deadline < H, in a 4-ary min-heap keyed by (deadline, start
+//              order): exact order, O(log n_near), and n_near is small because H only ever
+//              moves to just past the earliest pending timer.
+//   far tier   every timer with deadline >= H, in a hierarchical timing wheel of
+//              `wheel_levels` levels of `wheel_slots` slots.  A slot of level 0 spans one
+//              tick (2^tick_shift ns); a slot of level k spans wheel_slots^k ticks.  A timer
+//              sits at the level of the highest 6-bit group in which its tick differs from
+//              H's tick, so it is filed and unfiled in O(1) without ever being compared.
+//
+// When the near tier runs empty and the earliest deadline is asked for, the earliest
+// occupied wheel slot is found with one bit scan per level; a slot of a higher level is
+// spread ("cascaded") over the lower levels, and the level-0 slot is moved into the heap
+// whole, H becoming the end of that slot.  Each timer therefore moves at most
+// `wheel_levels` times before it fires (amortised O(1)), and never when it is cancelled
+// first, which is the common case.  This follows Varghese & Lauck's hierarchical wheel
+// (as in Linux's timer wheel and Tokio's driver), but departs from them in that slots are
+// never rounded: the heap below decides the exact nanosecond and the tie order.
+//
+// The `heap` kind is the plain baseline: one 4-ary heap of (cached deadline, entry) pairs
+// with the heap index kept in the entry, like libev's.  Both kinds behave identically.
+//
+// Contract: deadlines are absolute nanoseconds of one clock, any int64 value (years away, in
+// the past, negative).  pop_due(now) returns timers in (deadline, start order) order and
+// never one whose deadline is after `now`.  Starting or refreshing a timer gives it a new
+// place in the start order.  Entries are intrusive: the queue never allocates per timer and
+// never owns an entry; an entry must be cancelled (or the queue destroyed) before the entry
+// is destroyed.  Not thread-safe: one queue belongs to one loop thread.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace tfd {
+
+class timer_queue;
+
+// The intrusive hook a timer embeds (or derives from).  32 bytes; address is identity, so it
+// cannot be copied or moved.
+class timer_entry {
+  public:
+    timer_entry() noexcept : link_{} {}
+    timer_entry(const timer_entry&) = delete;
+    timer_entry& operator=(const timer_entry&) = delete;
+    ~timer_entry();
+
+    // The deadline the entry was last started or refreshed with.
+    [[nodiscard]] std::chrono::nanoseconds deadline() const noexcept {
+        return std::chrono::nanoseconds(deadline_);
+    }
+    [[nodiscard]] bool queued() const noexcept { return where() != place::none; }
+
+  private:
+    friend class timer_queue;
+    enum class place : std::uint64_t { none = 0, heap = 1, wheel = 2 };
+    static constexpr unsigned place_bits = 2;
+    static constexpr std::uint64_t place_mask = (1u << place_bits) - 1;
+
+    place where() const noexcept { return static_cast<place>(order_ & place_mask); }
+
+    // Where the entry is linked: a wheel slot's list (Linux "hlist" style: `pprev` points at
+    // the previous entry's `next`, or at the slot head, so unlinking needs no slot lookup),
+    // or a heap position.
+    struct list_link {
+        timer_entry* next;
+        timer_entry** pprev;
+    };
+    union link {
+        list_link list;
+        std::uint32_t heap_index;
+    };
+
+    std::int64_t deadline_ = 0;
+    // (start sequence << place_bits) | place.  Comparing whole values compares start order,
+    // since no two starts share a sequence number.
+    std::uint64_t order_ = 0;
+    link link_;
+};
+
+class timer_queue {
+  public:
+    enum class kind { wheel, heap };  // wheel: tiered default; heap: 4-ary baseline
+
+    // Geometry of the wheel.  A tick is 2^16 ns = 65.536 us, so the near heap holds the
+    // timers of (about) one 65 us slot; 8 levels of 64 slots cover 2^(16+48) ns, every
+    // non-negative int64 deadline.  Slot spans: level 0 65.5 us, 1 4.2 ms, 2 268 ms,
+    // 3 17.2 s, 4 18.3 min, 5 19.5 h, 6 52 days, 7 9.1 years.
+    static constexpr unsigned tick_shift = 16;
+    static constexpr unsigned slot_bits = 6;
+    static constexpr unsigned wheel_slots = 1u << slot_bits;
+    static constexpr unsigned wheel_levels = 8;
+    static_assert(tick_shift + slot_bits * wheel_levels >= 63, "the wheel must span int64");
+    // The 4-ary heap's fan-out.
+    static constexpr unsigned heap_arity = 4;
+
+    explicit timer_queue(kind k = kind::wheel);
+    // Leaves every still-queued entry unqueued (but does not touch its owner).
+    ~timer_queue();
+    timer_queue(const timer_queue&) = delete;
+    timer_queue& operator=(const timer_queue&) = delete;
+
+    // Queues `e` (which must not be queued: std::invalid_argument) at `deadline`.
+    void start(timer_entry& e, std::chrono::nanoseconds deadline);
+    // Unqueues `e`; a no-op when it is not queued.
+    void cancel(timer_entry& e) noexcept;
+    // Moves `e` to `deadline`, queuing it if needed; counts as a new start for tie order.
+    // Cheaper than cancel + start (in place when it stays in the heap).
+    void refresh(timer_entry& e, std::chrono::nanoseconds deadline);
+    // The earliest deadline, exact; nullopt when empty.  Not const: it may cascade.
+    [[nodiscard]] std::optional<std::chrono::nanoseconds> next_deadline();
+    // Unqueues and returns the earliest entry whose deadline is <= now (ties in start
+    // order), or nullptr.
+    [[nodiscard]] timer_entry* pop_due(std::chrono::nanoseconds now);
+
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    [[nodiscard]] kind get_kind() const noexcept { return kind_; }
+    // Bytes the queue itself holds beyond sizeof(timer_queue) (the heap array).
+    [[nodiscard]] std::size_t heap_capacity_bytes() const noexcept;
+
+    // Checks every invariant over the whole queue (O(n)); on a violation prints the broken
+    // invariant with its context and aborts.  Debug builds also run it after mutations of
+    // small queues.
+    void check_invariants() const;
+
+  private:
+    struct heap_node {
+        std::int64_t deadline;  // cached so sifting rarely touches the entry
+        timer_entry* entry;
+    };
+    using slot_array = std::array<timer_entry*, wheel_slots>;
+
+    // Near heap.
+    static bool before(const heap_node& a, const heap_node& b) noexcept;
+    void heap_reserve(std::size_t more);
+    void heap_push(timer_entry& e);
+    void heap_erase(timer_entry& e) noexcept;
+    void heap_rekey(timer_entry& e) noexcept;
+    timer_entry& heap_pop() noexcept;
+    void sift_up(std::size_t i) noexcept;
+    void sift_down(std::size_t i) noexcept;
+    void place_node(std::size_t i, heap_node n) noexcept;
+    void maybe_shrink() noexcept;
+
+    // Wheel.
+    bool belongs_in_heap(std::int64_t deadline) const noexcept;
+    void wheel_link(timer_entry& e) noexcept;
+    void wheel_unlink(timer_entry& e) noexcept;
+    timer_entry* take_slot(unsigned level, unsigned slot) noexcept;
+    void advance_to(std::uint64_t tick) noexcept;
+    void cascade(unsigned level, unsigned slot) noexcept;
+    bool refill();
+    std::optional<std::int64_t> earliest_slot_start() const noexcept;
+
+    void file(timer_entry& e, std::int64_t deadline);
+    void unfile(timer_entry& e) noexcept;
+    void debug_check() const;
+
+    // Invariants (check_invariants() verifies each):
+    //  I1 size_ == heap_.size() + the number of entries in wheel slots.
+    //  I2 heap_: heap_[i].entry->link_.heap_index == i, heap_[i].deadline == its entry's
+    //     deadline_, the entry's place is heap, and no child is before() its parent.
+    //  I3 kind heap: no entry is in the wheel.  kind wheel: every heap entry has a deadline
+    //     < H (negative, or tick < elapsed_), and every wheel entry has tick >= elapsed_;
+    //     hence the heap's top is the global minimum whenever the heap is not empty.
+    //  I4 an entry in slot s of level k has a tick that agrees with elapsed_ on every 6-bit
+    //     group above k and has s as its group k, with s > elapsed_'s group k when k >= 1
+    //     (a level's "own" slot is cascaded the moment elapsed_ enters it) and s >= it when
+    //     k == 0.  So every level lies inside the own slot of each level above it, and the
+    //     lowest occupied level's lowest occupied slot holds the earliest wheel timers.
+    //  I5 occupied_[k] bit s is set iff slot s of level k is not empty; each list's pprev
+    //     links are consistent and its entries' place is wheel.
+    //  I6 start sequences are unique and below next_seq_.
+    kind kind_;
+    std::size_t size_ = 0;
+    std::uint64_t next_seq_ = 1;
+    std::uint64_t elapsed_ = 0;  // H in ticks: the wheel's reference time
+    std::vector<heap_node> heap_;
+    std::array<std::uint64_t, wheel_levels> occupied_{};
+    std::array<slot_array, wheel_levels> slots_{};
+};
+
+}  // namespace tfd

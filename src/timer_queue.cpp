@@ -1,0 +1,493 @@
+#include "tfd/timer_queue.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "timer_queue_math.hpp"
+
+namespace tfd {
+namespace {
+
+using namespace timer_math;
+
+#ifdef NDEBUG
+constexpr bool debug_build = false;
+#else
+constexpr bool debug_build = true;
+#endif
+
+// Full invariant checks after each mutation are O(n); debug builds run them only while the
+// queue is small, which is where unit tests poke at the corner cases.
+constexpr std::size_t debug_full_check_limit = 256;
+// Keep the heap array's capacity within 4x its size once it is larger than this.
+constexpr std::size_t heap_shrink_floor = 4096;
+
+[[noreturn]] void invariant_failed(const char* invariant, const std::string& context) {
+    std::fprintf(stderr, "tfd::timer_queue: invariant violated: %s\n  context: %s\n", invariant,
+                 context.c_str());
+    std::fflush(stderr);
+    std::abort();
+}
+
+#define TFD_TQ_REQUIRE(cond, context)           \
+    do {                                        \
+        if (!(cond)) {                          \
+            invariant_failed(#cond, (context)); \
+        }                                       \
+    } while (false)
+
+#define TFD_TQ_DEBUG_REQUIRE(cond, context) \
+    do {                                    \
+        if constexpr (debug_build) {        \
+            TFD_TQ_REQUIRE(cond, context);  \
+        }                                   \
+    } while (false)
+
+std::string describe(const timer_entry* e, std::int64_t deadline, std::uint64_t order) {
+    return "entry " + std::to_string(reinterpret_cast<std::uintptr_t>(e)) + " deadline " +
+           std::to_string(deadline) + " ns, order " + std::to_string(order);
+}
+
+}  // namespace
+
+timer_entry::~timer_entry() {
+    if constexpr (debug_build) {
+        TFD_TQ_REQUIRE(!queued(),
+                       "timer_entry destroyed while queued: " + describe(this, deadline_, order_));
+    }
+}
+
+timer_queue::timer_queue(kind k) : kind_(k) {}
+
+timer_queue::~timer_queue() {
+    // Leave the entries in a state their owners can still cancel (a no-op) or destroy.
+    for (heap_node& n : heap_) {
+        n.entry->order_ &= ~timer_entry::place_mask;
+    }
+    for (slot_array& level : slots_) {
+        for (timer_entry* e : level) {
+            for (; e != nullptr; e = e->link_.list.next) {
+                e->order_ &= ~timer_entry::place_mask;
+            }
+        }
+    }
+}
+
+std::size_t timer_queue::heap_capacity_bytes() const noexcept {
+    return heap_.capacity() * sizeof(heap_node);
+}
+
+// ---- public operations -------------------------------------------------------------------
+
+void timer_queue::start(timer_entry& e, std::chrono::nanoseconds deadline) {
+    if (e.queued()) {
+        throw std::invalid_argument("timer_queue::start: entry already queued (deadline " +
+                                    std::to_string(e.deadline_) + " ns); use refresh()");
+    }
+    file(e, deadline.count());
+    ++size_;
+    debug_check();
+}
+
+void timer_queue::cancel(timer_entry& e) noexcept {
+    if (!e.queued()) {
+        return;
+    }
+    unfile(e);
+    --size_;
+    debug_check();
+}
+
+void timer_queue::refresh(timer_entry& e, std::chrono::nanoseconds deadline) {
+    const std::int64_t d = deadline.count();
+    if (e.where() == timer_entry::place::heap && (kind_ == kind::heap || belongs_in_heap(d))) {
+        // Stays in the heap: re-key in place, one sift instead of an erase and a push.
+        e.deadline_ = d;
+        e.order_ = (next_seq_++ << timer_entry::place_bits) |
+                   static_cast<std::uint64_t>(timer_entry::place::heap);
+        heap_rekey(e);
+    } else {
+        if (e.queued()) {
+            unfile(e);
+            --size_;
+        }
+        file(e, d);
+        ++size_;
+    }
+    debug_check();
+}
+
+std::optional<std::chrono::nanoseconds> timer_queue::next_deadline() {
+    if (heap_.empty() && !refill()) {
+        return std::nullopt;
+    }
+    return std::chrono::nanoseconds(heap_.front().deadline);
+}
+
+timer_entry* timer_queue::pop_due(std::chrono::nanoseconds now) {
+    if (heap_.empty()) {
+        // Cascade only when the earliest wheel slot has begun, so the horizon stays close
+        // to the present and timers started later keep landing in the O(1) wheel.
+        const std::optional<std::int64_t> start = earliest_slot_start();
+        if (!start || *start > now.count() || !refill()) {
+            return nullptr;
+        }
+    }
+    if (heap_.front().deadline > now.count()) {
+        return nullptr;
+    }
+    timer_entry& e = heap_pop();
+    e.order_ &= ~timer_entry::place_mask;
+    --size_;
+    debug_check();
+    return &e;
+}
+
+// ---- filing: which tier an entry goes to ---------------------------------------------------
+
+bool timer_queue::belongs_in_heap(std::int64_t deadline) const noexcept {
+    return deadline < 0 || tick_of(deadline) < elapsed_;
+}
+
+void timer_queue::file(timer_entry& e, std::int64_t deadline) {
+    const std::uint64_t seq = next_seq_++;
+    if (kind_ == kind::heap || belongs_in_heap(deadline)) {
+        heap_reserve(1);  // the only step that can throw; nothing has changed yet
+        e.deadline_ = deadline;
+        e.order_ = seq << timer_entry::place_bits;
+        heap_push(e);
+    } else {
+        e.deadline_ = deadline;
+        e.order_ = seq << timer_entry::place_bits;
+        wheel_link(e);
+    }
+}
+
+void timer_queue::unfile(timer_entry& e) noexcept {
+    if (e.where() == timer_entry::place::heap) {
+        heap_erase(e);
+    } else {
+        wheel_unlink(e);
+    }
+    e.order_ &= ~timer_entry::place_mask;
+}
+
+// ---- near tier: 4-ary min-heap ------------------------------------------------------------
+
+bool timer_queue::before(const heap_node& a, const heap_node& b) noexcept {
+    // The cached deadline decides almost always; only ties read the entries.
+    return a.deadline < b.deadline ||
+           (a.deadline == b.deadline && a.entry->order_ < b.entry->order_);
+}
+
+void timer_queue::place_node(std::size_t i, heap_node n) noexcept {
+    heap_[i] = n;
+    n.entry->link_.heap_index = static_cast<std::uint32_t>(i);
+}
+
+// Makes room for `more` nodes, growing geometrically (a plain reserve(size + 1) would
+// reallocate on every push).
+void timer_queue::heap_reserve(std::size_t more) {
+    const std::size_t need = heap_.size() + more;
+    if (need > heap_.capacity()) {
+        heap_.reserve(std::max({need, 2 * heap_.capacity(), std::size_t{16}}));
+    }
+}
+
+// Needs capacity for one more node (reserved by the caller).
+void timer_queue::heap_push(timer_entry& e) {
+    if (heap_.size() >= std::numeric_limits<std::uint32_t>::max()) {
+        throw std::length_error("timer_queue: more than 2^32-1 timers in the heap");
+    }
+    e.order_ = (e.order_ & ~timer_entry::place_mask) |
+               static_cast<std::uint64_t>(timer_entry::place::heap);
+    heap_.push_back(heap_node{e.deadline_, &e});
+    e.link_.heap_index = static_cast<std::uint32_t>(heap_.size() - 1);
+    sift_up(heap_.size() - 1);
+}
+
+void timer_queue::heap_erase(timer_entry& e) noexcept {
+    const std::size_t i = e.link_.heap_index;
+    TFD_TQ_DEBUG_REQUIRE(i < heap_.size() && heap_[i].entry == &e,
+                         describe(&e, e.deadline_, e.order_) + ", heap index " + std::to_string(i) +
+                             " of " + std::to_string(heap_.size()));
+    const heap_node last = heap_.back();
+    heap_.pop_back();
+    if (i < heap_.size()) {
+        place_node(i, last);
+        if (i > 0 && before(last, heap_[(i - 1) / heap_arity])) {
+            sift_up(i);
+        } else {
+            sift_down(i);
+        }
+    }
+    maybe_shrink();
+}
+
+void timer_queue::heap_rekey(timer_entry& e) noexcept {
+    const std::size_t i = e.link_.heap_index;
+    heap_[i].deadline = e.deadline_;
+    if (i > 0 && before(heap_[i], heap_[(i - 1) / heap_arity])) {
+        sift_up(i);
+    } else {
+        sift_down(i);
+    }
+}
+
+timer_entry& timer_queue::heap_pop() noexcept {
+    timer_entry& top = *heap_.front().entry;
+    heap_erase(top);
+    return top;
+}
+
+void timer_queue::sift_up(std::size_t i) noexcept {
+    const heap_node n = heap_[i];
+    while (i > 0) {
+        const std::size_t parent = (i - 1) / heap_arity;
+        if (!before(n, heap_[parent])) {
+            break;
+        }
+        place_node(i, heap_[parent]);
+        i = parent;
+    }
+    place_node(i, n);
+}
+
+void timer_queue::sift_down(std::size_t i) noexcept {
+    const heap_node n = heap_[i];
+    const std::size_t size = heap_.size();
+    for (;;) {
+        const std::size_t first = i * heap_arity + 1;
+        if (first >= size) {
+            break;
+        }
+        const std::size_t end = std::min(first + heap_arity, size);
+        std::size_t best = first;
+        for (std::size_t c = first + 1; c < end; ++c) {
+            if (before(heap_[c], heap_[best])) {
+                best = c;
+            }
+        }
+        if (!before(heap_[best], n)) {
+            break;
+        }
+        place_node(i, heap_[best]);
+        i = best;
+    }
+    place_node(i, n);
+}
+
+void timer_queue::maybe_shrink() noexcept {
+    // Cancelled timers must not pin memory: once the array is mostly empty, halve it.
+    const std::size_t cap = heap_.capacity();
+    if (cap <= heap_shrink_floor || heap_.size() >= cap / 4) {
+        return;
+    }
+    try {
+        std::vector<heap_node> smaller;
+        smaller.reserve(cap / 2);
+        smaller.assign(heap_.begin(), heap_.end());
+        heap_.swap(smaller);
+    } catch (const std::bad_alloc&) {
+        // Shrinking is an optimisation; keeping the larger array is still correct.
+    }
+}
+
+// ---- far tier: hierarchical wheel ---------------------------------------------------------
+
+void timer_queue::wheel_link(timer_entry& e) noexcept {
+    const std::uint64_t tick = tick_of(e.deadline_);
+    const unsigned level = level_of(tick, elapsed_);
+    const unsigned slot = slot_of(tick, level);
+    TFD_TQ_DEBUG_REQUIRE(
+        e.deadline_ >= 0 && tick >= elapsed_ && level < wheel_levels &&
+            (level == 0 || slot != slot_of(elapsed_, level)),
+        describe(&e, e.deadline_, e.order_) + ", elapsed tick " + std::to_string(elapsed_));
+    timer_entry** head = &slots_[level][slot];
+    e.link_.list.next = *head;
+    e.link_.list.pprev = head;
+    if (*head != nullptr) {
+        (*head)->link_.list.pprev = &e.link_.list.next;
+    }
+    *head = &e;
+    e.order_ = (e.order_ & ~timer_entry::place_mask) |
+               static_cast<std::uint64_t>(timer_entry::place::wheel);
+    occupied_[level] |= std::uint64_t{1} << slot;
+}
+
+void timer_queue::wheel_unlink(timer_entry& e) noexcept {
+    timer_entry* const next = e.link_.list.next;
+    timer_entry** const pprev = e.link_.list.pprev;
+    TFD_TQ_DEBUG_REQUIRE(
+        *pprev == &e, describe(&e, e.deadline_, e.order_) + ": pprev does not point at the entry");
+    *pprev = next;
+    if (next != nullptr) {
+        next->link_.list.pprev = pprev;
+        return;
+    }
+    // The entry was last in its list; if it was also first, `pprev` is the slot head and the
+    // slot is now empty.  Slot heads are one contiguous block, so the address says which.
+    const auto base = reinterpret_cast<std::uintptr_t>(slots_.data());
+    const auto at = reinterpret_cast<std::uintptr_t>(pprev);
+    if (at >= base && at < base + sizeof(slots_)) {
+        const std::size_t index = (at - base) / sizeof(timer_entry*);
+        const std::size_t level = index / wheel_slots;
+        const std::size_t slot = index % wheel_slots;
+        TFD_TQ_DEBUG_REQUIRE(&slots_[level][slot] == pprev, "slot head arithmetic");
+        occupied_[level] &= ~(std::uint64_t{1} << slot);
+    }
+}
+
+timer_entry* timer_queue::take_slot(unsigned level, unsigned slot) noexcept {
+    timer_entry* head = slots_[level][slot];
+    slots_[level][slot] = nullptr;
+    occupied_[level] &= ~(std::uint64_t{1} << slot);
+    return head;
+}
+
+void timer_queue::cascade(unsigned level, unsigned slot) noexcept {
+    timer_entry* e = take_slot(level, slot);
+    while (e != nullptr) {
+        timer_entry* const next = e->link_.list.next;
+        TFD_TQ_DEBUG_REQUIRE(level_of(tick_of(e->deadline_), elapsed_) < level,
+                             describe(e, e->deadline_, e->order_) + " cascading from level " +
+                                 std::to_string(level) + ", elapsed tick " +
+                                 std::to_string(elapsed_));
+        wheel_link(*e);
+        e = next;
+    }
+}
+
+// Moves the wheel's reference to `tick` (never past a filed timer) and keeps I4: a level's
+// own slot is spread over the levels below as soon as the reference enters it.  Top-down,
+// because a cascade from level k lands strictly below k, never in a lower level's own slot.
+void timer_queue::advance_to(std::uint64_t tick) noexcept {
+    elapsed_ = tick;
+    for (unsigned level = wheel_levels - 1; level >= 1; --level) {
+        const unsigned own = slot_of(elapsed_, level);
+        if ((occupied_[level] >> own) & 1u) {
+            cascade(level, own);
+        }
+    }
+}
+
+std::optional<std::int64_t> timer_queue::earliest_slot_start() const noexcept {
+    // Lower levels lie wholly inside the own slot of every higher level (I4), so the lowest
+    // occupied level holds the earliest timers, in its lowest occupied slot.
+    for (unsigned level = 0; level < wheel_levels; ++level) {
+        if (occupied_[level] != 0) {
+            const auto slot = static_cast<unsigned>(std::countr_zero(occupied_[level]));
+            return tick_start_ns(slot_start(elapsed_, level, slot));
+        }
+    }
+    return std::nullopt;
+}
+
+// With the heap empty, moves the earliest wheel timers into it.  Returns false when the
+// wheel is empty too.
+bool timer_queue::refill() {
+    for (;;) {
+        unsigned level = 0;
+        while (level < wheel_levels && occupied_[level] == 0) {
+            ++level;
+        }
+        if (level == wheel_levels) {
+            return false;
+        }
+        const auto slot = static_cast<unsigned>(std::countr_zero(occupied_[level]));
+        const std::uint64_t start = slot_start(elapsed_, level, slot);
+        if (level > 0) {
+            advance_to(start);  // cascades the slot, which has become the own slot
+            continue;
+        }
+        // Reserve first so that nothing is lost if memory runs out.
+        std::size_t count = 0;
+        for (timer_entry* e = slots_[0][slot]; e != nullptr; e = e->link_.list.next) {
+            ++count;
+        }
+        heap_reserve(count);
+        timer_entry* e = take_slot(0, slot);
+        while (e != nullptr) {
+            timer_entry* const next = e->link_.list.next;
+            heap_push(*e);
+            e = next;
+        }
+        advance_to(start + 1);
+        return true;
+    }
+}
+
+// ---- invariants ---------------------------------------------------------------------------
+
+void timer_queue::debug_check() const {
+    if constexpr (debug_build) {
+        if (size_ <= debug_full_check_limit) {
+            check_invariants();
+        }
+    }
+}
+
+void timer_queue::check_invariants() const {
+    std::vector<std::uint64_t> seqs;
+    seqs.reserve(size_);
+    // Contexts are lambdas so that strings are only built for a failure.
+    const auto where = [&] {
+        return "elapsed tick " + std::to_string(elapsed_) + ", size " + std::to_string(size_) +
+               ", heap " + std::to_string(heap_.size());
+    };
+    for (std::size_t i = 0; i < heap_.size(); ++i) {
+        const heap_node& n = heap_[i];
+        const timer_entry* e = n.entry;
+        const auto ctx = [&] {
+            return where() + ", heap[" + std::to_string(i) + "] " +
+                   describe(e, e->deadline_, e->order_);
+        };
+        TFD_TQ_REQUIRE(e->where() == timer_entry::place::heap, ctx());                // I2
+        TFD_TQ_REQUIRE(e->link_.heap_index == i, ctx());                              // I2
+        TFD_TQ_REQUIRE(n.deadline == e->deadline_, ctx());                            // I2
+        TFD_TQ_REQUIRE(i == 0 || !before(n, heap_[(i - 1) / heap_arity]), ctx());     // I2
+        TFD_TQ_REQUIRE(kind_ == kind::heap || belongs_in_heap(e->deadline_), ctx());  // I3
+        seqs.push_back(e->order_ >> timer_entry::place_bits);
+    }
+    std::size_t in_wheel = 0;
+    for (unsigned level = 0; level < wheel_levels; ++level) {
+        const unsigned own = slot_of(elapsed_, level);
+        for (unsigned slot = 0; slot < wheel_slots; ++slot) {
+            const timer_entry* head = slots_[level][slot];
+            const auto sctx = [&] {
+                return where() + ", level " + std::to_string(level) + " slot " +
+                       std::to_string(slot);
+            };
+            TFD_TQ_REQUIRE(((occupied_[level] >> slot) & 1u) == (head != nullptr), sctx());  // I5
+            timer_entry* const* expected_pprev = &slots_[level][slot];
+            for (const timer_entry* e = head; e != nullptr; e = e->link_.list.next) {
+                const auto ctx = [&] {
+                    return sctx() + ", " + describe(e, e->deadline_, e->order_);
+                };
+                TFD_TQ_REQUIRE(kind_ == kind::wheel, ctx());                     // I3
+                TFD_TQ_REQUIRE(e->where() == timer_entry::place::wheel, ctx());  // I5
+                TFD_TQ_REQUIRE(e->link_.list.pprev == expected_pprev, ctx());    // I5
+                TFD_TQ_REQUIRE(!belongs_in_heap(e->deadline_), ctx());           // I3
+                const std::uint64_t tick = tick_of(e->deadline_);
+                TFD_TQ_REQUIRE(slot_of(tick, level) == slot, ctx());  // I4
+                const unsigned above = (level + 1) * slot_bits;
+                TFD_TQ_REQUIRE(above >= 64 || (tick >> above) == (elapsed_ >> above), ctx());  // I4
+                TFD_TQ_REQUIRE(level == 0 ? slot >= own : slot > own, ctx());                  // I4
+                expected_pprev = &e->link_.list.next;
+                seqs.push_back(e->order_ >> timer_entry::place_bits);
+                ++in_wheel;
+            }
+        }
+    }
+    TFD_TQ_REQUIRE(size_ == heap_.size() + in_wheel, where());  // I1
+    std::sort(seqs.begin(), seqs.end());
+    TFD_TQ_REQUIRE(std::adjacent_find(seqs.begin(), seqs.end()) == seqs.end(), where());  // I6
+    TFD_TQ_REQUIRE(seqs.empty() || seqs.back() < next_seq_, where());                     // I6
+}
+
+}  // namespace tfd

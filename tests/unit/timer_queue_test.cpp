@@ -1,0 +1,223 @@
+#include "tfd/timer_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+namespace tfd {
+namespace {
+
+using std::chrono::nanoseconds;
+using kind = timer_queue::kind;
+
+constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t int64_min = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t year_ns = 365LL * 24 * 3600 * 1'000'000'000LL;
+
+// A timer the way a loop would keep one: the hook plus an id to check order by.
+struct test_timer : timer_entry {
+    int id = 0;
+};
+
+// Pops everything due at `now` and returns the ids in pop order.
+std::vector<int> drain(timer_queue& q, std::int64_t now) {
+    std::vector<int> ids;
+    while (timer_entry* e = q.pop_due(nanoseconds(now))) {
+        ids.push_back(static_cast<test_timer*>(e)->id);
+    }
+    return ids;
+}
+
+class TimerQueue : public ::testing::TestWithParam<kind> {
+  protected:
+    timer_queue q{GetParam()};
+};
+
+INSTANTIATE_TEST_SUITE_P(Kinds, TimerQueue, ::testing::Values(kind::wheel, kind::heap),
+                         [](const auto& info) {
+                             return info.param == kind::wheel ? "wheel" : "heap";
+                         });
+
+TEST(TimerEntry, IsFourWordsAndStartsUnqueued) {
+    EXPECT_EQ(sizeof(timer_entry), 32u);
+    test_timer t;
+    EXPECT_FALSE(t.queued());
+}
+
+TEST_P(TimerQueue, EmptyHasNothing) {
+    EXPECT_EQ(q.size(), 0u);
+    EXPECT_TRUE(q.empty());
+    EXPECT_EQ(q.next_deadline(), std::nullopt);
+    EXPECT_EQ(q.pop_due(nanoseconds(int64_max)), nullptr);
+    EXPECT_EQ(q.get_kind(), GetParam());
+}
+
+TEST_P(TimerQueue, PopsInDeadlineOrderAndNeverEarly) {
+    std::array<test_timer, 5> t;
+    const std::array<std::int64_t, 5> deadlines{5'000'000'000, 7, 1'000'000, 123'456'789, 70'000};
+    for (int i = 0; i < 5; ++i) {
+        t[i].id = i;
+        q.start(t[i], nanoseconds(deadlines[i]));
+        EXPECT_TRUE(t[i].queued());
+        EXPECT_EQ(t[i].deadline(), nanoseconds(deadlines[i]));
+    }
+    EXPECT_EQ(q.size(), 5u);
+    EXPECT_EQ(q.next_deadline(), nanoseconds(7));
+    EXPECT_EQ(drain(q, 6), std::vector<int>{});
+    EXPECT_EQ(drain(q, 7), std::vector<int>{1});
+    EXPECT_EQ(q.next_deadline(), nanoseconds(70'000));
+    EXPECT_EQ(drain(q, 999'999), std::vector<int>{4});
+    EXPECT_EQ(drain(q, 5'000'000'000), (std::vector<int>{2, 3, 0}));
+    EXPECT_TRUE(q.empty());
+    for (const test_timer& x : t) {
+        EXPECT_FALSE(x.queued());
+    }
+}
+
+TEST_P(TimerQueue, EqualDeadlinesPopInStartOrder) {
+    std::vector<std::unique_ptr<test_timer>> t;
+    for (int i = 0; i < 100; ++i) {
+        t.push_back(std::make_unique<test_timer>());
+        t.back()->id = i;
+        q.start(*t.back(), nanoseconds(42'000'000));
+    }
+    std::vector<int> expected;
+    for (int i = 0; i < 100; ++i) {
+        expected.push_back(i);
+    }
+    EXPECT_EQ(drain(q, 42'000'000), expected);
+}
+
+TEST_P(TimerQueue, RefreshCountsAsANewStart) {
+    std::array<test_timer, 3> t;
+    for (int i = 0; i < 3; ++i) {
+        t[i].id = i;
+        q.start(t[i], nanoseconds(1000));
+    }
+    q.refresh(t[0], nanoseconds(1000));  // same deadline, but now last in line
+    EXPECT_EQ(drain(q, 1000), (std::vector<int>{1, 2, 0}));
+}
+
+TEST_P(TimerQueue, RefreshMovesEarlierAndLaterAndQueuesAnUnqueuedEntry) {
+    std::array<test_timer, 3> t;
+    for (int i = 0; i < 3; ++i) {
+        t[i].id = i;
+    }
+    q.refresh(t[0], nanoseconds(3'000'000'000));  // not queued: a plain start
+    q.start(t[1], nanoseconds(2'000'000'000));
+    q.start(t[2], nanoseconds(1'000'000'000));
+    EXPECT_EQ(q.next_deadline(), nanoseconds(1'000'000'000));
+    q.refresh(t[2], nanoseconds(4'000'000'000));  // later
+    q.refresh(t[0], nanoseconds(500));            // much earlier
+    EXPECT_EQ(q.size(), 3u);
+    EXPECT_EQ(q.next_deadline(), nanoseconds(500));
+    EXPECT_EQ(drain(q, int64_max), (std::vector<int>{0, 1, 2}));
+}
+
+TEST_P(TimerQueue, CancelRemovesAndIsANoOpWhenNotQueued) {
+    std::array<test_timer, 3> t;
+    for (int i = 0; i < 3; ++i) {
+        t[i].id = i;
+        q.start(t[i], nanoseconds((i + 1) * 1'000'000'000LL));
+    }
+    q.cancel(t[1]);
+    EXPECT_FALSE(t[1].queued());
+    q.cancel(t[1]);
+    EXPECT_EQ(q.size(), 2u);
+    EXPECT_EQ(q.next_deadline(), nanoseconds(1'000'000'000));
+    q.cancel(t[0]);
+    EXPECT_EQ(q.next_deadline(), nanoseconds(3'000'000'000));
+    EXPECT_EQ(drain(q, int64_max), std::vector<int>{2});
+}
+
+TEST_P(TimerQueue, StartingAQueuedEntryIsRefused) {
+    test_timer t;
+    q.start(t, nanoseconds(10));
+    EXPECT_THROW(q.start(t, nanoseconds(20)), std::invalid_argument);
+    EXPECT_EQ(q.size(), 1u);
+    EXPECT_EQ(t.deadline(), nanoseconds(10));
+    q.cancel(t);
+}
+
+TEST_P(TimerQueue, ExtremeDeadlinesWork) {
+    std::array<test_timer, 6> t;
+    const std::array<std::int64_t, 6> deadlines{int64_max, int64_min,    -1,
+                                                0,         30 * year_ns, int64_max - 1};
+    for (int i = 0; i < 6; ++i) {
+        t[i].id = i;
+        q.start(t[i], nanoseconds(deadlines[i]));
+    }
+    EXPECT_EQ(q.next_deadline(), nanoseconds(int64_min));
+    EXPECT_EQ(drain(q, 0), (std::vector<int>{1, 2, 3}));
+    EXPECT_EQ(drain(q, 30 * year_ns - 1), std::vector<int>{});
+    EXPECT_EQ(q.next_deadline(), nanoseconds(30 * year_ns));
+    EXPECT_EQ(drain(q, int64_max - 1), (std::vector<int>{4, 5}));
+    EXPECT_EQ(drain(q, int64_max), std::vector<int>{0});
+}
+
+TEST_P(TimerQueue, PastDeadlinesStartedLaterStillComeOutInOrder) {
+    std::array<test_timer, 4> t;
+    for (int i = 0; i < 4; ++i) {
+        t[i].id = i;
+    }
+    q.start(t[0], nanoseconds(10 * year_ns));
+    EXPECT_EQ(q.next_deadline(), nanoseconds(10 * year_ns));  // the horizon moves far ahead
+    q.start(t[1], nanoseconds(5));
+    q.start(t[2], nanoseconds(2 * year_ns));
+    q.start(t[3], nanoseconds(5));
+    EXPECT_EQ(drain(q, int64_max), (std::vector<int>{1, 3, 2, 0}));
+}
+
+TEST_P(TimerQueue, DestroyingTheQueueLeavesEntriesUnqueued) {
+    std::array<test_timer, 3> t;
+    {
+        timer_queue local(GetParam());
+        local.start(t[0], nanoseconds(1));
+        local.start(t[1], nanoseconds(5 * year_ns));
+        local.start(t[2], nanoseconds(-7));
+    }
+    for (const test_timer& x : t) {
+        EXPECT_FALSE(x.queued());
+    }
+}
+
+TEST_P(TimerQueue, CancelledTimersDoNotPinMemory) {
+    constexpr int n = 100'000;
+    std::vector<test_timer> t(n);
+    for (int i = 0; i < n; ++i) {
+        q.start(t[i], nanoseconds(-1 - i));  // past deadlines: in the heap for both kinds
+    }
+    const std::size_t full = q.heap_capacity_bytes();
+    EXPECT_GE(full, n * 16u);
+    for (int i = 0; i < n; ++i) {
+        q.cancel(t[i]);
+    }
+    EXPECT_TRUE(q.empty());
+    EXPECT_LE(q.heap_capacity_bytes(), 4096u * 16u);
+}
+
+TEST_P(TimerQueue, CheckInvariantsPassesOnABusyQueue) {
+    std::vector<test_timer> t(1000);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        q.start(t[i], nanoseconds(static_cast<std::int64_t>(i * 7919 % 1000) * 10'000'000));
+    }
+    q.check_invariants();
+    ASSERT_TRUE(q.next_deadline().has_value());
+    q.check_invariants();
+    for (std::size_t i = 0; i < t.size(); i += 3) {
+        q.cancel(t[i]);
+    }
+    q.check_invariants();
+    while (q.pop_due(nanoseconds(int64_max)) != nullptr) {
+    }
+    q.check_invariants();
+}
+
+}  // namespace
+}  // namespace tfd
