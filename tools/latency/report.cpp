@@ -1,0 +1,192 @@
+#include "report.hpp"
+
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "tfd/time_convert.hpp"
+
+namespace tfd::latency {
+
+summary summarize(const mode_result& result) {
+    const mode_stats& s = result.stats;
+    summary out;
+    out.name = result.info->name;
+    out.periods = s.periods;
+    out.samples = s.samples();
+    out.overruns = s.overruns;
+    if (s.samples() > 0) {
+        out.min_ns = static_cast<double>(s.lateness.min().count());
+        out.mean_ns = s.lateness.mean_ns();
+        out.p50_ns = static_cast<double>(s.lateness.percentile(50).count());
+        out.p99_ns = static_cast<double>(s.lateness.percentile(99).count());
+        out.p999_ns = static_cast<double>(s.lateness.percentile(99.9).count());
+        out.max_ns = static_cast<double>(s.lateness.max().count());
+    }
+    return out;
+}
+
+double log_axis::fraction(double ns) const {
+    double f = std::log(std::max(ns, lo) / lo) / std::log(hi / lo);
+    return std::clamp(f, 0.0, 1.0);
+}
+
+log_axis axis_for(const run_outcome& outcome) {
+    double lo = 0;
+    double hi = 0;
+    for (const mode_result& m : outcome.modes) {
+        if (m.stats.samples() == 0) {
+            continue;
+        }
+        // A wake-up 0 ns late cannot sit on a log axis; 100 ns is below anything measured.
+        double mn = std::max(100.0, static_cast<double>(m.stats.lateness.min().count()));
+        double mx = std::max(mn, static_cast<double>(m.stats.lateness.max().count()));
+        lo = lo == 0 ? mn : std::min(lo, mn);
+        hi = std::max(hi, mx);
+    }
+    if (lo == 0) {
+        return {};
+    }
+    // Round outwards to 1-2-5 steps so the axis labels are round numbers.
+    auto down = [](double v) {
+        double decade = std::pow(10.0, std::floor(std::log10(v)));
+        for (double step : {5.0, 2.0, 1.0}) {
+            if (step * decade <= v) {
+                return step * decade;
+            }
+        }
+        return decade;
+    };
+    auto up = [](double v) {
+        double decade = std::pow(10.0, std::floor(std::log10(v)));
+        for (double step : {1.0, 2.0, 5.0, 10.0}) {
+            if (step * decade >= v) {
+                return step * decade;
+            }
+        }
+        return 10 * decade;
+    };
+    log_axis axis{down(lo), up(hi)};
+    if (axis.hi <= axis.lo * 1.01) {
+        axis.hi = axis.lo * 10;
+    }
+    return axis;
+}
+
+std::string micros(double ns) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", ns / 1000.0);
+    return text;
+}
+
+std::string short_duration(double ns) {
+    char text[32];
+    if (ns < 1e3) {
+        std::snprintf(text, sizeof text, "%gns", ns);
+    } else if (ns < 1e6) {
+        std::snprintf(text, sizeof text, "%gus", ns / 1e3);
+    } else if (ns < 1e9) {
+        std::snprintf(text, sizeof text, "%gms", ns / 1e6);
+    } else {
+        std::snprintf(text, sizeof text, "%gs", ns / 1e9);
+    }
+    return text;
+}
+
+void print_header(std::FILE* out, const options& opts, const run_outcome& outcome) {
+    utsname system{};
+    ::uname(&system);
+    std::fprintf(out,
+                 "tfd-latency: period %s, %llu periods per mode and thread, clock %s, %u "
+                 "thread(s), %s, timer slack %s%s, rounds of %llu periods, %.1f s\n",
+                 format_duration(opts.period).c_str(), static_cast<unsigned long long>(opts.count),
+                 std::string(to_string(opts.clock)).c_str(), opts.threads,
+                 outcome.scheduling.c_str(), format_duration(outcome.slack).c_str(),
+                 opts.slack ? "" : " (default)", static_cast<unsigned long long>(opts.round),
+                 outcome.seconds);
+    std::fprintf(out, "kernel %s %s, %ld CPUs online%s%s%s\n", system.release, system.machine,
+                 ::sysconf(_SC_NPROCESSORS_ONLN), opts.lock_memory ? ", mlockall" : "",
+                 opts.pm_qos ? ", cpu_dma_latency 0" : "", opts.cpus.empty() ? "" : ", pinned");
+    for (const std::string& note : outcome.notes) {
+        std::fprintf(out, "note: %s\n", note.c_str());
+    }
+}
+
+void print_table(std::FILE* out, const run_outcome& outcome) {
+    std::fprintf(out, "\nlateness in microseconds (wake-up time - deadline)\n");
+    std::fprintf(out, "%-15s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "mode", "periods", "samples",
+                 "overruns", "min", "mean", "p50", "p99", "p99.9", "max");
+    for (const mode_result& m : outcome.modes) {
+        summary s = summarize(m);
+        if (s.samples == 0) {
+            std::fprintf(out, "%-15s %s\n", s.name.c_str(),
+                         m.failed.empty() ? "no samples" : ("failed: " + m.failed).c_str());
+            continue;
+        }
+        std::fprintf(out, "%-15s %8llu %8llu %8llu %8s %8s %8s %8s %8s %9s\n", s.name.c_str(),
+                     static_cast<unsigned long long>(s.periods),
+                     static_cast<unsigned long long>(s.samples),
+                     static_cast<unsigned long long>(s.overruns), micros(s.min_ns).c_str(),
+                     micros(s.mean_ns).c_str(), micros(s.p50_ns).c_str(), micros(s.p99_ns).c_str(),
+                     micros(s.p999_ns).c_str(), micros(s.max_ns).c_str());
+        if (!m.failed.empty()) {
+            std::fprintf(out, "%-15s   (stopped early: %s)\n", "", m.failed.c_str());
+        }
+    }
+}
+
+void print_histogram(std::FILE* out, const run_outcome& outcome) {
+    constexpr int bins = 60;
+    static const char* const levels[] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+    log_axis axis = axis_for(outcome);
+    std::fprintf(out, "\nhistogram: lateness on a log axis, bar height ~ log(count)\n");
+    for (const mode_result& m : outcome.modes) {
+        if (m.stats.samples() == 0) {
+            continue;
+        }
+        std::vector<std::uint64_t> counts(bins, 0);
+        for (std::size_t b = 0; b < latency_histogram::bucket_count; ++b) {
+            if (std::uint64_t c = m.stats.lateness.count_at(b)) {
+                double mid = 0.5 * static_cast<double>(latency_histogram::bucket_lower(b) +
+                                                       latency_histogram::bucket_upper(b));
+                int bin = std::min(bins - 1, static_cast<int>(axis.fraction(mid) * bins));
+                counts[static_cast<std::size_t>(bin)] += c;
+            }
+        }
+        std::uint64_t peak = *std::max_element(counts.begin(), counts.end());
+        std::string bar;
+        for (std::uint64_t c : counts) {
+            int level = 0;
+            if (c > 0) {
+                double scaled =
+                    std::log1p(static_cast<double>(c)) / std::log1p(static_cast<double>(peak));
+                level = std::clamp(static_cast<int>(std::ceil(scaled * 8)), 1, 8);
+            }
+            bar += levels[level];
+        }
+        std::fprintf(out, "%-15s |%s|\n", m.info->name.c_str(), bar.c_str());
+    }
+    std::string left = short_duration(axis.lo);
+    // The middle label names the 1-2-5 value nearest the middle of the axis, placed where
+    // that value falls.
+    double centre = std::sqrt(axis.lo * axis.hi);
+    double decade = std::pow(10.0, std::floor(std::log10(centre)));
+    double round_centre = decade;
+    for (double step : {2.0, 5.0, 10.0}) {
+        if (std::abs(std::log(step * decade / centre)) <
+            std::abs(std::log(round_centre / centre))) {
+            round_centre = step * decade;
+        }
+    }
+    std::string middle = short_duration(round_centre);
+    auto middle_at = static_cast<std::size_t>(axis.fraction(round_centre) * bins) + 1;
+    std::string right = short_duration(axis.hi);
+    std::string labels(bins + 2, ' ');
+    labels.replace(0, left.size(), left);
+    labels.replace(middle_at - std::min(middle_at, middle.size() / 2), middle.size(), middle);
+    labels.replace(labels.size() - right.size(), right.size(), right);
+    std::fprintf(out, "%-15s %s\n", "", labels.c_str());
+}
+
+}  // namespace tfd::latency

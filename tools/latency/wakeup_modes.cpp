@@ -1,0 +1,187 @@
+// The raw modes call the kernel directly on purpose: they are the baseline tfd is measured
+// against, so nothing of tfd may sit between them and the system call.
+#include "wakeup_modes.hpp"
+
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "tfd/time_convert.hpp"
+#include "tfd/timer_fd.hpp"
+#include "tfd/unique_fd.hpp"
+
+namespace tfd::latency {
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+    throw std::system_error(errno, std::system_category(), what);
+}
+
+timespec to_timespec(std::chrono::nanoseconds ns) noexcept {
+    return {static_cast<time_t>(ns.count() / 1'000'000'000),
+            static_cast<long>(ns.count() % 1'000'000'000)};
+}
+
+// clock_nanosleep(TIMER_ABSTIME) to each deadline: cyclictest's own method.  It pays the
+// thread's timer slack (50 us by default) on every sleep.
+class nanosleep_mode final : public wakeup_mode {
+  public:
+    using wakeup_mode::wakeup_mode;
+
+  private:
+    void start(std::chrono::nanoseconds) override {}
+    std::uint64_t wait(std::chrono::nanoseconds deadline) override {
+        timespec at = to_timespec(deadline);
+        int clock = static_cast<int>(config().clock);
+        while (int error = ::clock_nanosleep(clock, TIMER_ABSTIME, &at, nullptr)) {
+            if (error != EINTR) {
+                errno = error;
+                fail("clock_nanosleep");
+            }
+        }
+        return 0;
+    }
+};
+
+// One periodic timerfd armed at an absolute first deadline; a blocking read per wake-up.
+class timerfd_mode : public wakeup_mode {
+  public:
+    explicit timerfd_mode(const run_config& config)
+        : wakeup_mode(config), fd_(::timerfd_create(static_cast<int>(config.clock), TFD_CLOEXEC)) {
+        if (!fd_.valid()) {
+            fail("timerfd_create");
+        }
+    }
+
+  protected:
+    void start(std::chrono::nanoseconds first) override {
+        itimerspec spec{to_timespec(config().period), to_timespec(first)};
+        if (::timerfd_settime(fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+            fail("timerfd_settime");
+        }
+    }
+    std::uint64_t wait(std::chrono::nanoseconds) override { return read_count(); }
+    void stop() override {
+        itimerspec off{};
+        if (::timerfd_settime(fd_.get(), 0, &off, nullptr) != 0) {
+            fail("timerfd_settime (disarm)");
+        }
+    }
+    std::uint64_t read_count() {
+        std::uint64_t count = 0;
+        while (::read(fd_.get(), &count, sizeof count) != sizeof count) {
+            if (errno != EINTR) {
+                fail("read (timerfd)");
+            }
+        }
+        return count;
+    }
+    int fd() const noexcept { return fd_.get(); }
+
+  private:
+    unique_fd fd_;
+};
+
+// The same timerfd, waited for with epoll_wait(-1) before the read: what a loop does.
+class timerfd_epoll_mode final : public timerfd_mode {
+  public:
+    explicit timerfd_epoll_mode(const run_config& config)
+        : timerfd_mode(config), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+        if (!epoll_.valid()) {
+            fail("epoll_create1");
+        }
+        epoll_event event{};
+        event.events = EPOLLIN;
+        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd(), &event) != 0) {
+            fail("epoll_ctl");
+        }
+    }
+
+  private:
+    std::uint64_t wait(std::chrono::nanoseconds) override {
+        epoll_event event{};
+        while (::epoll_wait(epoll_.get(), &event, 1, -1) != 1) {
+            if (errno != EINTR) {
+                fail("epoll_wait");
+            }
+        }
+        return read_count();
+    }
+
+    unique_fd epoll_;
+};
+
+// tfd::timer_fd: the library's owner type, blocking read.
+class timer_fd_mode final : public wakeup_mode {
+  public:
+    explicit timer_fd_mode(const run_config& config) : wakeup_mode(config), timer_(config.clock) {}
+
+  private:
+    void start(std::chrono::nanoseconds first) override {
+        timer_.settime(first, config().period, set_flags::absolute);
+    }
+    std::uint64_t wait(std::chrono::nanoseconds) override {
+        for (;;) {
+            read_result result = timer_.read();
+            if (result.expired()) {
+                return result.count;
+            }
+        }
+    }
+    void stop() override { timer_.disarm(); }
+
+    timer_fd timer_;
+};
+
+}  // namespace
+
+std::chrono::nanoseconds read_clock(clock_id clock) noexcept {
+    timespec now{};
+    ::clock_gettime(static_cast<int>(clock), &now);
+    return std::chrono::nanoseconds(now.tv_sec * 1'000'000'000LL + now.tv_nsec);
+}
+
+void wakeup_mode::run_chunk(std::uint64_t periods, mode_stats& stats) {
+    const std::chrono::nanoseconds period = config_.period;
+    // The alarm clocks count in their base clock's time.
+    const clock_id clock = base_clock(config_.clock);
+    std::chrono::nanoseconds deadline = read_clock(clock) + period;
+    start(deadline);
+    // The first wake-up of a chunk warms up (caches, the first use of a descriptor) and is
+    // not counted; every mode, cyclictest included, drops exactly that one.
+    bool warm_up = true;
+    std::uint64_t done = 0;
+    while (done < periods) {
+        std::uint64_t counted = wait(deadline);
+        std::chrono::nanoseconds lateness = read_clock(clock) - deadline;
+        std::uint64_t covered = counted != 0 ? counted : periods_covered(lateness, period);
+        if (!std::exchange(warm_up, false)) {
+            stats.add(lateness, covered);
+            done += covered;
+        }
+        deadline += period * static_cast<std::int64_t>(covered);
+    }
+    stop();
+}
+
+std::unique_ptr<mode> make_nanosleep_mode(const run_config& config) {
+    return std::make_unique<nanosleep_mode>(config);
+}
+std::unique_ptr<mode> make_timerfd_mode(const run_config& config) {
+    return std::make_unique<timerfd_mode>(config);
+}
+std::unique_ptr<mode> make_timerfd_epoll_mode(const run_config& config) {
+    return std::make_unique<timerfd_epoll_mode>(config);
+}
+std::unique_ptr<mode> make_timer_fd_mode(const run_config& config) {
+    return std::make_unique<timer_fd_mode>(config);
+}
+
+}  // namespace tfd::latency
