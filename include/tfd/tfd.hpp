@@ -1,7 +1,19 @@
 // Umbrella header: everything tfd offers.
 #pragma once
 
+#include "tfd/backend_kind.hpp"
 #include "tfd/clock.hpp"
+#include "tfd/event_loop.hpp"
+#include "tfd/fd_watcher.hpp"
+#include "tfd/io_events.hpp"
+#include "tfd/signal_fd.hpp"
+#include "tfd/signal_watcher.hpp"
+#include "tfd/small_function.hpp"
+#include "tfd/tcp_connection.hpp"
+#include "tfd/tcp_listener.hpp"
 #include "tfd/time_convert.hpp"
 #include "tfd/timer_fd.hpp"
+#include "tfd/timer_queue.hpp"
+#include "tfd/timer_watcher.hpp"
 #include "tfd/unique_fd.hpp"
+#include "tfd/wake_fd.hpp"

@@ -1,0 +1,92 @@
+// tfd::tcp_connection: a connected, non-blocking stream socket with line framing and a
+// bounded output buffer, driven by an event_loop.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "tfd/event_loop.hpp"
+#include "tfd/small_function.hpp"
+#include "tfd/unique_fd.hpp"
+
+namespace tfd {
+
+// Why a connection closed.
+enum class close_reason : unsigned char {
+    peer_closed,      // end of file from the peer
+    error,            // a read or write failed (reset by peer, ...)
+    output_overflow,  // the peer does not read: the output buffer limit was reached
+    local,            // close() was called
+};
+[[nodiscard]] const char* to_string(close_reason reason) noexcept;
+
+// Reads input as lines ending in "\n" (a "\r" before it is removed) and writes through a
+// buffer.
+//
+//  * A complete line goes to on_line, without its terminator.  Several lines in one read and
+//    a line split over several reads are both handled.
+//  * A line longer than max_line bytes goes to on_overlong instead, once, with its first
+//    max_line bytes; the rest of it, up to the next "\n", is discarded as it arrives, so the
+//    input buffer never holds more than max_line bytes plus one read.
+//  * send() writes at once when it can and buffers the rest; when the buffered output would
+//    exceed max_output bytes the peer is not reading, and the connection closes with
+//    close_reason::output_overflow instead of growing without bound or stalling the loop.
+//  * Each readiness event reads at most read_budget bytes, so one busy peer cannot starve
+//    the others.
+//  * on_close runs exactly once, last; the connection may be destroyed inside any callback
+//    (a callback must not touch the connection after destroying it).
+class tcp_connection {
+  public:
+    struct limits {
+        std::size_t max_line = 1024;
+        std::size_t max_output = 64 * 1024;
+        std::size_t read_budget = 64 * 1024;
+    };
+    struct callbacks {
+        small_function<void(std::string_view line), 16> on_line;
+        small_function<void(std::string_view prefix), 16> on_overlong;
+        small_function<void(close_reason reason), 16> on_close;
+    };
+
+    // Takes ownership of a connected non-blocking socket and starts reading.
+    tcp_connection(event_loop& loop, unique_fd socket, callbacks handlers, limits limits);
+    tcp_connection(event_loop& loop, unique_fd socket, callbacks handlers)
+        : tcp_connection(loop, std::move(socket), std::move(handlers), limits{}) {}
+    tcp_connection(const tcp_connection&) = delete;
+    tcp_connection& operator=(const tcp_connection&) = delete;
+    ~tcp_connection();
+
+    // Queues `data` for the peer.  Returns false, and closes the connection (on_close with
+    // output_overflow), when the output buffer limit would be exceeded; false without
+    // effect when already closed.
+    bool send(std::string_view data);
+
+    // Closes now (queued output is dropped); on_close runs with close_reason::local.
+    void close();
+
+    [[nodiscard]] bool is_open() const noexcept { return fd_.valid(); }
+    [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
+    [[nodiscard]] std::size_t buffered_output() const noexcept { return out_.size() - out_head_; }
+
+  private:
+    void on_events(io_events events);
+    // Each returns false when the connection closed (and may already be destroyed).
+    bool read_some();
+    bool flush();
+    bool split_lines();
+    void shut(close_reason reason);
+
+    callbacks handlers_;
+    limits limits_;
+    unique_fd fd_;
+    std::string in_;
+    std::string out_;
+    std::size_t out_head_ = 0;
+    bool discarding_ = false;  // inside an overlong line, until its "\n"
+    bool* alive_ = nullptr;    // set while a callback runs; cleared by the destructor
+    fd_watcher watcher_;
+};
+
+}  // namespace tfd

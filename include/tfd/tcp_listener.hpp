@@ -1,0 +1,77 @@
+// tfd::tcp_listener: a non-blocking TCP listening socket driven by an event_loop.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "tfd/event_loop.hpp"
+#include "tfd/small_function.hpp"
+#include "tfd/unique_fd.hpp"
+
+namespace tfd {
+
+// Receives each accepted connection: a non-blocking, close-on-exec socket, and the peer.
+using accept_callback = small_function<void(unique_fd connection, const sockaddr_in& peer), 16>;
+
+// Listens on an IPv4 address and accepts every pending connection each time the socket is
+// readable (at most `accept_batch` per pass, so a connection storm cannot starve the rest of
+// the loop).
+//
+// Running out of descriptors (EMFILE, ENFILE) must not make the loop spin: the listener keeps
+// one spare descriptor open (/dev/null); when accept fails for lack of descriptors it closes
+// the spare, accepts the waiting connection, closes it at once (the client sees the
+// connection closed rather than hanging in the backlog), and reopens the spare.  If even that
+// fails, or memory runs out (ENOBUFS, ENOMEM), accepting pauses for `pause` before trying
+// again.  Either way the event is counted in rejected()/paused().
+class tcp_listener {
+  public:
+    struct options {
+        int backlog = SOMAXCONN;  // the kernel caps it at net.core.somaxconn
+        int accept_batch = 64;
+        std::chrono::nanoseconds pause = std::chrono::milliseconds(100);
+    };
+
+    // Binds `address` (dotted IPv4, e.g. "127.0.0.1") and `port` (0: the kernel picks a free
+    // one, see port()) with SO_REUSEADDR, listens, and registers with `loop`.  Throws
+    // std::system_error naming the address on failure.
+    tcp_listener(event_loop& loop, const std::string& address, std::uint16_t port,
+                 accept_callback on_accept, options opts);
+    tcp_listener(event_loop& loop, const std::string& address, std::uint16_t port,
+                 accept_callback on_accept)
+        : tcp_listener(loop, address, port, std::move(on_accept), options{}) {}
+
+    tcp_listener(const tcp_listener&) = delete;
+    tcp_listener& operator=(const tcp_listener&) = delete;
+
+    // The bound port (the kernel's choice when 0 was asked for).
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
+    // Connections closed at once for lack of descriptors, and times accepting paused.
+    [[nodiscard]] std::uint64_t rejected() const noexcept { return rejected_; }
+    [[nodiscard]] std::uint64_t paused() const noexcept { return paused_; }
+
+    // Stops listening and closes the socket.
+    void close() noexcept;
+
+  private:
+    void on_readable();
+    bool shed_one() noexcept;
+    void pause_accepting();
+
+    event_loop& loop_;
+    options options_;
+    accept_callback on_accept_;
+    unique_fd fd_;
+    unique_fd spare_;
+    fd_watcher watcher_;
+    timer_watcher resume_;
+    std::uint16_t port_ = 0;
+    std::uint64_t rejected_ = 0;
+    std::uint64_t paused_ = 0;
+};
+
+}  // namespace tfd

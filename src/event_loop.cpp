@@ -1,0 +1,260 @@
+// The event loop's passes: timeout, arm, wait, descriptors, timers, posted work.  Watcher
+// bookkeeping lives in fd_watcher.cpp, timer_watcher.cpp and signal_watcher.cpp.
+#include "tfd/event_loop.hpp"
+
+#include <cerrno>
+#include <system_error>
+
+#include "loop_impl.hpp"
+
+namespace tfd {
+namespace detail {
+
+// Marks the loop as running for one run()/run_once()/run_for() call, refusing nesting.
+class loop_impl::running_guard {
+  public:
+    running_guard(loop_impl& loop, const char* operation) : loop_(loop) {
+        if (loop_.running_) {
+            throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                                    std::string("event_loop::") + operation +
+                                        ": the loop is already running (called from a callback)");
+        }
+        loop_.running_ = true;
+    }
+    ~running_guard() {
+        loop_.running_ = false;
+        // Events collected by a pass that a callback's exception cut short are stale by the
+        // next pass; level triggering reports the ones still pending again.
+        loop_.ready_.clear();
+    }
+    running_guard(const running_guard&) = delete;
+    running_guard& operator=(const running_guard&) = delete;
+
+  private:
+    loop_impl& loop_;
+};
+
+loop_impl::loop_impl(backend_kind kind) : backend_(make_backend(kind)) {
+    sigemptyset(&signal_mask_);
+    register_fd(wake_.native_handle(), io_events::readable, true,
+                [this](io_events) { (void)wake_.drain(); });
+}
+
+loop_impl::~loop_impl() {
+    for (fd_node* node : by_fd_) {
+        if (node != nullptr && node->internal) {
+            delete node;
+        }
+    }
+}
+
+bool loop_impl::work_waiting() const noexcept {
+    if (has_posted_.load(std::memory_order_acquire) || due_next_ < due_.size()) {
+        return true;
+    }
+    for (const auto& clock : clocks_) {
+        if (clock && clock->fired) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool loop_impl::alive() const noexcept {
+    return active_watchers() > 0 || work_waiting();
+}
+
+std::size_t loop_impl::active_watchers() const noexcept {
+    std::size_t count = user_fds_ + signal_watchers_ + (due_.size() - due_next_);
+    for (const auto& clock : clocks_) {
+        if (clock) {
+            count += clock->queue.size();
+        }
+    }
+    return count;
+}
+
+void loop_impl::pass(std::chrono::nanoseconds timeout) {
+    if (work_waiting()) {
+        timeout = std::chrono::nanoseconds(0);
+    }
+    arm_timers();
+    ready_.clear();
+    backend_->wait(timeout, ready_);
+    ++pass_;
+    dispatch_fds();
+    collect_due_timers();
+    run_due_timers();
+    run_posted();
+}
+
+void loop_impl::dispatch_fds() {
+    for (std::size_t i = 0; i < ready_.size(); ++i) {
+        ready_event event = ready_[i];
+        if (event.fd < 0 || static_cast<std::size_t>(event.fd) >= by_fd_.size()) {
+            continue;
+        }
+        fd_node* node = by_fd_[event.fd];
+        if (node == nullptr || node->added_pass == pass_) {
+            continue;
+        }
+        io_events deliver = event.events & (node->interest | io_events::error | io_events::hangup);
+        if (deliver == io_events::none) {
+            continue;
+        }
+        callback_scope<fd_node> scope(*this, node);
+        node->callback(deliver);
+    }
+    ready_.clear();
+}
+
+void loop_impl::run_posted() {
+    if (!has_posted_.load(std::memory_order_acquire)) {
+        return;
+    }
+    std::deque<std::function<void()>> batch;
+    {
+        std::lock_guard lock(posted_mutex_);
+        batch.swap(posted_);
+        has_posted_.store(false, std::memory_order_release);
+    }
+    while (!batch.empty()) {
+        std::function<void()> work = std::move(batch.front());
+        batch.pop_front();
+        try {
+            work();
+        } catch (...) {
+            // Keep what was not run, ahead of anything posted meanwhile.
+            std::lock_guard lock(posted_mutex_);
+            for (auto& rest : posted_) {
+                batch.push_back(std::move(rest));
+            }
+            posted_.swap(batch);
+            has_posted_.store(!posted_.empty(), std::memory_order_release);
+            throw;
+        }
+    }
+}
+
+void loop_impl::post(std::function<void()> work) {
+    bool was_empty = false;
+    {
+        std::lock_guard lock(posted_mutex_);
+        was_empty = posted_.empty();
+        posted_.push_back(std::move(work));
+        has_posted_.store(true, std::memory_order_release);
+    }
+    // Only the first of a batch needs to wake the loop: it takes the whole batch.
+    if (was_empty) {
+        wake_.notify();
+    }
+}
+
+void loop_impl::stop() noexcept {
+    stop_requested_.store(true, std::memory_order_release);
+    wake_.notify();
+}
+
+void loop_impl::run() {
+    running_guard guard(*this, "run");
+    while (!stop_requested_.exchange(false, std::memory_order_acq_rel) && alive()) {
+        pass(std::chrono::nanoseconds(-1));
+    }
+}
+
+bool loop_impl::run_once() {
+    running_guard guard(*this, "run_once");
+    stop_requested_.store(false, std::memory_order_release);
+    pass(alive() ? std::chrono::nanoseconds(-1) : std::chrono::nanoseconds(0));
+    return alive();
+}
+
+void loop_impl::run_for(std::chrono::nanoseconds duration) {
+    running_guard guard(*this, "run_for");
+    const auto end = clock_now(clock_id::monotonic) + duration;
+    while (!stop_requested_.exchange(false, std::memory_order_acq_rel)) {
+        auto left = end - clock_now(clock_id::monotonic);
+        if (left.count() <= 0) {
+            break;
+        }
+        pass(left);
+    }
+}
+
+}  // namespace detail
+
+event_loop::event_loop(backend_kind backend)
+    : impl_(std::make_unique<detail::loop_impl>(backend)) {}
+event_loop::~event_loop() = default;
+
+fd_watcher event_loop::watch(int fd, io_events interest, fd_callback callback) {
+    return impl_->watch(fd, interest, std::move(callback));
+}
+
+timer_watcher event_loop::after(std::chrono::nanoseconds delay, timer_callback callback,
+                                clock_id clock) {
+    std::int64_t now = clock_now(base_clock(clock)).count();
+    std::int64_t deadline = 0;
+    if (__builtin_add_overflow(now, delay.count(), &deadline)) {
+        deadline = delay.count() > 0 ? INT64_MAX : INT64_MIN;
+    }
+    return impl_->start_timer(clock, deadline, 0, missed_ticks::skip, std::move(callback));
+}
+
+timer_watcher event_loop::at(clock_id clock, std::chrono::nanoseconds deadline,
+                             timer_callback callback) {
+    return impl_->start_timer(clock, deadline.count(), 0, missed_ticks::skip, std::move(callback));
+}
+
+timer_watcher event_loop::every(std::chrono::nanoseconds period, timer_callback callback,
+                                periodic_options options) {
+    std::int64_t now = clock_now(base_clock(options.clock)).count();
+    std::int64_t first = 0;
+    if (__builtin_add_overflow(now, period.count(), &first)) {
+        first = INT64_MAX;
+    }
+    return every_from(std::chrono::nanoseconds(first), period, std::move(callback), options);
+}
+
+timer_watcher event_loop::every_from(std::chrono::nanoseconds first,
+                                     std::chrono::nanoseconds period, timer_callback callback,
+                                     periodic_options options) {
+    if (period.count() <= 0) {
+        throw std::system_error(
+            std::make_error_code(std::errc::invalid_argument),
+            "event_loop::every: period=" + format_duration(period) + " must be positive");
+    }
+    return impl_->start_timer(options.clock, first.count(), period.count(), options.policy,
+                              std::move(callback));
+}
+
+signal_watcher event_loop::on_signal(int signo, signal_callback callback) {
+    return impl_->on_signal(signo, std::move(callback));
+}
+
+void event_loop::post(std::function<void()> work) {
+    impl_->post(std::move(work));
+}
+void event_loop::stop() noexcept {
+    impl_->stop();
+}
+void event_loop::run() {
+    impl_->run();
+}
+bool event_loop::run_once() {
+    return impl_->run_once();
+}
+void event_loop::run_for(std::chrono::nanoseconds duration) {
+    impl_->run_for(duration);
+}
+std::chrono::nanoseconds event_loop::now(clock_id clock) const {
+    return clock_now(base_clock(clock));
+}
+backend_kind event_loop::backend() const noexcept {
+    return impl_->kind();
+}
+std::size_t event_loop::active_watchers() const noexcept {
+    return impl_->active_watchers();
+}
+
+}  // namespace tfd

@@ -1,0 +1,203 @@
+// The event loop's state and its watcher nodes (private to the library).
+//
+// Handles (fd_watcher, timer_watcher, signal_watcher) point at nodes owned by loop_impl.
+// Dispatch rules this file's invariants serve:
+//  * by_fd_[fd] is the node registered for fd, or nullptr: an event for an fd whose slot is
+//    empty, or whose node was added in the current pass (added_pass == pass_), is dropped, so
+//    events of a watcher removed during dispatch, or of a new watcher that reused its
+//    descriptor number, are never delivered;
+//  * current_ is the node whose callback is running (nullptr otherwise); a node released
+//    while current is only marked, and freed when its callback returns or throws;
+//  * due_ holds the timers collected in phase 5 and not yet run (from due_next_ on); a timer
+//    in it has due_index == its position, every other timer has due_index == not_due; a timer
+//    stopped while in it leaves a nullptr behind.
+#pragma once
+
+#include <signal.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "tfd/event_loop.hpp"
+#include "tfd/signal_fd.hpp"
+#include "tfd/timer_fd.hpp"
+#include "tfd/timer_queue.hpp"
+#include "tfd/wake_fd.hpp"
+
+namespace tfd::detail {
+
+struct fd_node {
+    int fd = -1;
+    io_events interest = io_events::none;
+    bool internal = false;
+    bool released = false;
+    std::uint64_t added_pass = 0;
+    fd_callback callback;
+};
+
+// One timer.  Kept to 64 bytes (one cache line, the size issue 5 budgets per timer): the
+// queue's 32-byte hook, a 16-byte callback and 16 bytes of state.
+struct timer_node : timer_entry {
+    static constexpr std::uint32_t not_due = UINT32_MAX;
+    timer_callback callback;
+    std::int64_t period = 0;  // ns; 0 for a one-shot timer
+    std::uint32_t due_index = not_due;
+    std::uint8_t clock_slot = 0;
+    missed_ticks policy = missed_ticks::skip;
+    bool released = false;
+};
+static_assert(sizeof(timer_node) <= 64, "a timer should fit in one cache line");
+
+struct signal_node {
+    int signo = 0;
+    bool was_blocked = false;  // blocked in the loop thread before the watcher blocked it
+    bool released = false;
+    signal_callback callback;
+};
+
+// The timers of one clock and the timer_fd that wakes the loop for them.
+struct clock_timers {
+    static constexpr std::int64_t not_armed = INT64_MIN;
+    explicit clock_timers(clock_id id) : clock(id), fd(id, open_flags::nonblocking) {}
+    clock_id clock;
+    timer_fd fd;
+    timer_queue queue;
+    std::int64_t armed = not_armed;  // the absolute deadline the timer_fd is armed with
+    bool dirty = false;              // the queue changed since the last arm
+    bool fired = false;              // the timer_fd expired; collect due timers in phase 5
+    std::int64_t now = 0;            // the clock reading used for the last collection
+    fd_node* node = nullptr;
+};
+
+// Fixed-size blocks for timer nodes, so a timer costs 64 bytes rather than a malloc chunk
+// (64 + 16 bytes of header and rounding).  Memory returns to the pool, and to the system
+// when the loop is destroyed.
+class timer_pool {
+  public:
+    void* allocate();
+    void deallocate(void* block) noexcept;
+
+  private:
+    union slot {
+        slot* next;
+        alignas(timer_node) unsigned char bytes[sizeof(timer_node)];
+    };
+    static constexpr std::size_t chunk_slots = 256;
+    std::vector<std::unique_ptr<slot[]>> chunks_;
+    slot* free_ = nullptr;
+};
+
+class loop_impl {
+  public:
+    explicit loop_impl(backend_kind kind);
+    ~loop_impl();
+
+    // Watchers.
+    fd_watcher watch(int fd, io_events interest, fd_callback callback);
+    void release(fd_node* node) noexcept;
+    void set_interest(fd_node* node, io_events interest);
+
+    timer_watcher start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
+                              missed_ticks policy, timer_callback callback);
+    void restart(timer_node* node, std::int64_t deadline);
+    void stop(timer_node* node) noexcept;
+    void release(timer_node* node) noexcept;
+    [[nodiscard]] clock_id clock_of(const timer_node* node) const noexcept;
+
+    signal_watcher on_signal(int signo, signal_callback callback);
+    void release(signal_node* node) noexcept;
+
+    // Any thread.
+    void post(std::function<void()> work);
+    void stop() noexcept;
+
+    // Running.
+    void run();
+    bool run_once();
+    void run_for(std::chrono::nanoseconds duration);
+
+    [[nodiscard]] backend_kind kind() const noexcept { return backend_->kind(); }
+    [[nodiscard]] std::size_t active_watchers() const noexcept;
+
+  private:
+    class running_guard;
+    template <class Node>
+    class callback_scope;
+
+    void free_node(fd_node* node) noexcept { delete node; }
+    void free_node(timer_node* node) noexcept;
+    void free_node(signal_node* node) noexcept { delete node; }
+
+    void pass(std::chrono::nanoseconds timeout);
+    [[nodiscard]] bool alive() const noexcept;
+    [[nodiscard]] bool work_waiting() const noexcept;
+    fd_node* register_fd(int fd, io_events interest, bool internal, fd_callback callback);
+    void dispatch_fds();
+    void arm_timers();
+    void collect_due_timers();
+    void run_due_timers();
+    void fire(timer_node* node);
+    void run_posted();
+    void read_signals();
+    clock_timers& timers_for(clock_id clock);
+
+    std::unique_ptr<backend> backend_;
+    std::vector<fd_node*> by_fd_;
+    std::vector<ready_event> ready_;
+    std::uint64_t pass_ = 0;
+    bool running_ = false;
+    void* current_ = nullptr;
+    std::size_t user_fds_ = 0;
+
+    static constexpr std::size_t clock_slots = 5;
+    std::array<std::unique_ptr<clock_timers>, clock_slots> clocks_{};
+    timer_pool pool_;
+    std::vector<timer_node*> due_;
+    std::size_t due_next_ = 0;
+    std::size_t timers_ = 0;  // live timer nodes, pending or not
+
+    signal_fd signals_;
+    sigset_t signal_mask_{};
+    std::array<signal_node*, NSIG> by_signal_{};
+    std::size_t signal_watchers_ = 0;
+
+    wake_fd wake_;
+    std::atomic<bool> stop_requested_{false};
+    std::mutex posted_mutex_;
+    std::deque<std::function<void()>> posted_;  // guarded by posted_mutex_
+    std::atomic<bool> has_posted_{false};       // mirrors !posted_.empty()
+};
+
+// Marks `node` as the one whose callback runs, and frees it afterwards if it was released
+// meanwhile (by its own callback), whether the callback returns or throws.
+template <class Node>
+class loop_impl::callback_scope {
+  public:
+    callback_scope(loop_impl& loop, Node* node) noexcept
+        : loop_(loop), node_(node), previous_(loop.current_) {
+        loop_.current_ = node;
+    }
+    ~callback_scope() {
+        loop_.current_ = previous_;
+        if (node_->released) {
+            loop_.free_node(node_);
+        }
+    }
+    callback_scope(const callback_scope&) = delete;
+    callback_scope& operator=(const callback_scope&) = delete;
+
+  private:
+    loop_impl& loop_;
+    Node* node_;
+    void* previous_;
+};
+
+}  // namespace tfd::detail

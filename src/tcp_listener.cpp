@@ -1,0 +1,135 @@
+#include "tfd/tcp_listener.hpp"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "sys/sys.hpp"
+
+namespace tfd {
+namespace {
+
+[[noreturn]] void fail(const char* operation, const std::string& address, std::uint16_t port) {
+    int error = errno;
+    throw std::system_error(
+        error, std::system_category(),
+        std::string("tcp_listener::") + operation + ": " + address + ":" + std::to_string(port));
+}
+
+unique_fd open_spare() noexcept {
+    return unique_fd(sys::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+}  // namespace
+
+tcp_listener::tcp_listener(event_loop& loop, const std::string& address, std::uint16_t port,
+                           accept_callback on_accept, options opts)
+    : loop_(loop), options_(opts), on_accept_(std::move(on_accept)) {
+    sockaddr_in where{};
+    where.sin_family = AF_INET;
+    where.sin_port = htons(port);
+    if (::inet_pton(AF_INET, address.c_str(), &where.sin_addr) != 1) {
+        errno = EINVAL;
+        fail("bind", address, port);
+    }
+    fd_.reset(sys::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd_) {
+        fail("socket", address, port);
+    }
+    int on = 1;
+    if (sys::setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
+        fail("setsockopt", address, port);
+    }
+    if (sys::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&where), sizeof where) != 0) {
+        fail("bind", address, port);
+    }
+    if (sys::listen(fd_.get(), options_.backlog) != 0) {
+        fail("listen", address, port);
+    }
+    sockaddr_in bound{};
+    socklen_t size = sizeof bound;
+    if (sys::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &size) != 0) {
+        fail("getsockname", address, port);
+    }
+    port_ = ntohs(bound.sin_port);
+    spare_ = open_spare();
+    watcher_ = loop_.watch(fd_.get(), io_events::readable, [this](io_events) { on_readable(); });
+}
+
+void tcp_listener::on_readable() {
+    for (int i = 0; i < options_.accept_batch; ++i) {
+        sockaddr_in peer{};
+        socklen_t size = sizeof peer;
+        int fd = sys::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &size,
+                              SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            on_accept_(unique_fd(fd), peer);
+            if (!fd_) {
+                return;  // the callback closed the listener
+            }
+            continue;
+        }
+        switch (errno) {
+            case EAGAIN:
+                return;
+            case EINTR:
+            case ECONNABORTED:
+            case EPROTO:
+            case EPERM:  // a firewall rule refused this one
+                continue;
+            case EMFILE:
+            case ENFILE:
+                if (shed_one()) {
+                    continue;
+                }
+                pause_accepting();
+                return;
+            case ENOBUFS:
+            case ENOMEM:
+                pause_accepting();
+                return;
+            default:
+                throw std::system_error(errno, std::system_category(),
+                                        "tcp_listener::accept: fd=" + std::to_string(fd_.get()));
+        }
+    }
+}
+
+// Frees the spare descriptor to accept and drop one waiting connection.  Returns false when
+// there was no spare or the accept still failed.
+bool tcp_listener::shed_one() noexcept {
+    if (!spare_) {
+        spare_ = open_spare();  // perhaps descriptors were freed since
+        return false;
+    }
+    spare_.reset();
+    int fd = sys::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    bool shed = fd >= 0;
+    if (shed) {
+        (void)sys::close(fd);
+        ++rejected_;
+    }
+    spare_ = open_spare();
+    return shed;
+}
+
+void tcp_listener::pause_accepting() {
+    ++paused_;
+    watcher_.set_interest(io_events::none);
+    resume_ = loop_.after(options_.pause, [this](std::uint64_t) {
+        if (fd_) {
+            watcher_.set_interest(io_events::readable);
+        }
+    });
+}
+
+void tcp_listener::close() noexcept {
+    resume_.reset();
+    watcher_.stop();
+    fd_.reset();
+    spare_.reset();
+}
+
+}  // namespace tfd

@@ -1,0 +1,284 @@
+// Timer watchers: one timer_queue and one timer_fd per clock in use, and the loop's timer
+// phase (collect every due timer, then run them).
+#include "tfd/timer_watcher.hpp"
+
+#include <cerrno>
+#include <new>
+#include <string>
+#include <system_error>
+
+#include "loop_impl.hpp"
+
+namespace tfd {
+namespace detail {
+namespace {
+
+constexpr std::array<clock_id, 5> slot_clocks{clock_id::realtime, clock_id::monotonic,
+                                              clock_id::boottime, clock_id::realtime_alarm,
+                                              clock_id::boottime_alarm};
+
+std::size_t slot_of(clock_id clock) {
+    for (std::size_t i = 0; i < slot_clocks.size(); ++i) {
+        if (slot_clocks[i] == clock) {
+            return i;
+        }
+    }
+    throw std::system_error(
+        std::make_error_code(std::errc::invalid_argument),
+        "event_loop: timer on unknown clock " + std::to_string(static_cast<int>(clock)));
+}
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) {
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    }
+    return sum;
+}
+
+// The next deadline of a periodic timer scheduled at `deadline` and run at `now`, and the
+// number of whole periods that elapsed in between (its overrun count).
+struct next_tick {
+    std::int64_t deadline;
+    std::uint64_t overruns;
+};
+
+next_tick schedule_next(std::int64_t deadline, std::int64_t period, std::int64_t now,
+                        missed_ticks policy) noexcept {
+    std::uint64_t overruns = 0;
+    if (now > deadline) {
+        // Unsigned: now - deadline may exceed INT64_MAX when the deadline is far negative.
+        overruns = (static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(deadline)) /
+                   static_cast<std::uint64_t>(period);
+    }
+    switch (policy) {
+        case missed_ticks::burst:
+            return {saturating_add(deadline, period), overruns};
+        case missed_ticks::delay:
+            return {saturating_add(now, period), overruns};
+        case missed_ticks::skip:
+            break;
+    }
+    // The first scheduled tick after `now`: deadline + (overruns + 1) * period.
+    __extension__ using wide = __int128;
+    wide next =
+        static_cast<wide>(deadline) + static_cast<wide>(overruns + 1) * static_cast<wide>(period);
+    return {next > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(next), overruns};
+}
+
+}  // namespace
+
+void* timer_pool::allocate() {
+    if (free_ == nullptr) {
+        chunks_.push_back(std::make_unique<slot[]>(chunk_slots));
+        slot* chunk = chunks_.back().get();
+        for (std::size_t i = chunk_slots; i-- > 0;) {
+            chunk[i].next = free_;
+            free_ = &chunk[i];
+        }
+    }
+    slot* block = free_;
+    free_ = block->next;
+    return block->bytes;
+}
+
+void timer_pool::deallocate(void* block) noexcept {
+    auto* freed = ::new (block) slot;
+    freed->next = free_;
+    free_ = freed;
+}
+
+void loop_impl::free_node(timer_node* node) noexcept {
+    node->~timer_node();
+    pool_.deallocate(node);
+    --timers_;
+}
+
+clock_timers& loop_impl::timers_for(clock_id clock) {
+    std::unique_ptr<clock_timers>& slot = clocks_[slot_of(clock)];
+    if (!slot) {
+        auto timers = std::make_unique<clock_timers>(clock);
+        clock_timers* raw = timers.get();
+        raw->node =
+            register_fd(raw->fd.native_handle(), io_events::readable, true, [this, raw](io_events) {
+                // Reading re-enables the descriptor; expirations are not
+                // counted here, the queue knows what is due.
+                (void)raw->fd.read();
+                raw->armed = clock_timers::not_armed;
+                raw->fired = true;
+            });
+        slot = std::move(timers);
+    }
+    return *slot;
+}
+
+clock_id loop_impl::clock_of(const timer_node* node) const noexcept {
+    return slot_clocks[node->clock_slot];
+}
+
+timer_watcher loop_impl::start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
+                                     missed_ticks policy, timer_callback callback) {
+    if (!callback) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "event_loop: empty timer callback");
+    }
+    clock_timers& timers = timers_for(clock);
+    auto* node = ::new (pool_.allocate()) timer_node;
+    ++timers_;
+    node->callback = std::move(callback);
+    node->period = period;
+    node->clock_slot = static_cast<std::uint8_t>(slot_of(clock));
+    node->policy = policy;
+    timers.queue.start(*node, std::chrono::nanoseconds(deadline));
+    timers.dirty = true;
+    return timer_watcher(this, node);
+}
+
+void loop_impl::restart(timer_node* node, std::int64_t deadline) {
+    if (node->due_index != timer_node::not_due) {
+        due_[node->due_index] = nullptr;
+        node->due_index = timer_node::not_due;
+    }
+    clock_timers& timers = *clocks_[node->clock_slot];
+    timers.queue.refresh(*node, std::chrono::nanoseconds(deadline));
+    timers.dirty = true;
+}
+
+void loop_impl::stop(timer_node* node) noexcept {
+    if (node->due_index != timer_node::not_due) {
+        due_[node->due_index] = nullptr;
+        node->due_index = timer_node::not_due;
+    }
+    if (node->queued()) {
+        clock_timers& timers = *clocks_[node->clock_slot];
+        timers.queue.cancel(*node);
+        timers.dirty = true;
+    }
+}
+
+void loop_impl::release(timer_node* node) noexcept {
+    stop(node);
+    if (current_ == node) {
+        node->released = true;  // freed when its callback returns
+    } else {
+        free_node(node);
+    }
+}
+
+void loop_impl::arm_timers() {
+    for (const auto& timers : clocks_) {
+        if (!timers || !timers->dirty) {
+            continue;
+        }
+        timers->dirty = false;
+        std::optional<std::chrono::nanoseconds> next = timers->queue.next_deadline();
+        // 0 would disarm the timer_fd: a deadline at or before the epoch is "due now", 1 ns.
+        std::int64_t target =
+            next ? std::max<std::int64_t>(next->count(), 1) : clock_timers::not_armed;
+        if (target == timers->armed) {
+            continue;
+        }
+        if (next) {
+            timers->fd.settime(std::chrono::nanoseconds(target), std::chrono::nanoseconds(0),
+                               set_flags::absolute);
+        } else {
+            timers->fd.disarm();
+        }
+        timers->armed = target;
+    }
+}
+
+void loop_impl::collect_due_timers() {
+    for (const auto& timers : clocks_) {
+        if (!timers || !timers->fired) {
+            continue;
+        }
+        timers->fired = false;
+        timers->dirty = true;  // the timer_fd is disarmed now; arm it for what is left
+        timers->now = clock_now(base_clock(timers->clock)).count();
+        while (timer_entry* entry = timers->queue.pop_due(std::chrono::nanoseconds(timers->now))) {
+            auto* node = static_cast<timer_node*>(entry);
+            node->due_index = static_cast<std::uint32_t>(due_.size());
+            due_.push_back(node);
+        }
+    }
+}
+
+void loop_impl::run_due_timers() {
+    while (due_next_ < due_.size()) {
+        timer_node* node = due_[due_next_++];
+        if (node == nullptr) {
+            continue;  // stopped after it was collected
+        }
+        node->due_index = timer_node::not_due;
+        fire(node);
+    }
+    due_.clear();
+    due_next_ = 0;
+}
+
+void loop_impl::fire(timer_node* node) {
+    std::uint64_t overruns = 0;
+    if (node->period > 0) {
+        // Re-armed before the callback runs, so the callback can stop or restart it.  Being
+        // re-queued after collection, it cannot run again in this pass even when due.
+        clock_timers& timers = *clocks_[node->clock_slot];
+        next_tick next =
+            schedule_next(node->deadline().count(), node->period, timers.now, node->policy);
+        overruns = next.overruns;
+        timers.queue.start(*node, std::chrono::nanoseconds(next.deadline));
+        timers.dirty = true;
+    }
+    callback_scope<timer_node> scope(*this, node);
+    node->callback(overruns);
+}
+
+}  // namespace detail
+
+void timer_watcher::stop() noexcept {
+    if (node_ != nullptr) {
+        loop_->stop(node_);
+    }
+}
+
+void timer_watcher::reset() noexcept {
+    if (node_ != nullptr) {
+        loop_->release(std::exchange(node_, nullptr));
+        loop_ = nullptr;
+    }
+}
+
+void timer_watcher::restart_after(std::chrono::nanoseconds delay) {
+    if (node_ == nullptr) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "timer_watcher::restart_after: empty handle");
+    }
+    std::int64_t now = clock_now(base_clock(clock())).count();
+    std::int64_t deadline = 0;
+    if (__builtin_add_overflow(now, delay.count(), &deadline)) {
+        deadline = delay.count() > 0 ? INT64_MAX : INT64_MIN;
+    }
+    loop_->restart(node_, deadline);
+}
+
+void timer_watcher::restart_at(std::chrono::nanoseconds deadline) {
+    if (node_ == nullptr) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "timer_watcher::restart_at: empty handle");
+    }
+    loop_->restart(node_, deadline.count());
+}
+
+bool timer_watcher::pending() const noexcept {
+    return node_ != nullptr && (node_->queued() || node_->due_index != detail::timer_node::not_due);
+}
+
+std::chrono::nanoseconds timer_watcher::deadline() const noexcept {
+    return node_ != nullptr ? node_->deadline() : std::chrono::nanoseconds(0);
+}
+
+clock_id timer_watcher::clock() const noexcept {
+    return node_ != nullptr ? loop_->clock_of(node_) : clock_id::monotonic;
+}
+
+}  // namespace tfd

@@ -1,0 +1,344 @@
+// examples/timer_server driven over real TCP sockets, on every backend.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tfd/backend_kind.hpp"
+#include "tfd/unique_fd.hpp"
+
+namespace tfd::test {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+int fd_count(pid_t pid) {
+    std::string path = "/proc/" + std::to_string(pid) + "/fd";
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) {
+        return -1;
+    }
+    int count = 0;
+    while (const dirent* entry = ::readdir(dir)) {
+        count += entry->d_name[0] != '.' ? 1 : 0;
+    }
+    ::closedir(dir);
+    return count;
+}
+
+// One timer_server process on a free port, its output in a temporary file.
+class server_process {
+  public:
+    explicit server_process(backend_kind backend) {
+        char name[] = "/tmp/tfd_timer_server_XXXXXX";
+        int out = ::mkstemp(name);
+        output_path_ = name;
+        std::string binary = std::string(TFD_TEST_BINARY_DIR) + "/examples/timer_server";
+        std::string backend_name(to_string(backend));
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(out, STDOUT_FILENO);
+            ::execl(binary.c_str(), "timer_server", "--port", "0", "--backend",
+                    backend_name.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(out);
+        std::regex listening("Listening on 127\\.0\\.0\\.1:([0-9]+)");
+        for (auto end = clock_type::now() + 10s; clock_type::now() < end;) {
+            std::smatch match;
+            std::string text = read_file(output_path_);
+            if (std::regex_search(text, match, listening)) {
+                port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+                break;
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+    ~server_process() {
+        if (pid_ > 0 && !exited_) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        ::unlink(output_path_.c_str());
+    }
+
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] pid_t pid() const { return pid_; }
+    [[nodiscard]] std::string output() const { return read_file(output_path_); }
+    [[nodiscard]] int descriptors() const { return fd_count(pid_); }
+
+    // Waits for the process to exit; its exit status, or nullopt on timeout or a signal.
+    std::optional<int> wait_exit(std::chrono::milliseconds limit) {
+        for (auto end = clock_type::now() + limit; clock_type::now() < end;) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                exited_ = true;
+                if (WIFEXITED(status)) {
+                    return WEXITSTATUS(status);
+                }
+                return std::nullopt;
+            }
+            std::this_thread::sleep_for(5ms);
+        }
+        return std::nullopt;
+    }
+
+    // Waits until the descriptor count equals `expected`; returns the last count seen.
+    int wait_descriptors(int expected, std::chrono::milliseconds limit) const {
+        int count = descriptors();
+        for (auto end = clock_type::now() + limit; clock_type::now() < end && count != expected;) {
+            std::this_thread::sleep_for(10ms);
+            count = descriptors();
+        }
+        return count;
+    }
+
+  private:
+    std::string output_path_;
+    pid_t pid_ = -1;
+    std::uint16_t port_ = 0;
+    bool exited_ = false;
+};
+
+unique_fd connect_to(std::uint16_t port, int receive_buffer = 0) {
+    unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (receive_buffer > 0) {
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
+    sockaddr_in where{};
+    where.sin_family = AF_INET;
+    where.sin_port = htons(port);
+    where.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&where), sizeof where) != 0) {
+        ADD_FAILURE() << "connect: " << std::strerror(errno);
+        return {};
+    }
+    return fd;
+}
+
+void send_all(const unique_fd& fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::send(fd.get(), data.data(), data.size(), MSG_NOSIGNAL);
+        ASSERT_GT(n, 0) << std::strerror(errno);
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+// Reads until `lines` newline characters arrived, the peer closed, or `limit` passed.
+std::string read_lines(const unique_fd& fd, int lines, std::chrono::milliseconds limit = 5s) {
+    std::string text;
+    auto end = clock_type::now() + limit;
+    while (std::count(text.begin(), text.end(), '\n') < lines && clock_type::now() < end) {
+        pollfd p{fd.get(), POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) {
+            continue;
+        }
+        char buffer[4096];
+        ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            break;
+        }
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
+}
+
+struct status {
+    long timer[3] = {-1, -1, -1};
+    double uptime = -1;
+    long clients = -1;
+};
+
+std::optional<status> parse_status(const std::string& line) {
+    status s;
+    if (std::sscanf(line.c_str(), "timer1=%ld timer2=%ld timer3=%ld uptime=%lf clients=%ld",
+                    &s.timer[0], &s.timer[1], &s.timer[2], &s.uptime, &s.clients) != 5) {
+        return std::nullopt;
+    }
+    return s;
+}
+
+class TimerServer : public ::testing::TestWithParam<backend_kind> {
+  protected:
+    void SetUp() override { ASSERT_NE(server.port(), 0) << server.output(); }
+    server_process server{GetParam()};
+};
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, TimerServer,
+                         ::testing::Values(backend_kind::epoll, backend_kind::poll,
+                                           backend_kind::select),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+TEST_P(TimerServer, TimerCountsAfterAboutOneAndAHalfSeconds) {
+    std::this_thread::sleep_for(1600ms);
+    unique_fd client = connect_to(server.port());
+    send_all(client, "status\n");
+    std::optional<status> s = parse_status(read_lines(client, 1));
+    ASSERT_TRUE(s);
+    EXPECT_GE(s->uptime, 1.5);
+    for (int i = 0; i < 3; ++i) {
+        // Every period that elapsed is counted, late or not: floor(uptime / period), give or
+        // take the one in flight.
+        long expected = static_cast<long>(s->uptime / (0.25 * (i + 1)));
+        EXPECT_NEAR(s->timer[i], expected, 1) << "timer " << i + 1 << " uptime " << s->uptime;
+    }
+    EXPECT_EQ(s->clients, 1);
+    std::string out = server.output();
+    EXPECT_NE(out.find("Timer 1 expired 1 times"), std::string::npos);
+    EXPECT_NE(out.find("Timer 3 expired 1 times"), std::string::npos);
+}
+
+TEST_P(TimerServer, FramingSplitAndBatchedCommands) {
+    unique_fd client = connect_to(server.port());
+    send_all(client, "sta");
+    std::this_thread::sleep_for(50ms);
+    send_all(client, "tus\r\nhelp\nbogus\n\n   help  \n");
+    std::string replies = read_lines(client, 4);
+    std::istringstream lines(replies);
+    std::string line;
+    std::getline(lines, line);
+    EXPECT_TRUE(parse_status(line)) << line;
+    std::getline(lines, line);
+    EXPECT_EQ(line, "commands: status, stop, help");
+    std::getline(lines, line);
+    EXPECT_EQ(line, "ERR unknown command: bogus");
+    std::getline(lines, line);
+    EXPECT_EQ(line, "commands: status, stop, help");
+}
+
+TEST_P(TimerServer, OverlongLinesAndInvalidUtf8GetErrorsAndTheServerCarriesOn) {
+    unique_fd client = connect_to(server.port());
+    send_all(client, std::string(1024, 'a') + "\n");  // exactly at the limit: a command
+    EXPECT_EQ(read_lines(client, 1), "ERR unknown command: " + std::string(1024, 'a') + "\n");
+    send_all(client, std::string(5000, 'b') + "\nhelp\n");
+    EXPECT_EQ(read_lines(client, 2),
+              "ERR line too long (max 1024 bytes)\ncommands: status, stop, help\n");
+    send_all(client, "st\xff\xfe op\n\xc0\xaf\nhelp\n");
+    EXPECT_EQ(read_lines(client, 3),
+              "ERR invalid UTF-8\nERR invalid UTF-8\ncommands: status, stop, help\n");
+    // An endless line without a newline is cut off once, and never grows the server.
+    send_all(client, std::string(300000, 'c'));
+    send_all(client, "\nhelp\n");
+    EXPECT_EQ(read_lines(client, 2),
+              "ERR line too long (max 1024 bytes)\ncommands: status, stop, help\n");
+}
+
+TEST_P(TimerServer, ClientThatNeverReadsIsDisconnectedWithoutStallingOthers) {
+    int baseline = server.descriptors();
+    unique_fd hog = connect_to(server.port(), 4096);
+    unique_fd polite = connect_to(server.port());
+    ::fcntl(hog.get(), F_SETFL, O_NONBLOCK);
+    std::string burst;
+    for (int i = 0; i < 1000; ++i) {
+        burst += "help\n";
+    }
+    // Keep sending commands without reading the replies, until the server hangs up.
+    bool cut_off = false;
+    auto end = clock_type::now() + 20s;
+    while (!cut_off && clock_type::now() < end) {
+        ssize_t n = ::send(hog.get(), burst.data(), burst.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN) {
+            cut_off = true;  // EPIPE or ECONNRESET: the server closed the connection
+        }
+        if (n < 0 && errno == EAGAIN) {
+            std::this_thread::sleep_for(1ms);
+        }
+        // Meanwhile the other client is served promptly.
+        send_all(polite, "status\n");
+        auto asked = clock_type::now();
+        ASSERT_TRUE(parse_status(read_lines(polite, 1)));
+        EXPECT_LT(clock_type::now() - asked, 2s);
+        if (server.output().find("output buffer full") != std::string::npos) {
+            cut_off = true;
+        }
+    }
+    EXPECT_TRUE(cut_off);
+    EXPECT_NE(server.output().find("(output buffer full)"), std::string::npos);
+    hog.reset();
+    polite.reset();
+    EXPECT_EQ(server.wait_descriptors(baseline, 5s), baseline);
+}
+
+TEST_P(TimerServer, TwoHundredClientsAtOnce) {
+    int baseline = server.descriptors();
+    std::vector<unique_fd> clients;
+    for (int i = 0; i < 200; ++i) {
+        clients.push_back(connect_to(server.port()));
+    }
+    for (auto& client : clients) {
+        send_all(client, "status\n");
+    }
+    int answered = 0;
+    long max_clients = 0;
+    for (auto& client : clients) {
+        if (std::optional<status> s = parse_status(read_lines(client, 1))) {
+            ++answered;
+            max_clients = std::max(max_clients, s->clients);
+        }
+    }
+    EXPECT_EQ(answered, 200);
+    EXPECT_EQ(max_clients, 200);
+    EXPECT_EQ(server.descriptors(), baseline + 200);
+    clients.clear();
+    EXPECT_EQ(server.wait_descriptors(baseline, 5s), baseline);
+}
+
+TEST_P(TimerServer, AbruptResetsAndHalfClosedClientsLeaveNoDescriptorBehind) {
+    int baseline = server.descriptors();
+    for (int i = 0; i < 20; ++i) {
+        unique_fd client = connect_to(server.port());
+        send_all(client, i % 2 == 0 ? "stat" : "help\nsta");
+        if (i % 3 == 0) {
+            linger reset{1, 0};  // close with RST instead of FIN
+            ::setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        } else if (i % 3 == 1) {
+            ::shutdown(client.get(), SHUT_WR);
+        }
+    }
+    EXPECT_EQ(server.wait_descriptors(baseline, 5s), baseline);
+    unique_fd check = connect_to(server.port());
+    send_all(check, "status\n");
+    EXPECT_TRUE(parse_status(read_lines(check, 1)));
+}
+
+TEST_P(TimerServer, StopRepliesThenExitsZero) {
+    unique_fd other = connect_to(server.port());
+    unique_fd client = connect_to(server.port());
+    send_all(client, "stop\n");
+    EXPECT_EQ(read_lines(client, 1), "OK stopping\n");
+    std::optional<int> status = server.wait_exit(5s);
+    ASSERT_TRUE(status) << "the server did not exit";
+    EXPECT_EQ(*status, 0);
+    std::string out = server.output();
+    EXPECT_NE(out.find("Stopping server"), std::string::npos);
+    EXPECT_NE(out.find("Timers expired"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tfd::test
