@@ -49,8 +49,8 @@ std::string number(double value) {
     return text.str();
 }
 
-void write_mode(std::ostream& out, const mode_result& m) {
-    summary s = summarize(m);
+void write_mode(std::ostream& out, const mode_result& m, std::chrono::nanoseconds period) {
+    summary s = summarize(m, period);
     out << "    {\"name\": " << quoted(s.name)
         << ", \"description\": " << quoted(m.info->description)
         << ",\n     \"periods\": " << s.periods << ", \"samples\": " << s.samples
@@ -58,6 +58,7 @@ void write_mode(std::ostream& out, const mode_result& m) {
         << ",\n     \"min_ns\": " << number(s.min_ns) << ", \"mean_ns\": " << number(s.mean_ns)
         << ", \"p50_ns\": " << number(s.p50_ns) << ", \"p99_ns\": " << number(s.p99_ns)
         << ", \"p99_9_ns\": " << number(s.p999_ns) << ", \"max_ns\": " << number(s.max_ns)
+        << ", \"cpu_percent\": " << (s.cpu_percent >= 0 ? number(s.cpu_percent) : "null")
         << ",\n     \"failed\": " << (m.failed.empty() ? "null" : quoted(m.failed))
         << ",\n     \"histogram\": [";
     bool first = true;
@@ -97,7 +98,7 @@ void write_json(const std::string& path, const options& opts, const run_outcome&
     }
     out << "],\n  \"modes\": [\n";
     for (std::size_t i = 0; i < outcome.modes.size(); ++i) {
-        write_mode(out, outcome.modes[i]);
+        write_mode(out, outcome.modes[i], opts.period);
         out << (i + 1 < outcome.modes.size() ? ",\n" : "\n");
     }
     out << "  ]\n}\n";

@@ -18,6 +18,7 @@ run_config config_for(const options& opts) {
     config.clock = opts.clock;
     config.period = opts.period;
     config.python = opts.python;
+    config.spin_margin = opts.spin_margin;
     return config;
 }
 
@@ -96,7 +97,7 @@ int run(int argc, char** argv) {
     run_outcome outcome = run_measurement(opts, modes);
     outcome.notes.insert(outcome.notes.begin(), notes.begin(), notes.end());
     print_header(stdout, opts, outcome);
-    print_table(stdout, outcome);
+    print_table(stdout, outcome, opts.period);
     if (opts.show_histogram) {
         print_histogram(stdout, outcome);
     }

@@ -28,18 +28,26 @@ struct run_config {
     std::optional<int> cpu;       // the CPU the thread is pinned to, if any
     bool lock_memory = false;
     std::string python;  // interpreter for the python mode
+    // How early the spin mode wakes before each deadline, to busy-wait the rest.
+    std::chrono::nanoseconds spin_margin{std::chrono::microseconds(200)};
 };
 
 struct mode_stats {
     latency_histogram lateness;  // one value per wake-up
     std::uint64_t periods = 0;   // deadlines that passed while the mode was measured
     std::uint64_t overruns = 0;  // deadlines that had no wake-up of their own
+    // CPU time the measuring thread used while measuring; only for in-process modes (a
+    // child process's time is not seen).
+    std::optional<std::chrono::nanoseconds> cpu;
 
     [[nodiscard]] std::uint64_t samples() const noexcept { return lateness.count(); }
     void merge(const mode_stats& other) {
         lateness.merge(other.lateness);
         periods += other.periods;
         overruns += other.overruns;
+        if (other.cpu) {
+            cpu = cpu.value_or(std::chrono::nanoseconds(0)) + *other.cpu;
+        }
     }
     // Accounts one wake-up that served `covered` (>= 1) consecutive deadlines.
     void add(std::chrono::nanoseconds lateness_of_first, std::uint64_t covered) {
@@ -82,5 +90,18 @@ const std::vector<mode_info>& all_modes();
 
 // Reads `clock` with clock_gettime(2) directly: the same, cheapest, reading in every mode.
 std::chrono::nanoseconds read_clock(clock_id clock) noexcept;
+
+// Adds the calling thread's CPU time between construction and destruction to `total`.
+class cpu_meter {
+  public:
+    explicit cpu_meter(std::optional<std::chrono::nanoseconds>& total) noexcept;
+    ~cpu_meter();
+    cpu_meter(const cpu_meter&) = delete;
+    cpu_meter& operator=(const cpu_meter&) = delete;
+
+  private:
+    std::optional<std::chrono::nanoseconds>& total_;
+    std::chrono::nanoseconds start_;
+};
 
 }  // namespace tfd::latency

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "cyclictest_mode.hpp"
+#include "loop_modes.hpp"
 #include "mode.hpp"
 #include "python_mode.hpp"
 #include "wakeup_modes.hpp"
@@ -26,8 +27,16 @@ const std::vector<mode_info>& all_modes() {
         {"timerfd-epoll", "raw periodic timerfd, epoll_wait then read (baseline)", always_available,
          make_timerfd_epoll_mode},
         {"timer_fd", "tfd::timer_fd, blocking read", always_available, make_timer_fd_mode},
+        {"loop-epoll", "tfd::event_loop (epoll backend), periodic timer", loop_unavailable,
+         make_loop_epoll_mode},
+        {"loop-poll", "tfd::event_loop (poll backend), periodic timer", loop_unavailable,
+         make_loop_poll_mode},
+        {"loop-select", "tfd::event_loop (select backend), periodic timer", loop_unavailable,
+         make_loop_select_mode},
         {"python", "Python tfd.Timer in a child process, blocking read", python_unavailable,
          make_python_mode},
+        {"timerfd-spin", "raw timerfd woken --spin-margin early, then busy-waits (spin-finish)",
+         always_available, make_timerfd_spin_mode},
     };
     return modes;
 }

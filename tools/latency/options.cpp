@@ -114,6 +114,7 @@ The modes run alternately, in rounds, so background noise hits all of them alike
                       cyclictest does by itself unless --default-system)
   --modes LIST        comma-separated modes (default: all available; see --list-modes)
   --round N           periods per mode per round (default 100)
+  --spin-margin DUR   how early timerfd-spin wakes before each deadline (default 200us)
   --with-cyclictest   also run cyclictest (rt-tests; installed with apt-get if missing)
                       in the same rounds, with the same period and count
   --python EXE        interpreter for the python mode (default python3)
@@ -184,6 +185,8 @@ options parse_options(int argc, char** argv) {
             result.pm_qos = true;
         } else if (arg == "--modes") {
             result.modes = split(next());
+        } else if (arg == "--spin-margin") {
+            result.spin_margin = parse_duration(next(), "--spin-margin");
         } else if (arg == "--round") {
             result.round = parse_count(next(), "--round");
         } else if (arg == "--with-cyclictest") {

@@ -24,6 +24,7 @@ struct options {
     bool pm_qos = false;                            // hold /dev/cpu_dma_latency at 0 during the run
     std::vector<std::string> modes;                 // empty: every available mode
     std::uint64_t round = 100;                      // periods per mode per round
+    std::chrono::nanoseconds spin_margin{std::chrono::microseconds(200)};
     bool with_cyclictest = false;
     std::string json_file;
     std::string svg_file;

@@ -9,7 +9,7 @@
 
 namespace tfd::latency {
 
-summary summarize(const mode_result& result) {
+summary summarize(const mode_result& result, std::chrono::nanoseconds period) {
     const mode_stats& s = result.stats;
     summary out;
     out.name = result.info->name;
@@ -23,6 +23,10 @@ summary summarize(const mode_result& result) {
         out.p99_ns = static_cast<double>(s.lateness.percentile(99).count());
         out.p999_ns = static_cast<double>(s.lateness.percentile(99.9).count());
         out.max_ns = static_cast<double>(s.lateness.max().count());
+    }
+    if (s.cpu && s.periods > 0) {
+        out.cpu_percent = 100.0 * static_cast<double>(s.cpu->count()) /
+                          (static_cast<double>(s.periods) * static_cast<double>(period.count()));
     }
     return out;
 }
@@ -113,23 +117,29 @@ void print_header(std::FILE* out, const options& opts, const run_outcome& outcom
     }
 }
 
-void print_table(std::FILE* out, const run_outcome& outcome) {
-    std::fprintf(out, "\nlateness in microseconds (wake-up time - deadline)\n");
-    std::fprintf(out, "%-15s %8s %8s %8s %8s %8s %8s %8s %8s %9s\n", "mode", "periods", "samples",
-                 "overruns", "min", "mean", "p50", "p99", "p99.9", "max");
+void print_table(std::FILE* out, const run_outcome& outcome, std::chrono::nanoseconds period) {
+    std::fprintf(out,
+                 "\nlateness in microseconds (wake-up time - deadline); cpu%%: CPU time of "
+                 "the measuring thread per period\n");
+    std::fprintf(out, "%-15s %8s %8s %8s %8s %8s %8s %8s %8s %9s %6s\n", "mode", "periods",
+                 "samples", "overruns", "min", "mean", "p50", "p99", "p99.9", "max", "cpu%");
     for (const mode_result& m : outcome.modes) {
-        summary s = summarize(m);
+        summary s = summarize(m, period);
         if (s.samples == 0) {
             std::fprintf(out, "%-15s %s\n", s.name.c_str(),
                          m.failed.empty() ? "no samples" : ("failed: " + m.failed).c_str());
             continue;
         }
-        std::fprintf(out, "%-15s %8llu %8llu %8llu %8s %8s %8s %8s %8s %9s\n", s.name.c_str(),
+        char cpu[16] = "-";
+        if (s.cpu_percent >= 0) {
+            std::snprintf(cpu, sizeof cpu, "%.1f", s.cpu_percent);
+        }
+        std::fprintf(out, "%-15s %8llu %8llu %8llu %8s %8s %8s %8s %8s %9s %6s\n", s.name.c_str(),
                      static_cast<unsigned long long>(s.periods),
                      static_cast<unsigned long long>(s.samples),
                      static_cast<unsigned long long>(s.overruns), micros(s.min_ns).c_str(),
                      micros(s.mean_ns).c_str(), micros(s.p50_ns).c_str(), micros(s.p99_ns).c_str(),
-                     micros(s.p999_ns).c_str(), micros(s.max_ns).c_str());
+                     micros(s.p999_ns).c_str(), micros(s.max_ns).c_str(), cpu);
         if (!m.failed.empty()) {
             std::fprintf(out, "%-15s   (stopped early: %s)\n", "", m.failed.c_str());
         }

@@ -15,8 +15,11 @@ struct summary {
     std::string name;
     std::uint64_t periods = 0, samples = 0, overruns = 0;
     double min_ns = 0, mean_ns = 0, p50_ns = 0, p99_ns = 0, p999_ns = 0, max_ns = 0;
+    // CPU time of the measuring thread per period, as a share of the period, in percent;
+    // negative when unknown (modes measured in a child process).
+    double cpu_percent = -1;
 };
-summary summarize(const mode_result& result);
+summary summarize(const mode_result& result, std::chrono::nanoseconds period);
 
 // A common log-scale latency axis for every mode with samples: [lo, hi] in ns.
 struct log_axis {
@@ -31,7 +34,7 @@ std::string micros(double ns);
 std::string short_duration(double ns);
 
 void print_header(std::FILE* out, const options& opts, const run_outcome& outcome);
-void print_table(std::FILE* out, const run_outcome& outcome);
+void print_table(std::FILE* out, const run_outcome& outcome, std::chrono::nanoseconds period);
 void print_histogram(std::FILE* out, const run_outcome& outcome);
 
 // Throws std::system_error when the file cannot be written.

@@ -61,6 +61,7 @@ void measure_on_thread(unsigned index, const options& opts, std::optional<int> p
     config.period = opts.period;
     config.lock_memory = opts.lock_memory;
     config.python = opts.python;
+    config.spin_margin = opts.spin_margin;
     if (!opts.cpus.empty()) {
         int cpu = opts.cpus[index % opts.cpus.size()];
         if (std::string error = pin_to(cpu); error.empty()) {

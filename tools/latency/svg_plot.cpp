@@ -66,7 +66,8 @@ void draw_axis(std::ostream& svg, const log_axis& axis, double width) {
     }
 }
 
-void draw_violin(std::ostream& svg, const log_axis& axis, const mode_result& m, double centre) {
+void draw_violin(std::ostream& svg, const log_axis& axis, const mode_result& m, double centre,
+                 std::chrono::nanoseconds period) {
     std::vector<double> counts(violin_bins, 0);
     for (std::size_t b = 0; b < latency_histogram::bucket_count; ++b) {
         if (std::uint64_t c = m.stats.lateness.count_at(b)) {
@@ -98,7 +99,7 @@ void draw_violin(std::ostream& svg, const log_axis& axis, const mode_result& m, 
     }
     svg << "<polygon points='" << right.str() << left.str()
         << "' fill='#7aa6d8' fill-opacity='0.75' stroke='#2c5d94' stroke-width='0.6'/>\n";
-    summary s = summarize(m);
+    summary s = summarize(m, period);
     auto mark = [&](double ns, const char* dash, double width) {
         double y = y_of(axis, ns);
         svg << "<line x1='" << fixed(centre - half) << "' y1='" << fixed(y) << "' x2='"
@@ -150,7 +151,7 @@ void write_svg(const std::string& path, const options& opts, const run_outcome& 
     draw_axis(svg, axis, width);
     for (std::size_t i = 0; i < shown.size(); ++i) {
         draw_violin(svg, axis, *shown[i],
-                    left_margin + column_width * (static_cast<double>(i) + 0.5));
+                    left_margin + column_width * (static_cast<double>(i) + 0.5), opts.period);
     }
     svg << "</svg>\n";
     std::ofstream out(path);

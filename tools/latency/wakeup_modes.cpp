@@ -118,6 +118,27 @@ class timerfd_epoll_mode final : public timerfd_mode {
     unique_fd epoll_;
 };
 
+// Spin-finish: the timerfd wakes `spin_margin` before each deadline and the thread
+// busy-waits on the clock for the rest.  Trades CPU time (about margin / period of a core,
+// plus the wake-up lateness) for precision: the lateness left is the clock read's.
+class timerfd_spin_mode final : public timerfd_mode {
+  public:
+    using timerfd_mode::timerfd_mode;
+
+  private:
+    void start(std::chrono::nanoseconds first) override {
+        timerfd_mode::start(first - config().spin_margin);
+    }
+    std::uint64_t wait(std::chrono::nanoseconds deadline) override {
+        std::uint64_t count = read_count();
+        const clock_id clock = base_clock(config().clock);
+        while (read_clock(clock) < deadline) {
+            // Busy-wait: sleeping again would pay the wake-up latency this mode avoids.
+        }
+        return count;
+    }
+};
+
 // tfd::timer_fd: the library's owner type, blocking read.
 class timer_fd_mode final : public wakeup_mode {
   public:
@@ -148,7 +169,23 @@ std::chrono::nanoseconds read_clock(clock_id clock) noexcept {
     return std::chrono::nanoseconds(now.tv_sec * 1'000'000'000LL + now.tv_nsec);
 }
 
+namespace {
+std::chrono::nanoseconds thread_cpu_time() noexcept {
+    timespec used{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used);
+    return std::chrono::nanoseconds(used.tv_sec * 1'000'000'000LL + used.tv_nsec);
+}
+}  // namespace
+
+cpu_meter::cpu_meter(std::optional<std::chrono::nanoseconds>& total) noexcept
+    : total_(total), start_(thread_cpu_time()) {}
+
+cpu_meter::~cpu_meter() {
+    total_ = total_.value_or(std::chrono::nanoseconds(0)) + (thread_cpu_time() - start_);
+}
+
 void wakeup_mode::run_chunk(std::uint64_t periods, mode_stats& stats) {
+    cpu_meter meter(stats.cpu);
     const std::chrono::nanoseconds period = config_.period;
     // The alarm clocks count in their base clock's time.
     const clock_id clock = base_clock(config_.clock);
@@ -179,6 +216,9 @@ std::unique_ptr<mode> make_timerfd_mode(const run_config& config) {
 }
 std::unique_ptr<mode> make_timerfd_epoll_mode(const run_config& config) {
     return std::make_unique<timerfd_epoll_mode>(config);
+}
+std::unique_ptr<mode> make_timerfd_spin_mode(const run_config& config) {
+    return std::make_unique<timerfd_spin_mode>(config);
 }
 std::unique_ptr<mode> make_timer_fd_mode(const run_config& config) {
     return std::make_unique<timer_fd_mode>(config);
