@@ -20,8 +20,10 @@ class loop_impl::running_guard {
                                         ": the loop is already running (called from a callback)");
         }
         loop_.running_ = true;
+        loop_.owner_.store(std::this_thread::get_id());
     }
     ~running_guard() {
+        loop_.owner_.store(std::thread::id());
         loop_.running_ = false;
         // Events collected by a pass that a callback's exception cut short are stale by the
         // next pass; level triggering reports the ones still pending again.
@@ -151,13 +153,17 @@ void loop_impl::post(std::function<void()> work) {
 }
 
 void loop_impl::stop() noexcept {
-    stop_requested_.store(true, std::memory_order_release);
-    wake_.notify();
+    // Sequentially consistent with running_guard's store of owner_: either this thread sees
+    // the new owner (and wakes it), or the owner's first check sees the flag.
+    stop_requested_.store(true);
+    if (owner_.load() != std::this_thread::get_id()) {
+        wake_.notify();
+    }
 }
 
 void loop_impl::run() {
     running_guard guard(*this, "run");
-    while (!stop_requested_.exchange(false, std::memory_order_acq_rel) && alive()) {
+    while (!stop_requested_.exchange(false) && alive()) {
         pass(std::chrono::nanoseconds(-1));
     }
 }
@@ -172,7 +178,7 @@ bool loop_impl::run_once() {
 void loop_impl::run_for(std::chrono::nanoseconds duration) {
     running_guard guard(*this, "run_for");
     const auto end = clock_now(clock_id::monotonic) + duration;
-    while (!stop_requested_.exchange(false, std::memory_order_acq_rel)) {
+    while (!stop_requested_.exchange(false)) {
         auto left = end - clock_now(clock_id::monotonic);
         if (left.count() <= 0) {
             break;

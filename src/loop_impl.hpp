@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -157,9 +158,11 @@ class loop_impl {
     void* current_ = nullptr;
     std::size_t user_fds_ = 0;
 
+    // The pool outlives the queues (members are destroyed in reverse order), so a queue's
+    // destructor never touches a node in freed memory.
+    timer_pool pool_;
     static constexpr std::size_t clock_slots = 5;
     std::array<std::unique_ptr<clock_timers>, clock_slots> clocks_{};
-    timer_pool pool_;
     std::vector<timer_node*> due_;
     std::size_t due_next_ = 0;
     std::size_t timers_ = 0;  // live timer nodes, pending or not
@@ -171,6 +174,9 @@ class loop_impl {
 
     wake_fd wake_;
     std::atomic<bool> stop_requested_{false};
+    // The thread inside run()/run_once()/run_for(), or an empty id: stop() from that thread
+    // needs no wake-up, since the flag is checked after every pass.
+    std::atomic<std::thread::id> owner_{};
     std::mutex posted_mutex_;
     std::deque<std::function<void()>> posted_;  // guarded by posted_mutex_
     std::atomic<bool> has_posted_{false};       // mirrors !posted_.empty()

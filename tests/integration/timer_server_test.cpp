@@ -340,5 +340,16 @@ TEST_P(TimerServer, StopRepliesThenExitsZero) {
     EXPECT_NE(out.find("Timers expired"), std::string::npos);
 }
 
+TEST_P(TimerServer, SigtermStopsItCleanly) {
+    unique_fd client = connect_to(server.port());
+    send_all(client, "help\n");
+    ASSERT_EQ(read_lines(client, 1), "commands: status, stop, help\n");
+    ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
+    std::optional<int> status = server.wait_exit(5s);
+    ASSERT_TRUE(status) << "the server did not exit on SIGTERM";
+    EXPECT_EQ(*status, 0);
+    EXPECT_NE(server.output().find("Signal 15 received"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tfd::test
