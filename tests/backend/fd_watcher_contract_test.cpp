@@ -1,15 +1,19 @@
 // Contract: descriptor readiness, the same on every backend.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <vector>
 
 #include "backend/contract.hpp"
+#include "support/fault_injection.hpp"
 #include "support/fd_utils.hpp"
 
 namespace tfd::test {
 namespace {
 
 using namespace std::chrono_literals;
+using std::chrono::nanoseconds;
 
 class FdContract : public loop_contract {};
 TFD_ALL_BACKENDS(FdContract);
@@ -72,6 +76,46 @@ TEST_P(FdContract, PeerCloseIsReadableWithEndOfFile) {
     loop.run_once();
     EXPECT_TRUE(any(events, io_events::readable));
     EXPECT_EQ(got, 0);
+}
+
+TEST_P(FdContract, WriterIsWokenWhenTheReaderGoesAway) {
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+    unique_fd reader(fds[0]);
+    unique_fd writer(fds[1]);
+    io_events events = io_events::none;
+    int write_error = 0;
+    fd_watcher w = loop.watch(writer.get(), io_events::writable, [&](io_events e) {
+        events = e;
+        char byte = 'x';
+        write_error = ::write(writer.get(), &byte, 1) < 0 ? errno : 0;
+        w.stop();
+    });
+    reader.reset();
+    auto previous = ::signal(SIGPIPE, SIG_IGN);  // so the write fails with EPIPE instead
+    loop.run_once();
+    ::signal(SIGPIPE, previous);
+    EXPECT_NE(events, io_events::none);
+    EXPECT_EQ(write_error, EPIPE);
+    // epoll and poll say why (POLLERR); select can only say "writable".
+    if (GetParam() != backend_kind::select) {
+        EXPECT_TRUE(any(events, io_events::error)) << static_cast<unsigned>(events);
+    }
+}
+
+TEST_P(FdContract, InterruptedWaitIsResumed) {
+    static constexpr sys::call wait_call[] = {sys::call::epoll_wait, sys::call::poll,
+                                              sys::call::select};
+    int calls = 0;
+    timer_watcher t = loop.after(20ms, [&](std::uint64_t) { ++calls; });
+    nanoseconds start = loop.now();
+    {
+        scoped_fault eintr(wait_call[static_cast<int>(GetParam())], -1, EINTR, 3);
+        loop.run();
+        EXPECT_EQ(eintr.fired(), 3);
+    }
+    EXPECT_EQ(calls, 1);
+    EXPECT_GE(loop.now() - start, 20ms);
 }
 
 TEST_P(FdContract, SecondWatcherOnOneDescriptorIsRefused) {
