@@ -70,6 +70,20 @@ class LeakTest(unittest.TestCase):
 
         self.assert_no_growth(calls)
 
+    def test_timer_objects(self):
+        def calls():
+            with tfd.Timer(nonblocking=True) as timer:
+                timer.start_ns(10**12, 10**9)
+                timer.read()
+                timer.setting()
+
+        global CALLS
+        saved, CALLS = CALLS, CALLS // 10  # each round is five calls and a close
+        try:
+            self.assert_no_growth(calls)
+        finally:
+            CALLS = saved
+
     def test_error_paths(self):
         probe = Probe()
         probe.fd = -1
