@@ -48,6 +48,13 @@ constexpr std::size_t heap_shrink_floor = 4096;
         }                                   \
     } while (false)
 
+timer_entry* entry_at(std::uintptr_t word) noexcept {
+    return reinterpret_cast<timer_entry*>(word);
+}
+std::uintptr_t word_of(timer_entry* e) noexcept {
+    return reinterpret_cast<std::uintptr_t>(e);
+}
+
 std::string describe(const timer_entry* e, std::int64_t deadline, std::uint64_t order) {
     return "entry " + std::to_string(reinterpret_cast<std::uintptr_t>(e)) + " deadline " +
            std::to_string(deadline) + " ns, order " + std::to_string(order);
@@ -70,8 +77,8 @@ timer_queue::~timer_queue() {
         n.entry->order_ &= ~timer_entry::place_mask;
     }
     for (slot_array& level : slots_) {
-        for (timer_entry* e : level) {
-            for (; e != nullptr; e = e->link_.list.next) {
+        for (std::uintptr_t head : level) {
+            for (timer_entry* e = entry_at(head); e != nullptr; e = entry_at(e->next_)) {
                 e->order_ &= ~timer_entry::place_mask;
             }
         }
@@ -187,7 +194,7 @@ bool timer_queue::before(const heap_node& a, const heap_node& b) noexcept {
 
 void timer_queue::place_node(std::size_t i, heap_node n) noexcept {
     heap_[i] = n;
-    n.entry->link_.heap_index = static_cast<std::uint32_t>(i);
+    n.entry->next_ = i;
 }
 
 // Makes room for `more` nodes, growing geometrically (a plain reserve(size + 1) would
@@ -207,12 +214,12 @@ void timer_queue::heap_push(timer_entry& e) {
     e.order_ = (e.order_ & ~timer_entry::place_mask) |
                static_cast<std::uint64_t>(timer_entry::place::heap);
     heap_.push_back(heap_node{e.deadline_, &e});
-    e.link_.heap_index = static_cast<std::uint32_t>(heap_.size() - 1);
+    e.next_ = heap_.size() - 1;
     sift_up(heap_.size() - 1);
 }
 
 void timer_queue::heap_erase(timer_entry& e) noexcept {
-    const std::size_t i = e.link_.heap_index;
+    const std::size_t i = e.next_;
     TFD_TQ_DEBUG_REQUIRE(i < heap_.size() && heap_[i].entry == &e,
                          describe(&e, e.deadline_, e.order_) + ", heap index " + std::to_string(i) +
                              " of " + std::to_string(heap_.size()));
@@ -230,7 +237,7 @@ void timer_queue::heap_erase(timer_entry& e) noexcept {
 }
 
 void timer_queue::heap_rekey(timer_entry& e) noexcept {
-    const std::size_t i = e.link_.heap_index;
+    const std::size_t i = e.next_;
     heap_[i].deadline = e.deadline_;
     if (i > 0 && before(heap_[i], heap_[(i - 1) / heap_arity])) {
         sift_up(i);
@@ -308,26 +315,26 @@ void timer_queue::wheel_link(timer_entry& e) noexcept {
         e.deadline_ >= 0 && tick >= elapsed_ && level < wheel_levels &&
             (level == 0 || slot != slot_of(elapsed_, level)),
         describe(&e, e.deadline_, e.order_) + ", elapsed tick " + std::to_string(elapsed_));
-    timer_entry** head = &slots_[level][slot];
-    e.link_.list.next = *head;
-    e.link_.list.pprev = head;
-    if (*head != nullptr) {
-        (*head)->link_.list.pprev = &e.link_.list.next;
+    std::uintptr_t* const head = &slots_[level][slot];
+    e.next_ = *head;
+    e.pprev_ = head;
+    if (*head != 0) {
+        entry_at(*head)->pprev_ = &e.next_;
     }
-    *head = &e;
+    *head = word_of(&e);
     e.order_ = (e.order_ & ~timer_entry::place_mask) |
                static_cast<std::uint64_t>(timer_entry::place::wheel);
     occupied_[level] |= std::uint64_t{1} << slot;
 }
 
 void timer_queue::wheel_unlink(timer_entry& e) noexcept {
-    timer_entry* const next = e.link_.list.next;
-    timer_entry** const pprev = e.link_.list.pprev;
-    TFD_TQ_DEBUG_REQUIRE(
-        *pprev == &e, describe(&e, e.deadline_, e.order_) + ": pprev does not point at the entry");
+    const std::uintptr_t next = e.next_;
+    std::uintptr_t* const pprev = e.pprev_;
+    TFD_TQ_DEBUG_REQUIRE(*pprev == word_of(&e), describe(&e, e.deadline_, e.order_) +
+                                                    ": pprev does not point at the entry");
     *pprev = next;
-    if (next != nullptr) {
-        next->link_.list.pprev = pprev;
+    if (next != 0) {
+        entry_at(next)->pprev_ = pprev;
         return;
     }
     // The entry was last in its list; if it was also first, `pprev` is the slot head and the
@@ -335,7 +342,7 @@ void timer_queue::wheel_unlink(timer_entry& e) noexcept {
     const auto base = reinterpret_cast<std::uintptr_t>(slots_.data());
     const auto at = reinterpret_cast<std::uintptr_t>(pprev);
     if (at >= base && at < base + sizeof(slots_)) {
-        const std::size_t index = (at - base) / sizeof(timer_entry*);
+        const std::size_t index = (at - base) / sizeof(std::uintptr_t);
         const std::size_t level = index / wheel_slots;
         const std::size_t slot = index % wheel_slots;
         TFD_TQ_DEBUG_REQUIRE(&slots_[level][slot] == pprev, "slot head arithmetic");
@@ -344,8 +351,8 @@ void timer_queue::wheel_unlink(timer_entry& e) noexcept {
 }
 
 timer_entry* timer_queue::take_slot(unsigned level, unsigned slot) noexcept {
-    timer_entry* head = slots_[level][slot];
-    slots_[level][slot] = nullptr;
+    timer_entry* head = entry_at(slots_[level][slot]);
+    slots_[level][slot] = 0;
     occupied_[level] &= ~(std::uint64_t{1} << slot);
     return head;
 }
@@ -353,7 +360,7 @@ timer_entry* timer_queue::take_slot(unsigned level, unsigned slot) noexcept {
 void timer_queue::cascade(unsigned level, unsigned slot) noexcept {
     timer_entry* e = take_slot(level, slot);
     while (e != nullptr) {
-        timer_entry* const next = e->link_.list.next;
+        timer_entry* const next = entry_at(e->next_);
         TFD_TQ_DEBUG_REQUIRE(level_of(tick_of(e->deadline_), elapsed_) < level,
                              describe(e, e->deadline_, e->order_) + " cascading from level " +
                                  std::to_string(level) + ", elapsed tick " +
@@ -407,13 +414,13 @@ bool timer_queue::refill() {
         }
         // Reserve first so that nothing is lost if memory runs out.
         std::size_t count = 0;
-        for (timer_entry* e = slots_[0][slot]; e != nullptr; e = e->link_.list.next) {
+        for (timer_entry* e = entry_at(slots_[0][slot]); e != nullptr; e = entry_at(e->next_)) {
             ++count;
         }
         heap_reserve(count);
         timer_entry* e = take_slot(0, slot);
         while (e != nullptr) {
-            timer_entry* const next = e->link_.list.next;
+            timer_entry* const next = entry_at(e->next_);
             heap_push(*e);
             e = next;
         }
@@ -448,7 +455,7 @@ void timer_queue::check_invariants() const {
                    describe(e, e->deadline_, e->order_);
         };
         TFD_TQ_REQUIRE(e->where() == timer_entry::place::heap, ctx());                // I2
-        TFD_TQ_REQUIRE(e->link_.heap_index == i, ctx());                              // I2
+        TFD_TQ_REQUIRE(e->next_ == i, ctx());                                         // I2
         TFD_TQ_REQUIRE(n.deadline == e->deadline_, ctx());                            // I2
         TFD_TQ_REQUIRE(i == 0 || !before(n, heap_[(i - 1) / heap_arity]), ctx());     // I2
         TFD_TQ_REQUIRE(kind_ == kind::heap || belongs_in_heap(e->deadline_), ctx());  // I3
@@ -458,27 +465,27 @@ void timer_queue::check_invariants() const {
     for (unsigned level = 0; level < wheel_levels; ++level) {
         const unsigned own = slot_of(elapsed_, level);
         for (unsigned slot = 0; slot < wheel_slots; ++slot) {
-            const timer_entry* head = slots_[level][slot];
+            const timer_entry* head = entry_at(slots_[level][slot]);
             const auto sctx = [&] {
                 return where() + ", level " + std::to_string(level) + " slot " +
                        std::to_string(slot);
             };
             TFD_TQ_REQUIRE(((occupied_[level] >> slot) & 1u) == (head != nullptr), sctx());  // I5
-            timer_entry* const* expected_pprev = &slots_[level][slot];
-            for (const timer_entry* e = head; e != nullptr; e = e->link_.list.next) {
+            const std::uintptr_t* expected_pprev = &slots_[level][slot];
+            for (const timer_entry* e = head; e != nullptr; e = entry_at(e->next_)) {
                 const auto ctx = [&] {
                     return sctx() + ", " + describe(e, e->deadline_, e->order_);
                 };
                 TFD_TQ_REQUIRE(kind_ == kind::wheel, ctx());                     // I3
                 TFD_TQ_REQUIRE(e->where() == timer_entry::place::wheel, ctx());  // I5
-                TFD_TQ_REQUIRE(e->link_.list.pprev == expected_pprev, ctx());    // I5
+                TFD_TQ_REQUIRE(e->pprev_ == expected_pprev, ctx());              // I5
                 TFD_TQ_REQUIRE(!belongs_in_heap(e->deadline_), ctx());           // I3
                 const std::uint64_t tick = tick_of(e->deadline_);
                 TFD_TQ_REQUIRE(slot_of(tick, level) == slot, ctx());  // I4
                 const unsigned above = (level + 1) * slot_bits;
                 TFD_TQ_REQUIRE(above >= 64 || (tick >> above) == (elapsed_ >> above), ctx());  // I4
                 TFD_TQ_REQUIRE(level == 0 ? slot >= own : slot > own, ctx());                  // I4
-                expected_pprev = &e->link_.list.next;
+                expected_pprev = &e->next_;
                 seqs.push_back(e->order_ >> timer_entry::place_bits);
                 ++in_wheel;
             }

@@ -51,7 +51,7 @@ class timer_queue;
 // cannot be copied or moved.
 class timer_entry {
   public:
-    timer_entry() noexcept : link_{} {}
+    timer_entry() noexcept = default;
     timer_entry(const timer_entry&) = delete;
     timer_entry& operator=(const timer_entry&) = delete;
     ~timer_entry();
@@ -70,23 +70,16 @@ class timer_entry {
 
     place where() const noexcept { return static_cast<place>(order_ & place_mask); }
 
-    // Where the entry is linked: a wheel slot's list (Linux "hlist" style: `pprev` points at
-    // the previous entry's `next`, or at the slot head, so unlinking needs no slot lookup),
-    // or a heap position.
-    struct list_link {
-        timer_entry* next;
-        timer_entry** pprev;
-    };
-    union link {
-        list_link list;
-        std::uint32_t heap_index;
-    };
-
     std::int64_t deadline_ = 0;
     // (start sequence << place_bits) | place.  Comparing whole values compares start order,
     // since no two starts share a sequence number.
     std::uint64_t order_ = 0;
-    link link_;
+    // In a wheel slot's list, (next entry's address or 0, address of the word that points at
+    // this entry: the previous entry's next_ or the slot head), Linux "hlist" style, so that
+    // unlinking needs no slot lookup.  In the heap, next_ holds the heap index.  Every link
+    // word, slot heads included, is a std::uintptr_t: one type, so no union punning.
+    std::uintptr_t next_ = 0;
+    std::uintptr_t* pprev_ = nullptr;
 };
 
 class timer_queue {
@@ -140,7 +133,7 @@ class timer_queue {
         std::int64_t deadline;  // cached so sifting rarely touches the entry
         timer_entry* entry;
     };
-    using slot_array = std::array<timer_entry*, wheel_slots>;
+    using slot_array = std::array<std::uintptr_t, wheel_slots>;  // entry addresses
 
     // Near heap.
     static bool before(const heap_node& a, const heap_node& b) noexcept;
@@ -170,7 +163,7 @@ class timer_queue {
 
     // Invariants (check_invariants() verifies each):
     //  I1 size_ == heap_.size() + the number of entries in wheel slots.
-    //  I2 heap_: heap_[i].entry->link_.heap_index == i, heap_[i].deadline == its entry's
+    //  I2 heap_: heap_[i].entry->next_ == i, heap_[i].deadline == its entry's
     //     deadline_, the entry's place is heap, and no child is before() its parent.
     //  I3 kind heap: no entry is in the wheel.  kind wheel: every heap entry has a deadline
     //     < H (negative, or tick < elapsed_), and every wheel entry has tick >= elapsed_;
