@@ -1,7 +1,9 @@
 // The default backend: epoll(7), level-triggered, O(ready descriptors) per wait.
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <cerrno>
+#include <climits>
 #include <system_error>
 
 #include "backend/backend.hpp"
@@ -10,6 +12,9 @@
 
 namespace tfd::detail {
 namespace {
+
+// Cleared the first time epoll_pwait2 fails with ENOSYS (a kernel before 5.11, or valgrind).
+std::atomic<bool> pwait2_available{true};
 
 std::uint32_t to_epoll(io_events interest) noexcept {
     std::uint32_t bits = 0;
@@ -58,10 +63,7 @@ class epoll_backend final : public backend {
     }
 
     void wait(std::chrono::nanoseconds timeout, std::vector<ready_event>& out) override {
-        timespec limit{};
-        bool bounded = wait_timeout(timeout, limit);
-        int n = sys::epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()),
-                                bounded ? &limit : nullptr);
+        int n = wait_for(timeout);
         if (n < 0) {
             if (errno == EINTR) {
                 return;
@@ -82,6 +84,32 @@ class epoll_backend final : public backend {
 
   private:
     static constexpr std::size_t initial_capacity = 64;
+
+    int wait_for(std::chrono::nanoseconds timeout) {
+        int capacity = static_cast<int>(events_.size());
+        if (pwait2_available.load(std::memory_order_relaxed)) {
+            timespec limit{};
+            bool bounded = wait_timeout(timeout, limit);
+            int n =
+                sys::epoll_wait(epfd_.get(), events_.data(), capacity, bounded ? &limit : nullptr);
+            if (n >= 0 || errno != ENOSYS) {
+                return n;
+            }
+            // No epoll_pwait2 here: milliseconds from now on, for every loop of the process.
+            pwait2_available.store(false, std::memory_order_relaxed);
+        }
+        return sys::epoll_wait_ms(epfd_.get(), events_.data(), capacity, timeout_ms(timeout));
+    }
+
+    // Rounded up, so a bounded wait never ends before its timeout; capped at INT_MAX ms.
+    static int timeout_ms(std::chrono::nanoseconds timeout) noexcept {
+        if (timeout.count() < 0) {
+            return -1;
+        }
+        constexpr std::int64_t per_ms = 1'000'000;
+        std::int64_t ms = timeout.count() / per_ms + (timeout.count() % per_ms != 0 ? 1 : 0);
+        return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+    }
 
     void control(int op, const char* operation, int fd, io_events interest) {
         epoll_event event{};

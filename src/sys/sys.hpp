@@ -167,13 +167,22 @@ inline int epoll_ctl(int epfd, int op, int fd, epoll_event* event) noexcept {
 }
 
 // epoll_pwait2(2) (Linux 5.11): the timeout is a timespec, so waits keep nanosecond
-// precision; nullptr waits forever.
+// precision; nullptr waits forever.  Fails with ENOSYS on older kernels and under tools that
+// do not know the call (valgrind 3.19): callers fall back to epoll_wait_ms.
 inline int epoll_wait(int epfd, epoll_event* events, int max_events,
                       const timespec* timeout) noexcept {
     if (long r = 0; detail::hooked(call::epoll_wait, r)) [[unlikely]] {
         return static_cast<int>(r);
     }
     return ::epoll_pwait2(epfd, events, max_events, timeout, nullptr);
+}
+
+// epoll_wait(2) with a millisecond timeout (-1: forever); the same `call` as above.
+inline int epoll_wait_ms(int epfd, epoll_event* events, int max_events, int timeout_ms) noexcept {
+    if (long r = 0; detail::hooked(call::epoll_wait, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::epoll_wait(epfd, events, max_events, timeout_ms);
 }
 
 // ppoll(2) rather than poll(2) for the nanosecond timeout; nullptr waits forever.
