@@ -90,9 +90,10 @@ void write_json(const std::string& path, const options& opts, const run_outcome&
         << ", \"threads\": " << opts.threads << ", \"round\": " << opts.round
         << ", \"scheduling\": " << quoted(outcome.scheduling)
         << ", \"timer_slack_ns\": " << outcome.slack.count()
-        << ", \"mlockall\": " << (opts.lock_memory ? "true" : "false")
-        << ", \"pm_qos\": " << (opts.pm_qos ? "true" : "false")
-        << "},\n  \"seconds\": " << number(outcome.seconds) << ",\n  \"notes\": [";
+        << ", \"mlockall\": " << (outcome.memory_locked ? "true" : "false")
+        << ", \"pm_qos\": " << (outcome.pm_qos_held ? "true" : "false")
+        << ", \"hogs\": " << opts.hogs << "},\n  \"seconds\": " << number(outcome.seconds)
+        << ",\n  \"notes\": [";
     for (std::size_t i = 0; i < outcome.notes.size(); ++i) {
         out << (i ? ", " : "") << quoted(outcome.notes[i]);
     }

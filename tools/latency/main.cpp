@@ -101,6 +101,7 @@ int run(int argc, char** argv) {
     if (opts.show_histogram) {
         print_histogram(stdout, outcome);
     }
+    print_ratios(stdout, outcome, opts.period);
     if (!opts.json_file.empty()) {
         write_json(opts.json_file, opts, outcome);
     }

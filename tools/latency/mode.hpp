@@ -66,8 +66,17 @@ class mode {
 };
 
 // The catalogue: every mode the tool knows, whether it can run here, and how to make one.
+// What a mode stands for in the comparison.
+enum class mode_role {
+    reference,  // an outside yardstick (cyclictest)
+    baseline,   // a raw system call: the kernel's floor
+    tfd,        // the library's own path, held to the goal against the best baseline
+    technique,  // a different trade-off (spin-finish burns CPU for precision)
+};
+
 struct mode_info {
     std::string name;
+    mode_role role;
     std::string description;
     // Empty when the mode can run; otherwise why not.
     std::function<std::string(const run_config&)> unavailable;

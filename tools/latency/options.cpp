@@ -110,6 +110,8 @@ The modes run alternately, in rounds, so background noise hits all of them alike
   --cpu LIST          pin thread i to the i-th CPU of LIST (e.g. 0 or 0,1 or 0-1)
   --mlockall          lock all memory (mlockall MCL_CURRENT|MCL_FUTURE)
   --slack DUR         timer slack of the measuring threads (PR_SET_TIMERSLACK)
+  --hog N             run N busy-looping SCHED_OTHER threads during the measurement
+                      (pinned like the measuring threads), to see behaviour under load
   --pm-qos            hold /dev/cpu_dma_latency at 0 us for the whole run (what
                       cyclictest does by itself unless --default-system)
   --modes LIST        comma-separated modes (default: all available; see --list-modes)
@@ -181,6 +183,8 @@ options parse_options(int argc, char** argv) {
             result.lock_memory = true;
         } else if (arg == "--slack") {
             result.slack = parse_duration(next(), "--slack");
+        } else if (arg == "--hog") {
+            result.hogs = static_cast<unsigned>(parse_count(next(), "--hog"));
         } else if (arg == "--pm-qos") {
             result.pm_qos = true;
         } else if (arg == "--modes") {

@@ -21,9 +21,10 @@ struct options {
     std::vector<int> cpus;        // pin thread i to cpus[i % size]; empty: no pinning
     bool lock_memory = false;     // mlockall(MCL_CURRENT | MCL_FUTURE)
     std::optional<std::chrono::nanoseconds> slack;  // timer slack of the measuring threads
-    bool pm_qos = false;                            // hold /dev/cpu_dma_latency at 0 during the run
-    std::vector<std::string> modes;                 // empty: every available mode
-    std::uint64_t round = 100;                      // periods per mode per round
+    unsigned hogs = 0;               // busy-looping SCHED_OTHER threads running alongside, as load
+    bool pm_qos = false;             // hold /dev/cpu_dma_latency at 0 during the run
+    std::vector<std::string> modes;  // empty: every available mode
+    std::uint64_t round = 100;       // periods per mode per round
     std::chrono::nanoseconds spin_margin{std::chrono::microseconds(200)};
     bool with_cyclictest = false;
     std::string json_file;

@@ -109,9 +109,11 @@ void print_header(std::FILE* out, const options& opts, const run_outcome& outcom
                  outcome.scheduling.c_str(), format_duration(outcome.slack).c_str(),
                  opts.slack ? "" : " (default)", static_cast<unsigned long long>(opts.round),
                  outcome.seconds);
-    std::fprintf(out, "kernel %s %s, %ld CPUs online%s%s%s\n", system.release, system.machine,
-                 ::sysconf(_SC_NPROCESSORS_ONLN), opts.lock_memory ? ", mlockall" : "",
-                 opts.pm_qos ? ", cpu_dma_latency 0" : "", opts.cpus.empty() ? "" : ", pinned");
+    std::string hogs = opts.hogs ? ", " + std::to_string(opts.hogs) + " CPU hog(s)" : "";
+    std::fprintf(
+        out, "kernel %s %s, %ld CPUs online%s%s%s%s\n", system.release, system.machine,
+        ::sysconf(_SC_NPROCESSORS_ONLN), hogs.c_str(), outcome.memory_locked ? ", mlockall" : "",
+        outcome.pm_qos_held ? ", cpu_dma_latency 0" : "", opts.cpus.empty() ? "" : ", pinned");
     for (const std::string& note : outcome.notes) {
         std::fprintf(out, "note: %s\n", note.c_str());
     }
@@ -197,6 +199,51 @@ void print_histogram(std::FILE* out, const run_outcome& outcome) {
     labels.replace(middle_at - std::min(middle_at, middle.size() / 2), middle.size(), middle);
     labels.replace(labels.size() - right.size(), right.size(), right);
     std::fprintf(out, "%-15s %s\n", "", labels.c_str());
+}
+
+namespace {
+
+// The lowest figure any baseline reached, and which one; nullptr when there is none.
+std::pair<double, const char*> best_baseline(const std::vector<summary>& all,
+                                             const std::vector<const mode_result*>& modes,
+                                             double summary::*figure) {
+    std::pair<double, const char*> best{0, nullptr};
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (modes[i]->info->role == mode_role::baseline && all[i].samples > 0 &&
+            (best.second == nullptr || all[i].*figure < best.first)) {
+            best = {all[i].*figure, modes[i]->info->name.c_str()};
+        }
+    }
+    return best;
+}
+
+}  // namespace
+
+void print_ratios(std::FILE* out, const run_outcome& outcome, std::chrono::nanoseconds period) {
+    std::vector<summary> all;
+    std::vector<const mode_result*> modes;
+    for (const mode_result& m : outcome.modes) {
+        all.push_back(summarize(m, period));
+        modes.push_back(&m);
+    }
+    auto p50 = best_baseline(all, modes, &summary::p50_ns);
+    auto p99 = best_baseline(all, modes, &summary::p99_ns);
+    if (p50.second == nullptr) {
+        return;
+    }
+    std::fprintf(out,
+                 "\nagainst the best raw baseline of this run (p50: %s %s us, p99: %s %s us); "
+                 "goal <= 1.10\n",
+                 p50.second, micros(p50.first).c_str(), p99.second, micros(p99.first).c_str());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        if (modes[i]->info->role != mode_role::tfd || all[i].samples == 0) {
+            continue;
+        }
+        double r50 = all[i].p50_ns / p50.first;
+        double r99 = all[i].p99_ns / p99.first;
+        std::fprintf(out, "%-15s p50 %.2fx  p99 %.2fx%s\n", all[i].name.c_str(), r50, r99,
+                     r50 <= 1.10 && r99 <= 1.10 ? "" : "  (above 1.10)");
+    }
 }
 
 }  // namespace tfd::latency

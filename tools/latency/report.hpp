@@ -36,6 +36,8 @@ std::string short_duration(double ns);
 void print_header(std::FILE* out, const options& opts, const run_outcome& outcome);
 void print_table(std::FILE* out, const run_outcome& outcome, std::chrono::nanoseconds period);
 void print_histogram(std::FILE* out, const run_outcome& outcome);
+// Each tfd mode's p50 and p99 as a ratio to the best raw baseline of the same run.
+void print_ratios(std::FILE* out, const run_outcome& outcome, std::chrono::nanoseconds period);
 
 // Throws std::system_error when the file cannot be written.
 void write_json(const std::string& path, const options& opts, const run_outcome& outcome);

@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -123,9 +125,25 @@ void measure_on_thread(unsigned index, const options& opts, std::optional<int> p
 
 run_outcome run_measurement(const options& opts, const std::vector<const mode_info*>& modes) {
     run_outcome outcome;
-    if (opts.lock_memory && ::mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
-        outcome.notes.push_back("mlockall failed: " + errno_text(errno) +
-                                "; running with pageable memory");
+    if (opts.lock_memory) {
+        // With a small RLIMIT_MEMLOCK, mlockall(MCL_FUTURE) can succeed and then make every
+        // later allocation (a thread's stack) fail with EAGAIN; better not to lock at all.
+        rlimit limit{};
+        ::getrlimit(RLIMIT_MEMLOCK, &limit);
+        constexpr rlim_t enough = rlim_t{256} << 20;
+        if (::geteuid() != 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < enough) {
+            outcome.notes.push_back("--mlockall skipped: RLIMIT_MEMLOCK is " +
+                                    std::to_string(limit.rlim_cur >> 10) +
+                                    " KiB (raise it with ulimit -l, or run as root)");
+        } else if (::mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+            outcome.notes.push_back("mlockall failed: " + errno_text(errno) +
+                                    "; running with pageable memory");
+        } else {
+            outcome.memory_locked = true;
+        }
+        if (!outcome.notes.empty()) {
+            std::fprintf(stderr, "tfd-latency: %s\n", outcome.notes.back().c_str());
+        }
     }
     unique_fd pm_qos;
     if (opts.pm_qos) {
@@ -134,6 +152,9 @@ run_outcome run_measurement(const options& opts, const std::vector<const mode_in
         std::int32_t zero = 0;
         if (!pm_qos.valid() || ::write(pm_qos.get(), &zero, sizeof zero) != sizeof zero) {
             outcome.notes.push_back("--pm-qos: /dev/cpu_dma_latency: " + errno_text(errno));
+            std::fprintf(stderr, "tfd-latency: %s\n", outcome.notes.back().c_str());
+        } else {
+            outcome.pm_qos_held = true;
         }
     }
     std::optional<int> priority = opts.priority;
@@ -153,6 +174,19 @@ run_outcome run_measurement(const options& opts, const std::vector<const mode_in
         }
     }
 
+    // CPU hogs: plain busy loops at normal priority, on the measuring threads' CPUs.
+    std::atomic<bool> hogging{true};
+    std::vector<std::thread> hogs;
+    for (unsigned h = 0; h < opts.hogs; ++h) {
+        hogs.emplace_back([&hogging, &opts, h] {
+            if (!opts.cpus.empty()) {
+                pin_to(opts.cpus[h % opts.cpus.size()]);
+            }
+            while (hogging.load(std::memory_order_relaxed)) {
+            }
+        });
+    }
+
     std::vector<thread_result> results(opts.threads);
     auto start = std::chrono::steady_clock::now();
     std::vector<std::thread> threads;
@@ -162,6 +196,10 @@ run_outcome run_measurement(const options& opts, const std::vector<const mode_in
     }
     for (std::thread& thread : threads) {
         thread.join();
+    }
+    hogging = false;
+    for (std::thread& hog : hogs) {
+        hog.join();
     }
     outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

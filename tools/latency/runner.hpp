@@ -21,6 +21,8 @@ struct run_outcome {
     std::vector<std::string> notes;     // what the environment refused or changed
     std::string scheduling;             // "SCHED_FIFO 80" or "SCHED_OTHER"
     std::chrono::nanoseconds slack{0};  // timer slack the measuring threads ran with
+    bool memory_locked = false;         // mlockall in force
+    bool pm_qos_held = false;           // /dev/cpu_dma_latency held at 0
     double seconds = 0;
 };
 

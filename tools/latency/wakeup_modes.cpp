@@ -89,6 +89,26 @@ class timerfd_mode : public wakeup_mode {
     unique_fd fd_;
 };
 
+// A timerfd re-armed one-shot (TFD_TIMER_ABSTIME) for each deadline before the read, as an
+// event loop arms its timer descriptor.  Compared with `timerfd` it shows what the periodic
+// timer's re-arm costs: the kernel re-arms a periodic timerfd inside read(), after the
+// wake-up, so that cost lands in the measured lateness; here it is paid before sleeping.
+class timerfd_oneshot_mode final : public timerfd_mode {
+  public:
+    using timerfd_mode::timerfd_mode;
+
+  private:
+    void start(std::chrono::nanoseconds) override {}
+    std::uint64_t wait(std::chrono::nanoseconds deadline) override {
+        itimerspec spec{{0, 0}, to_timespec(deadline)};
+        if (::timerfd_settime(fd(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+            fail("timerfd_settime");
+        }
+        read_count();
+        return 0;  // a one-shot timer counts one expiry; the periods come from the time
+    }
+};
+
 // The same timerfd, waited for with epoll_wait(-1) before the read: what a loop does.
 class timerfd_epoll_mode final : public timerfd_mode {
   public:
@@ -216,6 +236,9 @@ std::unique_ptr<mode> make_timerfd_mode(const run_config& config) {
 }
 std::unique_ptr<mode> make_timerfd_epoll_mode(const run_config& config) {
     return std::make_unique<timerfd_epoll_mode>(config);
+}
+std::unique_ptr<mode> make_timerfd_oneshot_mode(const run_config& config) {
+    return std::make_unique<timerfd_oneshot_mode>(config);
 }
 std::unique_ptr<mode> make_timerfd_spin_mode(const run_config& config) {
     return std::make_unique<timerfd_spin_mode>(config);
