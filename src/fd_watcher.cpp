@@ -22,13 +22,16 @@ fd_node* loop_impl::register_fd(int fd, io_events interest, bool internal, fd_ca
             "event_loop::watch: fd=" + std::to_string(fd) + " already has a watcher");
     }
     interest = interest & (io_events::readable | io_events::writable);
-    backend_->add(fd, interest);
+    // Everything that can fail for lack of memory comes before the backend registration, so
+    // a failure leaves nothing registered.
     if (index >= by_fd_.size()) {
         by_fd_.resize(index + 1, nullptr);
     }
-    auto* node = new fd_node{fd, interest, internal, false, pass_, std::move(callback)};
-    by_fd_[index] = node;
-    return node;
+    auto node = std::make_unique<fd_node>(
+        fd_node{fd, interest, internal, false, pass_, std::move(callback)});
+    backend_->add(fd, interest);
+    by_fd_[index] = node.get();
+    return node.release();
 }
 
 fd_watcher loop_impl::watch(int fd, io_events interest, fd_callback callback) {

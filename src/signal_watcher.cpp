@@ -28,9 +28,10 @@ signal_watcher loop_impl::on_signal(int signo, signal_callback callback) {
     sigset_t mask = signal_mask_;
     sigaddset(&mask, signo);
     if (!signals_.is_open()) {
-        signals_ = signal_fd(mask);
-        register_fd(signals_.native_handle(), io_events::readable, true,
+        signal_fd created(mask);
+        register_fd(created.native_handle(), io_events::readable, true,
                     [this](io_events) { read_signals(); });
+        signals_ = std::move(created);
     } else {
         signals_.set_mask(mask);
     }

@@ -170,21 +170,21 @@ void loop_impl::arm_timers() {
         if (!timers || !timers->dirty) {
             continue;
         }
-        timers->dirty = false;
         std::optional<std::chrono::nanoseconds> next = timers->queue.next_deadline();
         // 0 would disarm the timer_fd: a deadline at or before the epoch is "due now", 1 ns.
         std::int64_t target =
             next ? std::max<std::int64_t>(next->count(), 1) : clock_timers::not_armed;
-        if (target == timers->armed) {
-            continue;
+        if (target != timers->armed) {
+            // On failure this throws with `dirty` still set, so the next pass tries again.
+            if (next) {
+                timers->fd.settime(std::chrono::nanoseconds(target), std::chrono::nanoseconds(0),
+                                   set_flags::absolute);
+            } else {
+                timers->fd.disarm();
+            }
+            timers->armed = target;
         }
-        if (next) {
-            timers->fd.settime(std::chrono::nanoseconds(target), std::chrono::nanoseconds(0),
-                               set_flags::absolute);
-        } else {
-            timers->fd.disarm();
-        }
-        timers->armed = target;
+        timers->dirty = false;
     }
 }
 

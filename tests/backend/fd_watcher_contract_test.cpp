@@ -107,8 +107,8 @@ TEST_P(FdContract, InterruptedWaitIsResumed) {
     static constexpr sys::call wait_call[] = {sys::call::epoll_wait, sys::call::poll,
                                               sys::call::select};
     int calls = 0;
-    timer_watcher t = loop.after(20ms, [&](std::uint64_t) { ++calls; });
     nanoseconds start = loop.now();
+    timer_watcher t = loop.after(20ms, [&](std::uint64_t) { ++calls; });
     {
         scoped_fault eintr(wait_call[static_cast<int>(GetParam())], -1, EINTR, 3);
         loop.run();
