@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -55,17 +56,23 @@ int fd_count(pid_t pid) {
 // One timer_server process on a free port, its output in a temporary file.
 class server_process {
   public:
-    explicit server_process(backend_kind backend) {
+    explicit server_process(backend_kind backend, std::vector<std::string> extra = {}) {
         char name[] = "/tmp/tfd_timer_server_XXXXXX";
         int out = ::mkstemp(name);
         output_path_ = name;
         std::string binary = std::string(TFD_TEST_BINARY_DIR) + "/examples/timer_server";
         std::string backend_name(to_string(backend));
+        std::vector<std::string> args = {"timer_server", "--port", "0", "--backend", backend_name};
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::vector<char*> argv;
+        for (std::string& arg : args) {
+            argv.push_back(arg.data());
+        }
+        argv.push_back(nullptr);
         pid_ = ::fork();
         if (pid_ == 0) {
             ::dup2(out, STDOUT_FILENO);
-            ::execl(binary.c_str(), "timer_server", "--port", "0", "--backend",
-                    backend_name.c_str(), static_cast<char*>(nullptr));
+            ::execv(binary.c_str(), argv.data());
             ::_exit(127);
         }
         ::close(out);
@@ -349,6 +356,37 @@ TEST_P(TimerServer, SigtermStopsItCleanly) {
     ASSERT_TRUE(status) << "the server did not exit on SIGTERM";
     EXPECT_EQ(*status, 0);
     EXPECT_NE(server.output().find("Signal 15 received"), std::string::npos);
+}
+
+TEST(TimerServerOptions, OtherClocksAndDurationExitZero) {
+    for (const char* clock : {"realtime", "boottime"}) {
+        server_process server(backend_kind::epoll, {"--clock", clock, "--duration", "0.6"});
+        ASSERT_NE(server.port(), 0) << server.output();
+        std::optional<int> status = server.wait_exit(10s);
+        ASSERT_TRUE(status) << clock;
+        EXPECT_EQ(*status, 0);
+        std::string out = server.output();
+        EXPECT_NE(out.find(std::string("clock ") + clock), std::string::npos) << out;
+        EXPECT_NE(out.find("Timer 2 expired 1 times"), std::string::npos) << out;
+        EXPECT_NE(out.find("Ran for 0.600 s"), std::string::npos) << out;
+    }
+}
+
+TEST(TimerServerOptions, BadArgumentsAndBusyPortFail) {
+    std::string binary = std::string(TFD_TEST_BINARY_DIR) + "/examples/timer_server";
+    auto exit_status = [&](const std::string& args) {
+        int status = std::system((binary + " " + args + " >/dev/null 2>&1").c_str());
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    EXPECT_EQ(exit_status("--port 70000"), 2);
+    EXPECT_EQ(exit_status("--backend kqueue"), 2);
+    EXPECT_EQ(exit_status("--clock realtime_alarm"), 2);
+    EXPECT_EQ(exit_status("--duration -1"), 2);
+    EXPECT_EQ(exit_status("--bogus 1"), 2);
+    server_process first(backend_kind::epoll);
+    ASSERT_NE(first.port(), 0);
+    EXPECT_EQ(exit_status("--duration 1 --port " + std::to_string(first.port())), 1)
+        << "a second server on a busy port reports it and exits 1";
 }
 
 }  // namespace
