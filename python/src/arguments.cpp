@@ -255,9 +255,12 @@ PyObject* find_keyword(PyObject* kwnames, PyObject* const* values, PyObject* key
             return values[i];
         }
     }
+    // The length test first: it rejects most non-matching names without a compare.
+    Py_ssize_t length = PyUnicode_GET_LENGTH(keyword);
     for (Py_ssize_t i = 0; i < count; ++i) {
         PyObject* name = PyTuple_GET_ITEM(kwnames, i);
-        if (PyUnicode_Check(name) && PyUnicode_Compare(name, keyword) == 0) {
+        if (PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == length &&
+            PyUnicode_Compare(name, keyword) == 0) {
             return values[i];
         }
     }
@@ -311,8 +314,9 @@ bool bind_one_positional(const char* fname, PyObject* const* args, Py_ssize_t na
                      fname, nargs);
         return false;
     }
+    // Stops once every passed keyword is bound; the rest stay nullptr (not passed).
     Py_ssize_t found = 0;
-    for (Py_ssize_t k = 0; k < nkeywords; ++k) {
+    for (Py_ssize_t k = 0; k < nkeywords && found < nkwargs; ++k) {
         bound[k] = find_keyword(kwnames, args + nargs, keywords[k]);
         found += bound[k] != nullptr ? 1 : 0;
     }
