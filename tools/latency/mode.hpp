@@ -78,6 +78,9 @@ struct mode_info {
     std::string name;
     mode_role role;
     std::string description;
+    // For a tfd mode: the raw baseline doing the same system calls, so the ratio to it is
+    // what tfd itself adds.
+    std::string twin;
     // Empty when the mode can run; otherwise why not.
     std::function<std::string(const run_config&)> unavailable;
     std::function<std::unique_ptr<mode>(const run_config&)> make;

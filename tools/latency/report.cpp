@@ -241,8 +241,18 @@ void print_ratios(std::FILE* out, const run_outcome& outcome, std::chrono::nanos
         }
         double r50 = all[i].p50_ns / p50.first;
         double r99 = all[i].p99_ns / p99.first;
-        std::fprintf(out, "%-15s p50 %.2fx  p99 %.2fx%s\n", all[i].name.c_str(), r50, r99,
-                     r50 <= 1.10 && r99 <= 1.10 ? "" : "  (above 1.10)");
+        std::string twin;
+        for (std::size_t j = 0; j < all.size(); ++j) {
+            if (all[j].name == modes[i]->info->twin && all[j].samples > 0) {
+                char text[96];
+                std::snprintf(text, sizeof text, "   vs its raw twin %s: p50 %.2fx  p99 %.2fx",
+                              all[j].name.c_str(), all[i].p50_ns / all[j].p50_ns,
+                              all[i].p99_ns / all[j].p99_ns);
+                twin = text;
+            }
+        }
+        std::fprintf(out, "%-15s p50 %.2fx  p99 %.2fx%s%s\n", all[i].name.c_str(), r50, r99,
+                     r50 <= 1.10 && r99 <= 1.10 ? "" : " (above 1.10)", twin.c_str());
     }
 }
 

@@ -83,6 +83,13 @@ class timerfd_mode : public wakeup_mode {
         }
         return count;
     }
+    // Arms the timer to expire once, at `deadline`.
+    void arm_once(std::chrono::nanoseconds deadline) {
+        itimerspec spec{{0, 0}, to_timespec(deadline)};
+        if (::timerfd_settime(fd_.get(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
+            fail("timerfd_settime");
+        }
+    }
     int fd() const noexcept { return fd_.get(); }
 
   private:
@@ -100,16 +107,14 @@ class timerfd_oneshot_mode final : public timerfd_mode {
   private:
     void start(std::chrono::nanoseconds) override {}
     std::uint64_t wait(std::chrono::nanoseconds deadline) override {
-        itimerspec spec{{0, 0}, to_timespec(deadline)};
-        if (::timerfd_settime(fd(), TFD_TIMER_ABSTIME, &spec, nullptr) != 0) {
-            fail("timerfd_settime");
-        }
+        arm_once(deadline);
         read_count();
         return 0;  // a one-shot timer counts one expiry; the periods come from the time
     }
 };
 
-// The same timerfd, waited for with epoll_wait(-1) before the read: what a loop does.
+// A timerfd armed one-shot for each deadline and waited for with epoll_wait(-1) before the
+// read: exactly what tfd's event loop does with its timer descriptor, minus the loop.
 class timerfd_epoll_mode final : public timerfd_mode {
   public:
     explicit timerfd_epoll_mode(const run_config& config)
@@ -125,14 +130,17 @@ class timerfd_epoll_mode final : public timerfd_mode {
     }
 
   private:
-    std::uint64_t wait(std::chrono::nanoseconds) override {
+    void start(std::chrono::nanoseconds) override {}
+    std::uint64_t wait(std::chrono::nanoseconds deadline) override {
+        arm_once(deadline);
         epoll_event event{};
         while (::epoll_wait(epoll_.get(), &event, 1, -1) != 1) {
             if (errno != EINTR) {
                 fail("epoll_wait");
             }
         }
-        return read_count();
+        read_count();
+        return 0;  // one-shot: the periods come from the time
     }
 
     unique_fd epoll_;
