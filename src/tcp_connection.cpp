@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "sys/sys.hpp"
 
@@ -34,22 +35,30 @@ tcp_connection::~tcp_connection() {
     }
 }
 
-// The liveness flag: callbacks may destroy the connection, so every callback is made
-// through this guard and its result checked before touching a member again.
-#define TFD_CALL_OR_RETURN(call, result) \
-    do {                                 \
-        bool alive = true;               \
-        bool* outer = alive_;            \
-        alive_ = &alive;                 \
-        call;                            \
-        if (!alive) {                    \
-            if (outer != nullptr) {      \
-                *outer = false;          \
-            }                            \
-            return result;               \
-        }                                \
-        alive_ = outer;                  \
-    } while (false)
+// Callbacks may destroy the connection, so each one is made through guarded(): `alive_`
+// points at a flag on this stack frame that the destructor clears.  Returns false when the
+// connection no longer exists (the caller must then return without touching a member).
+// Nested calls chain their flags, so every frame on the stack learns of the destruction.
+template <class F>
+bool tcp_connection::guarded(F&& call) {
+    bool alive = true;
+    bool* outer = std::exchange(alive_, &alive);
+    auto restore = [&] {
+        if (alive) {
+            alive_ = outer;
+        } else if (outer != nullptr) {
+            *outer = false;
+        }
+    };
+    try {
+        call();
+    } catch (...) {
+        restore();
+        throw;
+    }
+    restore();
+    return alive;
+}
 
 void tcp_connection::on_events(io_events events) {
     if (any(events, io_events::writable)) {
@@ -92,14 +101,15 @@ bool tcp_connection::read_some() {
 }
 
 bool tcp_connection::split_lines() {
-    std::size_t start = 0;
     for (;;) {
-        std::size_t end = in_.find('\n', start);
+        std::size_t end = in_.find('\n', in_head_);
         if (end == std::string::npos) {
             break;
         }
-        std::string_view line(in_.data() + start, end - start);
-        start = end + 1;
+        std::string_view line(in_.data() + in_head_, end - in_head_);
+        // Consumed before the callback runs: if it throws, this line is not delivered again,
+        // and the lines after it are delivered at the connection's next read.
+        in_head_ = end + 1;
         if (discarding_) {
             discarding_ = false;  // the tail of an overlong line ends here
             continue;
@@ -108,27 +118,28 @@ bool tcp_connection::split_lines() {
             line.remove_suffix(1);
         }
         if (line.size() > limits_.max_line) {
-            if (handlers_.on_overlong) {
-                TFD_CALL_OR_RETURN(handlers_.on_overlong(line.substr(0, limits_.max_line)), false);
+            if (handlers_.on_overlong &&
+                !guarded([&] { handlers_.on_overlong(line.substr(0, limits_.max_line)); })) {
+                return false;
             }
-        } else if (handlers_.on_line) {
-            TFD_CALL_OR_RETURN(handlers_.on_line(line), false);
+        } else if (handlers_.on_line && !guarded([&] { handlers_.on_line(line); })) {
+            return false;
         }
         if (!fd_) {
             return false;  // closed by the callback
         }
     }
-    in_.erase(0, start);
+    in_.erase(0, in_head_);
+    in_head_ = 0;
     if (in_.size() > limits_.max_line) {
         // No terminator within the limit: report once, then drop input up to the next "\n".
-        if (!discarding_) {
-            discarding_ = true;
-            if (handlers_.on_overlong) {
-                std::string prefix = in_.substr(0, limits_.max_line);
-                TFD_CALL_OR_RETURN(handlers_.on_overlong(prefix), false);
-            }
-        }
+        bool report = !discarding_;
+        discarding_ = true;
+        std::string prefix = report ? in_.substr(0, limits_.max_line) : std::string();
         in_.clear();
+        if (report && handlers_.on_overlong && !guarded([&] { handlers_.on_overlong(prefix); })) {
+            return false;
+        }
     }
     return fd_.valid();
 }
@@ -188,15 +199,14 @@ void tcp_connection::shut(close_reason reason) {
     watcher_.stop();
     fd_.reset();
     in_.clear();
+    in_head_ = 0;
     out_.clear();
     out_head_ = 0;
     if (handlers_.on_close) {
         // Last action: the callback may destroy this object.
         auto on_close = std::move(handlers_.on_close);
-        TFD_CALL_OR_RETURN(on_close(reason), );
+        (void)guarded([&] { on_close(reason); });
     }
 }
-
-#undef TFD_CALL_OR_RETURN
 
 }  // namespace tfd

@@ -37,6 +37,8 @@ enum class close_reason : unsigned char {
 //    the others.
 //  * on_close runs exactly once, last; the connection may be destroyed inside any callback
 //    (a callback must not touch the connection after destroying it).
+//  * An exception from a callback propagates (out of event_loop::run); the line that threw
+//    is consumed, lines already received after it are delivered at the next read.
 class tcp_connection {
   public:
     struct limits {
@@ -77,11 +79,14 @@ class tcp_connection {
     bool flush();
     bool split_lines();
     void shut(close_reason reason);
+    template <class F>
+    bool guarded(F&& call);
 
     callbacks handlers_;
     limits limits_;
     unique_fd fd_;
     std::string in_;
+    std::size_t in_head_ = 0;  // bytes of in_ already split off as lines
     std::string out_;
     std::size_t out_head_ = 0;
     bool discarding_ = false;  // inside an overlong line, until its "\n"

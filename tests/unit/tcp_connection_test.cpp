@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,28 @@ TEST(TcpConnection, CallbackMayDestroyTheConnection) {
     loop.run_once();
     EXPECT_EQ(lines, 1);
     EXPECT_EQ(connection, nullptr);
+}
+
+TEST(TcpConnection, ThrowingCallbackLeavesTheConnectionUsable) {
+    event_loop loop;
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    unique_fd peer(fds[1]);
+    std::vector<std::string> lines;
+    tcp_connection connection(loop, unique_fd(fds[0]),
+                              tcp_connection::callbacks{[&](std::string_view line) {
+                                                            lines.emplace_back(line);
+                                                            if (line == "boom") {
+                                                                throw std::runtime_error("boom");
+                                                            }
+                                                        },
+                                                        nullptr, nullptr});
+    ASSERT_EQ(::write(peer.get(), "boom\n", 5), 5);
+    EXPECT_THROW(loop.run_once(), std::runtime_error);
+    ASSERT_EQ(::write(peer.get(), "next\n", 5), 5);
+    loop.run_once();
+    EXPECT_EQ(lines, (std::vector<std::string>{"boom", "next"}));
+    EXPECT_TRUE(connection.send("still here\n"));
 }
 
 }  // namespace
