@@ -4,6 +4,7 @@
 
 #include "module_state.hpp"
 #include "tfd/clock.hpp"
+#include "timer_base.hpp"
 
 namespace tfd::python {
 namespace {
@@ -73,10 +74,24 @@ int intern_keywords(module_state* state) {
     return 0;
 }
 
+int add_timer_type(PyObject* module, module_state* state) {
+    state->timer_type = create_timer_type(module);
+    if (state->timer_type == nullptr ||
+        PyObject_SetAttrString(state->timer_type, "ClockChanged", state->clock_changed) < 0) {
+        return -1;
+    }
+    Py_INCREF(state->timer_type);
+    if (PyModule_AddObject(module, "TimerBase", state->timer_type) < 0) {
+        Py_DECREF(state->timer_type);
+        return -1;
+    }
+    return 0;
+}
+
 int exec_module(PyObject* module) {
     module_state* state = state_of(module);
     if (intern_keywords(state) < 0 || add_clock_changed(module, state) < 0 ||
-        add_constants(module) < 0) {
+        add_timer_type(module, state) < 0 || add_constants(module) < 0) {
         return -1;
     }
     return 0;
@@ -86,6 +101,7 @@ int traverse_module(PyObject* module, visitproc visit, void* arg) {
     module_state* state = state_of(module);
     if (state != nullptr) {
         Py_VISIT(state->clock_changed);
+        Py_VISIT(state->timer_type);
     }
     return 0;
 }
@@ -94,6 +110,7 @@ int clear_module(PyObject* module) {
     module_state* state = state_of(module);
     if (state != nullptr) {
         Py_CLEAR(state->clock_changed);
+        Py_CLEAR(state->timer_type);
         for (PyObject*& name : state->create_keywords) {
             Py_CLEAR(name);
         }

@@ -11,6 +11,9 @@ namespace tfd::python {
 struct module_state {
     // tfd.ClockChanged: the OSError subclass raised when a read reports ECANCELED.
     PyObject* clock_changed;
+    // _tfd.TimerBase, the heap type tfd.Timer derives from; it carries ClockChanged as a
+    // class attribute so its methods need no module state.
+    PyObject* timer_type;
     // Interned parameter names in declaration order, matched against a call's kwnames.
     PyObject* create_keywords[1];   // flags
     PyObject* settime_keywords[3];  // flags, initial, interval

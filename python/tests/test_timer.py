@@ -64,6 +64,24 @@ class LifecycleTest(unittest.TestCase):
         with self.assertRaises(OSError):
             os.fstat(fd)
 
+    def test_garbage_collected_timer_closes_without_close(self):
+        fds = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            for _ in range(50):
+                fds.append(tfd.Timer().fileno())
+        gc.collect()
+        for fd in fds:
+            with self.assertRaises(OSError):
+                os.fstat(fd)
+
+    def test_base_type_is_a_heap_type(self):
+        self.assertTrue(issubclass(tfd.Timer, tfd._tfd.TimerBase))
+        self.assertEqual(tfd._tfd.TimerBase.__module__, "tfd._tfd")
+        self.assertIs(tfd._tfd.TimerBase.ClockChanged, tfd.ClockChanged)
+        with self.assertRaises(ValueError):
+            tfd._tfd.TimerBase.__new__(tfd._tfd.TimerBase).fileno()  # never opened
+
     def test_detach(self):
         timer = tfd.Timer()
         fd = timer.detach()

@@ -6,9 +6,7 @@ expirations since the last read, so a slow reader never loses a tick, it sees a 
 """
 
 import operator
-import os
 import select
-import warnings
 
 from tfd import _tfd
 
@@ -53,82 +51,37 @@ def _wake(future):
         future.set_result(None)
 
 
-class Timer:
+class Timer(_tfd.TimerBase):
     """A timer file descriptor.
 
     ``Timer(clock="monotonic", *, nonblocking=False)`` creates a disarmed timer on ``clock``
     (a name or a ``CLOCK_*`` id).  Use it as a context manager or call ``close()``; pass it
     to ``select``, ``poll``, ``epoll`` or ``selectors``, which call ``fileno()``.
+
+    From the C++ base (``_tfd.TimerBase``): ``fileno()``, ``close()`` (idempotent),
+    ``detach()``, ``read()``, ``closed``, ``clock``, ``nonblocking``, the context manager,
+    and closing with a ResourceWarning when an open timer is garbage collected.
     """
 
-    __slots__ = ("_fd", "_clock", "_nonblocking", "__weakref__")
+    __slots__ = ()
 
     def __init__(self, clock="monotonic", *, nonblocking=False):
-        self._fd = -1
-        self._clock = clock_id(clock)
-        self._nonblocking = bool(nonblocking)
-        flags = _tfd.TFD_NONBLOCK if nonblocking else 0
-        self._fd = _tfd.timerfd_create(self._clock, flags=flags)
-
-    # -- the descriptor --------------------------------------------------------------------
-
-    def fileno(self):
-        """The descriptor; ValueError once closed."""
-        if self._fd < 0:
-            raise ValueError("I/O operation on closed timer")
-        return self._fd
-
-    @property
-    def closed(self):
-        return self._fd < 0
-
-    @property
-    def clock(self):
-        """The kernel clock id the timer runs on."""
-        return self._clock
-
-    @property
-    def nonblocking(self):
-        return self._nonblocking
-
-    def close(self):
-        """Close the descriptor.  Idempotent; errors of close(2) are raised."""
-        fd, self._fd = self._fd, -1
-        if fd >= 0:
-            os.close(fd)
-
-    def detach(self):
-        """Give up ownership: return the descriptor and leave the Timer closed."""
-        fd = self.fileno()
-        self._fd = -1
-        return fd
-
-    def __enter__(self):
-        self.fileno()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_fd", -1) >= 0:
-            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
-            self.close()
+        super().__init__(clock_id(clock), nonblocking)
 
     def __repr__(self):
-        clock = _CLOCK_NAMES.get(self._clock, str(self._clock))
-        if self._fd < 0:
+        clock = _CLOCK_NAMES.get(self.clock, str(self.clock))
+        if self.closed:
             return f"<tfd.Timer closed clock={clock}>"
         try:
-            value, interval = _tfd.timerfd_gettime_ns(self._fd)
+            value, interval = _tfd.timerfd_gettime_ns(self.fileno())
         except OSError as error:
             state = f"error={error.strerror}"
         else:
             state = "disarmed" if value == 0 else f"next={value / 1e9:g}s"
             if interval:
                 state += f" interval={interval / 1e9:g}s"
-        mode = " nonblocking" if self._nonblocking else ""
-        return f"<tfd.Timer fd={self._fd} clock={clock}{mode} {state}>"
+        mode = " nonblocking" if self.nonblocking else ""
+        return f"<tfd.Timer fd={self.fileno()} clock={clock}{mode} {state}>"
 
     # -- arming ------------------------------------------------------------------------------
 
@@ -176,15 +129,6 @@ class Timer:
 
     # -- waiting -----------------------------------------------------------------------------
 
-    def read(self):
-        """Return the number of expirations since the last read (or arm).
-
-        A blocking timer waits for the next expiry; a non-blocking one returns 0 when
-        nothing is pending.  Raises ClockChanged (an OSError, errno ECANCELED) when a
-        ``cancel_on_set`` timer saw the realtime clock set; re-arm it to clear that state.
-        """
-        return _tfd.read_expirations(self.fileno())
-
     def _ready(self, timeout_ms):
         poller = select.poll()
         poller.register(self.fileno(), select.POLLIN)
@@ -192,7 +136,7 @@ class Timer:
 
     def _read_if_ready(self):
         """The pending count, 0 when none; never blocks, whatever the descriptor's mode."""
-        if self._nonblocking:
+        if self.nonblocking:
             return self.read()
         return self.read() if self._ready(0) else 0
 
@@ -202,7 +146,7 @@ class Timer:
         while True:
             if not self.armed and not self._ready(0):
                 return
-            if self._nonblocking:
+            if self.nonblocking:
                 self._ready(-1)
             count = self.read()
             if count:

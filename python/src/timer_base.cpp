@@ -1,0 +1,268 @@
+// _tfd.TimerBase: the part of tfd.Timer that owns the descriptor, as a heap type.
+//
+// Ownership lives in C++ so that a Timer dropped without close() still closes its descriptor
+// (with a ResourceWarning, as files do), and so read(), the call made once per tick, costs
+// one method call.  tfd.Timer (python/tfd/_timer.py) subclasses it and adds clock names,
+// arming, iteration and the asyncio/trio helpers.
+//
+// Invariant: `fd` is -1 exactly when the object owns no descriptor (never opened, closed,
+// or detached); otherwise it is a timer descriptor this object must close.
+#include "timer_base.hpp"
+
+#include <sys/timerfd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+#include "arguments.hpp"
+#include "module_state.hpp"
+#include "sys/sys.hpp"
+
+namespace tfd::python {
+namespace {
+
+struct timer_object {
+    PyObject_HEAD int fd;
+    int clock;
+    bool nonblocking;
+};
+
+timer_object* as_timer(PyObject* self) {
+    return reinterpret_cast<timer_object*>(self);
+}
+
+PyObject* closed_error() {
+    PyErr_SetString(PyExc_ValueError, "I/O operation on closed timer");
+    return nullptr;
+}
+
+PyObject* timer_new(PyTypeObject* type, PyObject*, PyObject*) {
+    PyObject* self = type->tp_alloc(type, 0);
+    if (self != nullptr) {
+        as_timer(self)->fd = -1;
+        as_timer(self)->clock = -1;
+        as_timer(self)->nonblocking = false;
+    }
+    return self;
+}
+
+// TimerBase(clockid, nonblocking=False): creates the descriptor (always close-on-exec).
+int timer_init(PyObject* self, PyObject* args, PyObject* kwargs) {
+    static const char* keywords[] = {"clockid", "nonblocking", nullptr};
+    PyObject* clock_arg = nullptr;
+    int nonblocking = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|p:TimerBase", const_cast<char**>(keywords),
+                                     &clock_arg, &nonblocking)) {
+        return -1;
+    }
+    int clock = 0;
+    if (!to_c_int(clock_arg, clock)) {
+        return -1;
+    }
+    timer_object* timer = as_timer(self);
+    if (timer->fd >= 0) {
+        PyErr_SetString(PyExc_RuntimeError, "timer is already open");
+        return -1;
+    }
+    int flags = TFD_CLOEXEC | (nonblocking != 0 ? TFD_NONBLOCK : 0);
+    PyThreadState* saved = PyEval_SaveThread();
+    int fd = sys::timerfd_create(clock, flags);
+    int error = errno;
+    PyEval_RestoreThread(saved);
+    if (fd < 0) {
+        errno = error;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    timer->fd = fd;
+    timer->clock = clock;
+    timer->nonblocking = nonblocking != 0;
+    return 0;
+}
+
+// Closes without reporting errors: for the garbage collector's path only.
+void close_quietly(timer_object* timer) {
+    int fd = timer->fd;
+    timer->fd = -1;
+    if (fd >= 0) {
+        sys::close(fd);
+    }
+}
+
+// Runs once before deallocation (PEP 442): an owner that forgot close() is told.
+void timer_finalize(PyObject* self) {
+    if (as_timer(self)->fd < 0) {
+        return;
+    }
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    if (PyErr_ResourceWarning(self, 1, "unclosed %R", self) < 0) {
+        PyErr_WriteUnraisable(self);
+    }
+    close_quietly(as_timer(self));
+    PyErr_Restore(type, value, traceback);
+}
+
+void timer_dealloc(PyObject* self) {
+    if (PyObject_CallFinalizerFromDealloc(self) < 0) {
+        return;  // resurrected by the finalizer
+    }
+    close_quietly(as_timer(self));
+    PyTypeObject* type = Py_TYPE(self);
+    type->tp_free(self);
+    Py_DECREF(type);  // instances of heap types own a reference to their type
+}
+
+PyObject* timer_fileno(PyObject* self, PyObject*) {
+    int fd = as_timer(self)->fd;
+    return fd < 0 ? closed_error() : PyLong_FromLong(fd);
+}
+
+// close(): idempotent; close(2)'s error is raised (the descriptor is gone either way).
+PyObject* timer_close(PyObject* self, PyObject*) {
+    timer_object* timer = as_timer(self);
+    int fd = timer->fd;
+    timer->fd = -1;
+    if (fd >= 0 && sys::close(fd) < 0) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject* timer_detach(PyObject* self, PyObject*) {
+    timer_object* timer = as_timer(self);
+    int fd = timer->fd;
+    if (fd < 0) {
+        return closed_error();
+    }
+    timer->fd = -1;
+    return PyLong_FromLong(fd);
+}
+
+// The ClockChanged class is looked up on the type only when a read reports ECANCELED (rare),
+// which keeps the methods free of module-state plumbing that differs across 3.8-3.13.
+PyObject* raise_clock_changed(PyObject* self) {
+    PyObject* exception = PyObject_GetAttrString(self, "ClockChanged");
+    if (exception == nullptr) {
+        return nullptr;
+    }
+    errno = ECANCELED;
+    PyErr_SetFromErrno(exception);
+    Py_DECREF(exception);
+    return nullptr;
+}
+
+// read(): the expiration count; 0 when non-blocking and nothing is pending, or after a
+// 0-byte read.  EINTR runs the signal handlers and retries (PEP 475).
+PyObject* timer_read(PyObject* self, PyObject*) {
+    int fd = as_timer(self)->fd;
+    if (fd < 0) {
+        return closed_error();
+    }
+    for (;;) {
+        std::uint64_t count = 0;
+        PyThreadState* saved = PyEval_SaveThread();
+        ssize_t got = sys::read(fd, &count, sizeof count);
+        int error = errno;
+        PyEval_RestoreThread(saved);
+        if (got == static_cast<ssize_t>(sizeof count)) {
+            return PyLong_FromUnsignedLongLong(count);
+        }
+        if (got >= 0 || error == EAGAIN) {
+            return PyLong_FromLong(0);
+        }
+        if (error == EINTR) {
+            if (PyErr_CheckSignals() < 0) {
+                return nullptr;
+            }
+            continue;
+        }
+        if (error == ECANCELED) {
+            return raise_clock_changed(self);
+        }
+        errno = error;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+}
+
+PyObject* timer_enter(PyObject* self, PyObject*) {
+    if (as_timer(self)->fd < 0) {
+        return closed_error();
+    }
+    Py_INCREF(self);
+    return self;
+}
+
+PyObject* timer_exit(PyObject* self, PyObject*) {
+    return timer_close(self, nullptr);
+}
+
+PyObject* get_closed(PyObject* self, void*) {
+    return PyBool_FromLong(as_timer(self)->fd < 0);
+}
+
+PyObject* get_clock(PyObject* self, void*) {
+    return PyLong_FromLong(as_timer(self)->clock);
+}
+
+PyObject* get_nonblocking(PyObject* self, void*) {
+    return PyBool_FromLong(as_timer(self)->nonblocking);
+}
+
+PyMethodDef timer_methods[] = {
+    {"fileno", timer_fileno, METH_NOARGS, "The descriptor; ValueError once closed."},
+    {"close", timer_close, METH_NOARGS, "Close the descriptor (idempotent)."},
+    {"detach", timer_detach, METH_NOARGS,
+     "Give up ownership: return the descriptor and leave the timer closed."},
+    {"read", timer_read, METH_NOARGS,
+     "Return the number of expirations since the last read or arm.\n\n"
+     "A blocking timer waits for the next expiry; a non-blocking one returns 0 when\n"
+     "nothing is pending.  Raises ClockChanged (errno ECANCELED) when a cancel_on_set\n"
+     "timer saw the realtime clock set."},
+    {"__enter__", timer_enter, METH_NOARGS, nullptr},
+    {"__exit__", timer_exit, METH_VARARGS, nullptr},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef timer_getset[] = {
+    {"closed", get_closed, nullptr, "True once the descriptor is closed or detached.", nullptr},
+    {"clock", get_clock, nullptr, "The kernel clock id the timer runs on.", nullptr},
+    {"nonblocking", get_nonblocking, nullptr, "True when read() never waits.", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+template <class Function>
+void* slot(Function function) {
+    return reinterpret_cast<void*>(function);
+}
+
+PyType_Slot timer_slots[] = {
+    {Py_tp_new, slot(timer_new)},
+    {Py_tp_init, slot(timer_init)},
+    {Py_tp_dealloc, slot(timer_dealloc)},
+    {Py_tp_finalize, slot(timer_finalize)},
+    {Py_tp_methods, timer_methods},
+    {Py_tp_getset, timer_getset},
+    {Py_tp_doc, const_cast<char*>("TimerBase(clockid, nonblocking=False)\n--\n\n"
+                                  "Owns one timer descriptor; subclassed by tfd.Timer.")},
+    {0, nullptr},
+};
+
+PyType_Spec timer_spec = {
+    "tfd._tfd.TimerBase", sizeof(timer_object), 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    timer_slots,
+};
+
+}  // namespace
+
+PyObject* create_timer_type(PyObject* module) {
+#if PY_VERSION_HEX >= 0x03090000
+    return PyType_FromModuleAndSpec(module, &timer_spec, nullptr);
+#else
+    (void)module;
+    return PyType_FromSpec(&timer_spec);
+#endif
+}
+
+}  // namespace tfd::python
