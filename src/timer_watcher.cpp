@@ -100,7 +100,7 @@ clock_timers& loop_impl::timers_for(clock_id clock) {
         auto timers = std::make_unique<clock_timers>(clock);
         clock_timers* raw = timers.get();
         raw->node =
-            register_fd(raw->fd.native_handle(), io_events::readable, true, [this, raw](io_events) {
+            register_fd(raw->fd.native_handle(), io_events::readable, true, [raw](io_events) {
                 // Reading re-enables the descriptor; expirations are not
                 // counted here, the queue knows what is due.
                 (void)raw->fd.read();
