@@ -10,7 +10,7 @@ CONFIGURE = cmake -S . -DTFD_WERROR=ON $(CMAKE_FLAGS)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: demo test asan valgrind fuzz bench build clean
+.PHONY: demo test asan valgrind fuzz bench build clean bench-timers
 
 build:
 	$(CONFIGURE) -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -45,6 +45,13 @@ fuzz:
 
 bench: build
 	$(BUILD)/bench/timer_fd_bench
+
+# Timers at scale: tfd against libev, libuv, libevent, asio and sd-event (installs their
+# Debian packages if missing), a Release build in its own directory; table on stdout, JSON
+# in $(BENCH_BUILD)/timers_bench.json.
+BENCH_BUILD ?= build-bench
+bench-timers:
+	bench/timers/run.sh $(BENCH_BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,105 @@
+// The timer workloads of bench/timers and the interface every contender (tfd and each peer
+// library) implements with its own natural API.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tfd::bench::timers {
+
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+
+// Inputs shared by every contender, generated once from a fixed seed.
+struct workload {
+    // churn: start all, refresh all in random order, cancel all in random order.
+    std::vector<std::int64_t> churn_timeouts;  // ns, uniform in [1 s, 100 s]
+    // The k-th refresh moves timer refresh_order[k] to churn_refresh_timeouts[k]: stored in
+    // refresh order so that reading it is sequential and the harness adds no cache miss.
+    std::vector<std::int64_t> churn_refresh_timeouts;
+    std::vector<std::uint32_t> refresh_order;
+    std::vector<std::uint32_t> cancel_order;
+    // fire: timers at uniform random offsets in [0, 1 s) after a common start, run to the end.
+    std::vector<std::int64_t> fire_offsets;
+    // idle timeouts: idle_n timers of idle_timeout, each refreshed idle_passes times in
+    // connection order (the loop's clock is re-read every idle_batch refreshes, as a loop
+    // does once per pass).
+    std::size_t idle_n = 0;
+    unsigned idle_passes = 0;
+    std::int64_t idle_timeout = 30 * ns_per_s;
+    static constexpr std::size_t idle_batch = 256;
+};
+
+struct churn_result {
+    double start_ns = 0;  // per operation
+    double refresh_ns = 0;
+    double cancel_ns = 0;
+};
+
+struct fire_result {
+    double cpu_ns_per_timer = 0;  // process CPU time (user + system) from run to last fire
+    double mean_late_us = 0;      // how late the callbacks ran, on average
+    double max_late_us = 0;
+    std::size_t early = 0;  // callbacks that ran before their deadline (must be 0)
+};
+
+class contender {
+  public:
+    virtual ~contender() = default;
+    [[nodiscard]] virtual std::string name() const = 0;
+    // What was measured (API, allocation), for the report.
+    [[nodiscard]] virtual std::string how() const = 0;
+    virtual churn_result churn(const workload& w) = 0;
+    virtual fire_result fire(const workload& w) = 0;
+    // ns per refresh.
+    virtual double idle(const workload& w) = 0;
+    // Creates n pending timers, each with a small callback capturing one pointer, and keeps
+    // them until the process exits (the memory probe runs this in a fresh process).
+    virtual void hold_pending(std::size_t n) = 0;
+};
+
+// Every contender compiled in, tfd's first.
+std::vector<std::unique_ptr<contender>> make_contenders();
+
+// Helpers shared by the adapters.
+inline std::int64_t monotonic_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * ns_per_s + ts.tv_nsec;
+}
+inline std::int64_t cpu_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * ns_per_s + ts.tv_nsec;
+}
+
+// Records callback lateness for the fire workload.
+struct lateness {
+    std::size_t fired = 0;
+    std::size_t early = 0;
+    double sum_late_ns = 0;
+    double max_late_ns = 0;
+    void record(std::int64_t deadline_ns, std::int64_t now_ns) {
+        ++fired;
+        const std::int64_t late = now_ns - deadline_ns;
+        if (late < 0) {
+            ++early;
+        }
+        sum_late_ns += static_cast<double>(late);
+        max_late_ns = std::max(max_late_ns, static_cast<double>(late));
+    }
+    fire_result result(std::int64_t cpu_spent_ns) const {
+        fire_result r;
+        r.cpu_ns_per_timer = static_cast<double>(cpu_spent_ns) / static_cast<double>(fired);
+        r.mean_late_us = sum_late_ns / static_cast<double>(fired) / 1e3;
+        r.max_late_us = max_late_ns / 1e3;
+        r.early = early;
+        return r;
+    }
+};
+
+}  // namespace tfd::bench::timers

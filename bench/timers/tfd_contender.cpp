@@ -1,0 +1,264 @@
+// tfd contenders: the timer queue itself (wheel and heap kinds) driven by a minimal loop on
+// one timer_fd, and the public event_loop timer API (which runs on the wheel).
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "contender.hpp"
+#include "tfd/event_loop.hpp"
+#include "tfd/timer_fd.hpp"
+#include "tfd/timer_queue.hpp"
+#include "tfd/timer_watcher.hpp"
+
+namespace tfd::bench::timers {
+namespace {
+
+using std::chrono::nanoseconds;
+
+lateness* current_lateness = nullptr;  // the fire workload's recorder
+
+// A timer the way the loop stores one: the queue hook plus the loop's callback type (one
+// pointer of captures in place).  48 bytes.
+struct node : timer_entry {
+    timer_callback callback;
+};
+
+class queue_contender final : public contender {
+  public:
+    queue_contender(timer_queue::kind k, std::int64_t slack_ns) : kind_(k), slack_ns_(slack_ns) {}
+    std::string name() const override {
+        return std::string(kind_ == timer_queue::kind::wheel ? "tfd-wheel" : "tfd-heap") +
+               (slack_ns_ > 0 ? "+slack" + std::to_string(slack_ns_ / 1000) + "us" : "");
+    }
+    std::string how() const override {
+        return std::string("timer_queue(kind::") +
+               (kind_ == timer_queue::kind::wheel ? "wheel" : "heap") +
+               ") start/refresh/cancel on nodes of timer_entry + timer_callback (" +
+               std::to_string(sizeof(node)) +
+               " B) in one array; fire: one timer_fd armed ABSTIME at next_deadline()" +
+               (slack_ns_ > 0 ? " + " + std::to_string(slack_ns_) +
+                                    " ns of slack (wake-ups coalesced, never early)"
+                              : "");
+    }
+
+    churn_result churn(const workload& w) override {
+        const std::size_t n = w.churn_timeouts.size();
+        std::vector<node> nodes(n);
+        timer_queue q(kind_);
+        const std::int64_t now = monotonic_ns();  // a loop's cached time
+        churn_result r;
+        std::int64_t t0 = monotonic_ns();
+        for (std::size_t i = 0; i < n; ++i) {
+            q.start(nodes[i], nanoseconds(now + w.churn_timeouts[i]));
+        }
+        std::int64_t t1 = monotonic_ns();
+        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
+            const std::uint32_t i = w.refresh_order[k];
+            q.refresh(nodes[i], nanoseconds(now + w.churn_refresh_timeouts[k]));
+        }
+        std::int64_t t2 = monotonic_ns();
+        for (std::uint32_t i : w.cancel_order) {
+            q.cancel(nodes[i]);
+        }
+        std::int64_t t3 = monotonic_ns();
+        r.start_ns = static_cast<double>(t1 - t0) / static_cast<double>(n);
+        r.refresh_ns = static_cast<double>(t2 - t1) / static_cast<double>(n);
+        r.cancel_ns = static_cast<double>(t3 - t2) / static_cast<double>(n);
+        return r;
+    }
+
+    fire_result fire(const workload& w) override {
+        const std::size_t n = w.fire_offsets.size();
+        std::vector<node> nodes(n);
+        timer_queue q(kind_);
+        lateness late;
+        current_lateness = &late;
+        const std::int64_t base = monotonic_ns() + 1'000'000;
+        for (std::size_t i = 0; i < n; ++i) {
+            node* self = &nodes[i];
+            nodes[i].callback = [self](std::uint64_t) {
+                current_lateness->record(self->deadline().count(), monotonic_ns());
+            };
+            q.start(nodes[i], nanoseconds(base + w.fire_offsets[i]));
+        }
+        timer_fd fd(clock_id::monotonic);
+        const std::int64_t cpu0 = cpu_ns();
+        std::int64_t armed = std::numeric_limits<std::int64_t>::min();
+        while (std::optional<nanoseconds> next = q.next_deadline()) {
+            std::int64_t now = monotonic_ns();
+            if (next->count() > now) {
+                // With slack, sleep a little past the earliest deadline so that the timers
+                // due in between fire in the same wake-up (late by up to the slack, never
+                // early).
+                const std::int64_t wake = next->count() + slack_ns_;
+                if (wake != armed) {  // skip unchanged re-arms
+                    fd.settime(nanoseconds(wake), nanoseconds(0), set_flags::absolute);
+                    armed = wake;
+                }
+                (void)fd.read();  // blocks until the deadline
+                armed = std::numeric_limits<std::int64_t>::min();
+                now = monotonic_ns();
+            }
+            while (timer_entry* e = q.pop_due(nanoseconds(now))) {
+                static_cast<node*>(e)->callback(0);
+            }
+        }
+        return late.result(cpu_ns() - cpu0);
+    }
+
+    double idle(const workload& w) override {
+        std::vector<node> nodes(w.idle_n);
+        timer_queue q(kind_);
+        std::int64_t now = monotonic_ns();
+        for (node& x : nodes) {
+            q.start(x, nanoseconds(now + w.idle_timeout));
+        }
+        const std::int64_t t0 = monotonic_ns();
+        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
+            for (std::size_t i = 0; i < w.idle_n; ++i) {
+                if (i % workload::idle_batch == 0) {
+                    now = monotonic_ns();
+                }
+                q.refresh(nodes[i], nanoseconds(now + w.idle_timeout));
+            }
+        }
+        const std::int64_t t1 = monotonic_ns();
+        for (node& x : nodes) {
+            q.cancel(x);
+        }
+        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+    }
+
+    void hold_pending(std::size_t n) override {
+        static std::vector<node> nodes;  // kept until exit
+        static timer_queue q(kind_);
+        nodes = std::vector<node>(n);
+        const std::int64_t now = monotonic_ns();
+        for (std::size_t i = 0; i < n; ++i) {
+            node* self = &nodes[i];
+            nodes[i].callback = [self](std::uint64_t) { self->callback = nullptr; };
+            q.start(nodes[i], nanoseconds(now + ns_per_s + static_cast<std::int64_t>(i) * 97));
+        }
+    }
+
+  private:
+    timer_queue::kind kind_;
+    std::int64_t slack_ns_;
+};
+
+// Through the public API: event_loop::at() / timer_watcher::restart_at / stop, and run().
+class loop_contender final : public contender {
+  public:
+    std::string name() const override { return "tfd-loop"; }
+    std::string how() const override {
+        return "event_loop::at(monotonic, deadline, lambda) -> timer_watcher (node from the "
+               "loop's pool), restart_at/restart_after, stop; fire: event_loop::run()";
+    }
+
+    churn_result churn(const workload& w) override {
+        const std::size_t n = w.churn_timeouts.size();
+        event_loop loop;
+        std::vector<timer_watcher> timers(n);
+        const std::int64_t now = monotonic_ns();
+        int sink = 0;
+        int* p = &sink;
+        churn_result r;
+        std::int64_t t0 = monotonic_ns();
+        for (std::size_t i = 0; i < n; ++i) {
+            timers[i] = loop.at(clock_id::monotonic, nanoseconds(now + w.churn_timeouts[i]),
+                                [p](std::uint64_t) { ++*p; });
+        }
+        std::int64_t t1 = monotonic_ns();
+        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
+            const std::uint32_t i = w.refresh_order[k];
+            timers[i].restart_at(nanoseconds(now + w.churn_refresh_timeouts[k]));
+        }
+        std::int64_t t2 = monotonic_ns();
+        for (std::uint32_t i : w.cancel_order) {
+            timers[i].stop();
+        }
+        std::int64_t t3 = monotonic_ns();
+        r.start_ns = static_cast<double>(t1 - t0) / static_cast<double>(n);
+        r.refresh_ns = static_cast<double>(t2 - t1) / static_cast<double>(n);
+        r.cancel_ns = static_cast<double>(t3 - t2) / static_cast<double>(n);
+        timers.clear();
+        return r;
+    }
+
+    fire_result fire(const workload& w) override {
+        const std::size_t n = w.fire_offsets.size();
+        event_loop loop;
+        std::vector<timer_watcher> timers(n);
+        lateness late;
+        current_lateness = &late;
+        const std::int64_t base = monotonic_ns() + 1'000'000;
+        for (std::size_t i = 0; i < n; ++i) {
+            timer_watcher* self = &timers[i];
+            timers[i] = loop.at(
+                clock_id::monotonic, nanoseconds(base + w.fire_offsets[i]), [self](std::uint64_t) {
+                    current_lateness->record(self->deadline().count(), monotonic_ns());
+                });
+        }
+        const std::int64_t cpu0 = cpu_ns();
+        loop.run();
+        const fire_result r = late.result(cpu_ns() - cpu0);
+        timers.clear();
+        return r;
+    }
+
+    double idle(const workload& w) override {
+        event_loop loop;
+        std::vector<timer_watcher> timers(w.idle_n);
+        int sink = 0;
+        int* p = &sink;
+        for (timer_watcher& t : timers) {
+            t = loop.after(nanoseconds(w.idle_timeout), [p](std::uint64_t) { ++*p; });
+        }
+        const std::int64_t t0 = monotonic_ns();
+        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
+            for (timer_watcher& t : timers) {
+                t.restart_after(nanoseconds(w.idle_timeout));  // reads the clock itself
+            }
+        }
+        const std::int64_t t1 = monotonic_ns();
+        timers.clear();
+        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+    }
+
+    void hold_pending(std::size_t n) override {
+        static event_loop loop;
+        static std::vector<timer_watcher> timers;
+        timers.reserve(n);
+        const std::int64_t now = monotonic_ns();
+        for (std::size_t i = 0; i < n; ++i) {
+            int* p = &sink_;
+            timers.push_back(
+                loop.at(clock_id::monotonic,
+                        nanoseconds(now + ns_per_s + static_cast<std::int64_t>(i) * 97),
+                        [p](std::uint64_t) { ++*p; }));
+        }
+    }
+
+  private:
+    int sink_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<contender> make_tfd_wheel() {
+    return std::make_unique<queue_contender>(timer_queue::kind::wheel, 0);
+}
+std::unique_ptr<contender> make_tfd_wheel_slack() {
+    return std::make_unique<queue_contender>(timer_queue::kind::wheel, 1'000'000);
+}
+std::unique_ptr<contender> make_tfd_heap() {
+    return std::make_unique<queue_contender>(timer_queue::kind::heap, 0);
+}
+std::unique_ptr<contender> make_tfd_loop() {
+    return std::make_unique<loop_contender>();
+}
+
+}  // namespace tfd::bench::timers

@@ -1,0 +1,419 @@
+// Timers at scale: tfd against libev, libuv, libevent, asio and sd-event, each through its
+// natural API, in one run with rounds alternating between contenders.  Prints the median of
+// each figure and tfd's ratio to the best peer as a Markdown table, and writes every raw
+// figure to a JSON file.
+//
+// Workloads (issue 5):
+//   churn  N timers with random timeouts in [1 s, 100 s] (fixed seed): start all, refresh
+//          all in random order, cancel all in random order; ns per operation.
+//   fire   M timers at random offsets over 1 s, run until all fired; process CPU ns per
+//          fired timer (user + system, waits excluded), and how late callbacks ran.
+//   idle   K timers of one duration (30 s), each refreshed P times in connection order;
+//          ns per refresh.
+//   memory peak RSS growth per pending timer (each with a one-pointer lambda or the
+//          library's callback + user-data fields), measured in a fresh process per
+//          contender (this binary re-executed), N timers.
+//
+// Usage: timers_bench [--rounds R] [--churn N] [--fire M] [--idle K] [--idle-passes P]
+//                     [--memory N] [--only name,name] [--json path]
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "contender.hpp"
+
+namespace tfd::bench::timers {
+
+std::unique_ptr<contender> make_tfd_wheel();
+std::unique_ptr<contender> make_tfd_wheel_slack();
+std::unique_ptr<contender> make_tfd_heap();
+std::unique_ptr<contender> make_tfd_loop();
+std::unique_ptr<contender> make_libev();
+std::unique_ptr<contender> make_libuv();
+std::unique_ptr<contender> make_libevent();
+std::unique_ptr<contender> make_asio();
+std::unique_ptr<contender> make_sdevent();
+
+std::vector<std::unique_ptr<contender>> make_contenders() {
+    std::vector<std::unique_ptr<contender>> all;
+    all.push_back(make_tfd_wheel());
+    all.push_back(make_tfd_heap());
+    all.push_back(make_tfd_wheel_slack());
+    all.push_back(make_tfd_loop());
+#ifdef TFD_BENCH_LIBEV
+    all.push_back(make_libev());
+#endif
+#ifdef TFD_BENCH_LIBUV
+    all.push_back(make_libuv());
+#endif
+#ifdef TFD_BENCH_LIBEVENT
+    all.push_back(make_libevent());
+#endif
+#ifdef TFD_BENCH_ASIO
+    all.push_back(make_asio());
+#endif
+#ifdef TFD_BENCH_SDEVENT
+    all.push_back(make_sdevent());
+#endif
+    return all;
+}
+
+namespace {
+
+struct options {
+    unsigned rounds = 5;
+    std::size_t churn = 1'000'000;
+    std::size_t fire = 200'000;
+    std::size_t idle = 1'000'000;
+    unsigned idle_passes = 3;
+    std::size_t memory = 1'000'000;
+    std::string only;
+    std::string json = "timers_bench.json";
+};
+
+struct samples {
+    std::vector<double> start, refresh, cancel, fire_cpu, fire_late, fire_max_late, idle, memory;
+    std::size_t early = 0;
+};
+
+bool is_tfd(const std::string& name) {
+    return name.rfind("tfd", 0) == 0;
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) {
+        return 0;
+    }
+    std::sort(v.begin(), v.end());
+    const std::size_t mid = v.size() / 2;
+    return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+workload make_workload(const options& o) {
+    std::mt19937_64 rng(5);  // fixed seed: every contender sees the same timers
+    workload w;
+    std::uniform_int_distribution<std::int64_t> churn_dist(ns_per_s, 100 * ns_per_s);
+    for (std::size_t i = 0; i < o.churn; ++i) {
+        w.churn_timeouts.push_back(churn_dist(rng));
+        w.churn_refresh_timeouts.push_back(churn_dist(rng));
+    }
+    w.refresh_order.resize(o.churn);
+    std::iota(w.refresh_order.begin(), w.refresh_order.end(), 0u);
+    w.cancel_order = w.refresh_order;
+    std::shuffle(w.refresh_order.begin(), w.refresh_order.end(), rng);
+    std::shuffle(w.cancel_order.begin(), w.cancel_order.end(), rng);
+    std::uniform_int_distribution<std::int64_t> fire_dist(0, ns_per_s - 1);
+    for (std::size_t i = 0; i < o.fire; ++i) {
+        w.fire_offsets.push_back(fire_dist(rng));
+    }
+    w.idle_n = o.idle;
+    w.idle_passes = o.idle_passes;
+    return w;
+}
+
+long vm_hwm_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+            return std::strtol(line.c_str() + 6, nullptr, 10);
+        }
+    }
+    return -1;
+}
+
+// In the re-executed child: peak RSS growth per pending timer.
+int memory_child(const std::string& name, std::size_t n) {
+    for (auto& c : make_contenders()) {
+        if (c->name() != name) {
+            continue;
+        }
+        // Reset the high-water mark to the current RSS (Linux >= 4.0), then measure.
+        if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+            std::fputs("5", f);
+            std::fclose(f);
+        }
+        const long before = vm_hwm_kib();
+        c->hold_pending(n);
+        const long after = vm_hwm_kib();
+        std::printf("%.2f\n",
+                    static_cast<double>(after - before) * 1024.0 / static_cast<double>(n));
+        std::fflush(stdout);
+        std::_Exit(0);  // no teardown: the timers stay pending to the end
+    }
+    return 2;
+}
+
+double run_memory_probe(const std::string& name, std::size_t n) {
+    int fds[2];
+    if (::pipe(fds) != 0) {
+        return -1;
+    }
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(fds[1], 1);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        const std::string count = std::to_string(n);
+        ::execl("/proc/self/exe", "timers_bench", "--memory-child", name.c_str(), count.c_str(),
+                static_cast<char*>(nullptr));
+        std::_Exit(127);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[256];
+    ssize_t got = 0;
+    while ((got = ::read(fds[0], buf, sizeof buf)) > 0) {
+        out.append(buf, static_cast<std::size_t>(got));
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return out.empty() ? -1 : std::strtod(out.c_str(), nullptr);
+}
+
+std::string json_array(const std::vector<double>& v) {
+    std::ostringstream s;
+    s << '[';
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        s << (i ? "," : "") << v[i];
+    }
+    s << ']';
+    return s.str();
+}
+
+std::string json_escape(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out;
+}
+
+void write_json(const options& o, const std::vector<std::unique_ptr<contender>>& cs,
+                const std::map<std::string, samples>& all) {
+    std::ofstream f(o.json);
+    f << "{\n  \"config\": {\"rounds\": " << o.rounds << ", \"churn\": " << o.churn
+      << ", \"fire\": " << o.fire << ", \"idle\": " << o.idle
+      << ", \"idle_passes\": " << o.idle_passes << ", \"memory\": " << o.memory << "},\n"
+      << "  \"contenders\": {\n";
+    for (std::size_t i = 0; i < cs.size(); ++i) {
+        const samples& s = all.at(cs[i]->name());
+        f << "    \"" << cs[i]->name() << "\": {\"how\": \"" << json_escape(cs[i]->how())
+          << "\", \"start_ns\": " << json_array(s.start)
+          << ", \"refresh_ns\": " << json_array(s.refresh)
+          << ", \"cancel_ns\": " << json_array(s.cancel)
+          << ", \"fire_cpu_ns_per_timer\": " << json_array(s.fire_cpu)
+          << ", \"fire_mean_late_us\": " << json_array(s.fire_late)
+          << ", \"fire_max_late_us\": " << json_array(s.fire_max_late)
+          << ", \"fire_early_callbacks\": " << s.early
+          << ", \"idle_refresh_ns\": " << json_array(s.idle)
+          << ", \"memory_bytes_per_timer\": " << json_array(s.memory) << "}"
+          << (i + 1 < cs.size() ? "," : "") << "\n";
+    }
+    f << "  }\n}\n";
+}
+
+struct metric {
+    const char* label;
+    std::vector<double> samples::*field;
+    bool ratio;  // lower is better and a ratio to the best peer makes sense
+};
+
+// The median over rounds of (tfd's figure / the best peer's figure in the same round): the
+// machine's load drifts between rounds, and a ratio within one round cancels most of that.
+double round_ratio(const std::vector<std::unique_ptr<contender>>& cs,
+                   const std::map<std::string, samples>& all, const std::string& ours,
+                   std::vector<double> samples::*field) {
+    const std::vector<double>& mine = all.at(ours).*field;
+    std::vector<double> ratios;
+    for (std::size_t r = 0; r < mine.size(); ++r) {
+        double best = 0;
+        for (const auto& c : cs) {
+            const std::vector<double>& theirs = all.at(c->name()).*field;
+            if (!is_tfd(c->name()) && r < theirs.size() && (best == 0 || theirs[r] < best)) {
+                best = theirs[r];
+            }
+        }
+        if (best > 0) {
+            ratios.push_back(mine[r] / best);
+        }
+    }
+    return median(ratios);
+}
+
+void print_table(const std::vector<std::unique_ptr<contender>>& cs,
+                 const std::map<std::string, samples>& all) {
+    const metric metrics[] = {
+        {"churn start (ns/op)", &samples::start, true},
+        {"churn refresh (ns/op)", &samples::refresh, true},
+        {"churn cancel (ns/op)", &samples::cancel, true},
+        {"fire: CPU per fired timer (ns)", &samples::fire_cpu, true},
+        {"fire: mean lateness (us)", &samples::fire_late, false},
+        {"fire: max lateness (us)", &samples::fire_max_late, false},
+        {"idle timeout refresh (ns/op)", &samples::idle, true},
+        {"memory per pending timer (B)", &samples::memory, true},
+    };
+    std::vector<std::string> ours;
+    std::printf("\n| metric |");
+    for (const auto& c : cs) {
+        std::printf(" %s |", c->name().c_str());
+        if (is_tfd(c->name())) {
+            ours.push_back(c->name());
+        }
+    }
+    for (const std::string& t : ours) {
+        std::printf(" %s / best peer |", t.c_str());
+    }
+    std::printf("\n|---|");
+    for (std::size_t i = 0; i < cs.size() + ours.size(); ++i) {
+        std::printf("---:|");
+    }
+    std::printf("\n");
+    for (const metric& m : metrics) {
+        std::printf("| %s |", m.label);
+        double best_peer = 0;
+        bool have_peer = false;
+        for (const auto& c : cs) {
+            const double v = median(all.at(c->name()).*m.field);
+            std::printf(v >= 100 ? " %.0f |" : " %.1f |", v);
+            if (!is_tfd(c->name()) && (!have_peer || v < best_peer)) {
+                best_peer = v;
+                have_peer = true;
+            }
+        }
+        for (const std::string& t : ours) {
+            if (m.ratio && have_peer && best_peer > 0) {
+                std::printf(" %.2f |", round_ratio(cs, all, t, m.field));
+            } else {
+                std::printf(" - |");
+            }
+        }
+        std::printf("\n");
+    }
+    std::printf(
+        "\nFigures are medians over rounds; a ratio is the median over rounds of tfd's "
+        "figure divided by the best peer's in the same round (below 1: tfd is better).\n");
+    std::printf("\nEarly callbacks in the fire workload (deadline not yet reached):");
+    for (const auto& c : cs) {
+        std::printf(" %s %zu;", c->name().c_str(), all.at(c->name()).early);
+    }
+    std::printf("\n\nWhat was measured:\n");
+    for (const auto& c : cs) {
+        std::printf("- %s: %s\n", c->name().c_str(), c->how().c_str());
+    }
+}
+
+bool parse(int argc, char** argv, options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+        if (value == nullptr) {
+            return false;
+        }
+        if (arg == "--rounds") {
+            o.rounds = static_cast<unsigned>(std::strtoul(value, nullptr, 10));
+        } else if (arg == "--churn") {
+            o.churn = std::strtoull(value, nullptr, 10);
+        } else if (arg == "--fire") {
+            o.fire = std::strtoull(value, nullptr, 10);
+        } else if (arg == "--idle") {
+            o.idle = std::strtoull(value, nullptr, 10);
+        } else if (arg == "--idle-passes") {
+            o.idle_passes = static_cast<unsigned>(std::strtoul(value, nullptr, 10));
+        } else if (arg == "--memory") {
+            o.memory = std::strtoull(value, nullptr, 10);
+        } else if (arg == "--only") {
+            o.only = value;
+        } else if (arg == "--json") {
+            o.json = value;
+        } else {
+            return false;
+        }
+        ++i;
+    }
+    return o.rounds > 0 && o.churn > 0 && o.fire > 0 && o.idle > 0 && o.memory > 0;
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+    if (argc == 4 && std::strcmp(argv[1], "--memory-child") == 0) {
+        return memory_child(argv[2], std::strtoull(argv[3], nullptr, 10));
+    }
+    options o;
+    if (!parse(argc, argv, o)) {
+        std::fprintf(stderr,
+                     "usage: %s [--rounds R] [--churn N] [--fire M] [--idle K] "
+                     "[--idle-passes P] [--memory N] [--only a,b] [--json path]\n",
+                     argv[0]);
+        return 2;
+    }
+    std::vector<std::unique_ptr<contender>> cs;
+    for (auto& c : make_contenders()) {
+        if (o.only.empty() ||
+            ("," + o.only + ",").find("," + c->name() + ",") != std::string::npos) {
+            cs.push_back(std::move(c));
+        }
+    }
+    const workload w = make_workload(o);
+    std::map<std::string, samples> all;
+    for (const auto& c : cs) {
+        all[c->name()];
+    }
+    for (unsigned round = 0; round < o.rounds; ++round) {
+        std::fprintf(stderr, "round %u/%u:", round + 1, o.rounds);
+        // Rotate the order so that no contender always runs first (or right after another).
+        for (std::size_t k = 0; k < cs.size(); ++k) {
+            contender& c = *cs[(k + round) % cs.size()];
+            samples& s = all[c.name()];
+            std::fprintf(stderr, " %s", c.name().c_str());
+            const churn_result ch = c.churn(w);
+            s.start.push_back(ch.start_ns);
+            s.refresh.push_back(ch.refresh_ns);
+            s.cancel.push_back(ch.cancel_ns);
+            const fire_result f = c.fire(w);
+            s.fire_cpu.push_back(f.cpu_ns_per_timer);
+            s.fire_late.push_back(f.mean_late_us);
+            s.fire_max_late.push_back(f.max_late_us);
+            s.early += f.early;
+            s.idle.push_back(c.idle(w));
+        }
+        std::fprintf(stderr, "\n");
+    }
+    // Memory: three fresh processes per contender, alternating.
+    for (unsigned rep = 0; rep < 3; ++rep) {
+        for (const auto& c : cs) {
+            all[c->name()].memory.push_back(run_memory_probe(c->name(), o.memory));
+        }
+    }
+    std::printf(
+        "timers_bench: %u rounds; churn %zu timers, fire %zu over 1 s, idle %zu x %u "
+        "refreshes, memory %zu pending timers\n",
+        o.rounds, o.churn, o.fire, o.idle, o.idle_passes, o.memory);
+    print_table(cs, all);
+    write_json(o, cs, all);
+    std::printf("\nRaw figures: %s\n", o.json.c_str());
+    return 0;
+}
+
+}  // namespace tfd::bench::timers
+
+int main(int argc, char** argv) {
+    return tfd::bench::timers::run_bench(argc, argv);
+}
