@@ -131,7 +131,10 @@ bool tcp_connection::split_lines() {
     }
     in_.erase(0, in_head_);
     in_head_ = 0;
-    if (in_.size() > limits_.max_line) {
+    // A final "\r" does not count yet: a "\n" may follow in the next read, and then it is
+    // part of the terminator, so the same bytes frame alike however they were split.
+    std::size_t pending = in_.size() - (!in_.empty() && in_.back() == '\r' ? 1 : 0);
+    if (pending > limits_.max_line) {
         // No terminator within the limit: report once, then drop input up to the next "\n".
         bool report = !discarding_;
         discarding_ = true;
