@@ -131,10 +131,8 @@ PyModuleDef_Slot module_slots[] = {
     // No C globals: each interpreter gets its own state, so a per-interpreter GIL is fine.
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif
-#if PY_VERSION_HEX >= 0x030D0000
-    // The functions touch no shared mutable state: safe without the GIL (free-threaded 3.13).
-    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
-#endif
+    // No Py_mod_gil: free-threaded builds are untested (and TimerBase's close() racing a
+    // read() in another thread would need a lock there), so they keep the GIL on import.
     {0, nullptr},
 };
 

@@ -23,7 +23,8 @@ namespace tfd::python {
 namespace {
 
 struct timer_object {
-    PyObject_HEAD int fd;
+    PyObject ob_base;  // PyObject_HEAD, spelled out
+    int fd;
     int clock;
     bool nonblocking;
 };
