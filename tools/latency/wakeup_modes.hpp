@@ -31,6 +31,7 @@ class wakeup_mode : public mode {
 std::unique_ptr<mode> make_nanosleep_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_epoll_mode(const run_config& config);
+std::unique_ptr<mode> make_timerfd_epoll_noread_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_oneshot_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_spin_mode(const run_config& config);
 std::unique_ptr<mode> make_timer_fd_mode(const run_config& config);
