@@ -27,9 +27,11 @@ wake_fd::wake_fd() {
 
 void wake_fd::notify() noexcept {
     std::uint64_t one = 1;
-    // The only possible failures are EAGAIN (counter saturated: already readable) and EINTR,
-    // which cannot happen for a non-blocking eventfd write.  Neither needs handling.
-    (void)sys::write(fd_.get(), &one, sizeof one);
+    // EAGAIN (counter saturated) means it is readable already.  EINTR cannot happen for a
+    // non-blocking eventfd write, but retrying costs nothing, and ignoring it would lose the
+    // wake-up (tests/integration/fault_eintr_test.cpp injects it).
+    while (sys::write(fd_.get(), &one, sizeof one) < 0 && errno == EINTR) {
+    }
 }
 
 std::uint64_t wake_fd::drain() noexcept {
