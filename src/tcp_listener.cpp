@@ -56,6 +56,14 @@ tcp_listener::tcp_listener(event_loop& loop, const std::string& address, std::ui
     port_ = ntohs(bound.sin_port);
     spare_ = open_spare();
     watcher_ = loop_.watch(fd_.get(), io_events::readable, [this](io_events) { on_readable(); });
+    // The resume timer is made now and kept stopped: pausing happens when descriptors have
+    // run out, and the loop's first timer on a clock needs one (its timer_fd).
+    resume_ = loop_.after(options_.pause, [this](std::uint64_t) {
+        if (fd_) {
+            watcher_.set_interest(io_events::readable);
+        }
+    });
+    resume_.stop();
 }
 
 void tcp_listener::on_readable() {
@@ -118,11 +126,7 @@ bool tcp_listener::shed_one() noexcept {
 void tcp_listener::pause_accepting() {
     ++paused_;
     watcher_.set_interest(io_events::none);
-    resume_ = loop_.after(options_.pause, [this](std::uint64_t) {
-        if (fd_) {
-            watcher_.set_interest(io_events::readable);
-        }
-    });
+    resume_.restart_after(options_.pause);
 }
 
 void tcp_listener::close() noexcept {
