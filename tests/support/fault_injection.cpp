@@ -33,7 +33,78 @@ bool scripted_answer(sys::call which, long& result) noexcept {
     return false;
 }
 
+struct plan_rule {
+    fault_rule rule;
+    std::atomic<long> calls{0};
+    std::atomic<long> fired{0};
+};
+
+struct plan_script {
+    std::atomic<bool> enabled{false};
+    int count = 0;
+    plan_rule rules[fault_plan::max_rules];
+};
+
+plan_script plan;
+
+bool planned_answer(sys::call which, long& result) noexcept {
+    if (!plan.enabled.load(std::memory_order_acquire)) {
+        return false;
+    }
+    for (int i = 0; i < plan.count; ++i) {
+        plan_rule& r = plan.rules[i];
+        if (r.rule.which != which) {
+            continue;
+        }
+        long n = r.calls.fetch_add(1);
+        if (n % r.rule.every != 0 || r.fired.load() >= r.rule.times) {
+            return false;
+        }
+        r.fired.fetch_add(1);
+        result = r.rule.result;
+        if (r.rule.result == -1) {
+            errno = r.rule.error;
+        }
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
+
+fault_plan::fault_plan(std::initializer_list<fault_rule> rules, bool enabled) noexcept {
+    plan.enabled.store(false);
+    plan.count = 0;
+    for (const fault_rule& rule : rules) {
+        if (plan.count == max_rules) {
+            break;
+        }
+        plan_rule& r = plan.rules[plan.count++];
+        r.rule = rule;
+        r.rule.every = rule.every > 0 ? rule.every : 1;
+        r.calls.store(0);
+        r.fired.store(0);
+    }
+    previous_ = sys::set_fault_hook(&planned_answer);
+    plan.enabled.store(enabled, std::memory_order_release);
+}
+
+fault_plan::~fault_plan() {
+    plan.enabled.store(false);
+    sys::set_fault_hook(previous_);
+}
+
+void fault_plan::enable(bool on) noexcept {
+    plan.enabled.store(on, std::memory_order_release);
+}
+
+long fault_plan::calls(int index) const noexcept {
+    return index < plan.count ? plan.rules[index].calls.load() : 0;
+}
+
+long fault_plan::fired(int index) const noexcept {
+    return index < plan.count ? plan.rules[index].fired.load() : 0;
+}
 
 scoped_fault::scoped_fault(sys::call which, long result, int error, int times) noexcept {
     script.which = which;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <initializer_list>
 
 #include "sys/sys.hpp"
 
@@ -19,6 +20,38 @@ class scoped_fault {
 
     // How many of the scripted answers were given so far.
     [[nodiscard]] int fired() const noexcept;
+
+  private:
+    sys::fault_hook previous_;
+};
+
+// One rule of a fault_plan: answers calls of `which` with `result` (errno `error` when it is
+// -1) on every `every`-th call of that kind (the first, then 1 + every, ...), at most `times`
+// times; the calls in between reach the kernel.
+struct fault_rule {
+    sys::call which{};
+    long result = -1;
+    int error = 0;
+    int every = 1;
+    int times = 1 << 30;
+};
+
+// While alive and enabled, applies up to eight rules at once (the first rule matching a call
+// decides), from every thread.  Counts calls and answers per rule.  Only one fault_plan or
+// scoped_fault may be alive at a time.
+class fault_plan {
+  public:
+    static constexpr int max_rules = 8;
+    explicit fault_plan(std::initializer_list<fault_rule> rules, bool enabled = true) noexcept;
+    ~fault_plan();
+    fault_plan(const fault_plan&) = delete;
+    fault_plan& operator=(const fault_plan&) = delete;
+
+    // Switches every rule on or off (counts are kept); lets a test fail a call for a while.
+    void enable(bool on) noexcept;
+    // Calls of rule `index`'s kind seen while enabled, and how many of them were answered.
+    [[nodiscard]] long calls(int index) const noexcept;
+    [[nodiscard]] long fired(int index) const noexcept;
 
   private:
     sys::fault_hook previous_;
