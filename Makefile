@@ -10,7 +10,7 @@ CONFIGURE = cmake -S . -DTFD_WERROR=ON $(CMAKE_FLAGS)
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 
-.PHONY: demo test asan valgrind fuzz bench build clean bench-timers
+.PHONY: demo test asan valgrind fuzz bench build clean tsan load soak bench-timers
 
 build:
 	$(CONFIGURE) -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -30,18 +30,45 @@ asan:
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j$(JOBS)
 
-# The unit tests under valgrind's memcheck (errors and definite leaks fail).
+# The unit tests under valgrind's memcheck (errors and definite leaks fail).  The timer-queue
+# model test runs TFD_MODEL_OPS operations per kind here instead of its 10 million: memcheck
+# runs it ~50x slower, and the full run is the plain build's job.
+VALGRIND_MODEL_OPS ?= 200000
 valgrind: build
-	valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite -q \
-	  $(BUILD)/tests/tfd_unit_tests --gtest_brief=1
+	TFD_MODEL_OPS=$(VALGRIND_MODEL_OPS) valgrind --error-exitcode=1 --leak-check=full \
+	  --errors-for-leak-kinds=definite -q $(BUILD)/tests/tfd_unit_tests --gtest_brief=1
 
-# Every libFuzzer target for FUZZ_SECONDS each (clang, ASan + UBSan), from fuzz/corpus/.
+# The cross-thread tests (post/stop from other threads, wake-ups, and the fault tests with
+# client and poster threads) under ThreadSanitizer.
+TSAN_BUILD ?= build-tsan
+TSAN_TESTS ?= RunContract|WakeFd|EventLoop|fault_eintr|fault_eagain|fault_accept
+tsan:
+	$(CONFIGURE) -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFD_SANITIZE=thread \
+	  -DTFD_BUILD_BENCH=OFF -DTFD_BUILD_PYTHON=OFF -DTFD_BUILD_TOOLS=OFF
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target tfd_unit_tests tfd_backend_tests \
+	  tfd_integration_tests
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j$(JOBS) -R '$(TSAN_TESTS)'
+
+# examples/timer_server under LOAD_CLIENTS concurrent hostile loopback clients for
+# LOAD_SECONDS (tests/load/timer_server_load.cpp); `make soak` runs the same for an hour.
+LOAD_CLIENTS ?= 1000
+LOAD_SECONDS ?= 60
+load: build
+	$(BUILD)/tests/load/timer_server_load --server $(BUILD)/examples/timer_server \
+	  --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS)
+
+soak: build
+	$(BUILD)/tests/load/timer_server_load --server $(BUILD)/examples/timer_server \
+	  --clients $(LOAD_CLIENTS) --soak
+
+# Every libFuzzer target for FUZZ_SECONDS each (clang, ASan + UBSan), from fuzz/corpus/, then
+# the Python argument fuzzer on CPython 3.13 against $(BUILD)'s tfd (skipped if not built).
 fuzz:
 	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFD_WERROR=ON \
 	  -DTFD_SANITIZE=address,undefined,fuzzer-no-link -DTFD_BUILD_FUZZERS=ON -DTFD_BUILD_TESTS=OFF \
 	  -DTFD_BUILD_EXAMPLES=OFF -DTFD_BUILD_BENCH=OFF -DTFD_BUILD_PYTHON=OFF -DTFD_BUILD_TOOLS=OFF
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
-	fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	TFD_PYTHON_PATH=$(CURDIR)/$(BUILD)/python/3.13 fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 bench: build
 	$(BUILD)/bench/timer_fd_bench
@@ -54,4 +81,4 @@ bench-timers:
 	bench/timers/run.sh $(BENCH_BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)
