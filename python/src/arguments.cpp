@@ -23,6 +23,21 @@ bool is_complex_float_slot([[maybe_unused]] PyObject* obj) {
 #endif
 }
 
+// An int (or bool, or int subclass) as a C int, taken as is: __index__ is not consulted.
+bool int_to_c_int(PyObject* number, int& out) {
+    int overflow = 0;
+    long value = PyLong_AsLongAndOverflow(number, &overflow);
+    if (value == -1 && PyErr_Occurred()) {
+        return false;
+    }
+    if (overflow != 0 || value < INT_MIN || value > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "Python int too large to convert to C int");
+        return false;
+    }
+    out = static_cast<int>(value);
+    return true;
+}
+
 bool has_index_slot(PyObject* obj) {
     PyNumberMethods* number = Py_TYPE(obj)->tp_as_number;
     return number != nullptr && number->nb_index != nullptr;
@@ -77,27 +92,16 @@ PyObject* to_index(PyObject* obj) {
 }
 
 bool to_c_int(PyObject* obj, int& out) {
-    long value = 0;
-    int overflow = 0;
     if (PyLong_CheckExact(obj)) {
-        value = PyLong_AsLongAndOverflow(obj, &overflow);
-    } else {
-        PyObject* index = to_index(obj);
-        if (index == nullptr) {
-            return false;
-        }
-        value = PyLong_AsLongAndOverflow(index, &overflow);
-        Py_DECREF(index);
+        return int_to_c_int(obj, out);
     }
-    if (value == -1 && PyErr_Occurred()) {
+    PyObject* index = to_index(obj);
+    if (index == nullptr) {
         return false;
     }
-    if (overflow != 0 || value < INT_MIN || value > INT_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "Python int too large to convert to C int");
-        return false;
-    }
-    out = static_cast<int>(value);
-    return true;
+    bool converted = int_to_c_int(index, out);
+    Py_DECREF(index);
+    return converted;
 }
 
 bool to_long_long(PyObject* obj, long long& out) {
@@ -175,21 +179,6 @@ bool to_double(PyObject* obj, double& out) {
 }
 
 namespace {
-
-// An int (or bool, or int subclass) as a C int, taken as is: __index__ is not consulted.
-bool int_to_c_int(PyObject* number, int& out) {
-    int overflow = 0;
-    long value = PyLong_AsLongAndOverflow(number, &overflow);
-    if (value == -1 && PyErr_Occurred()) {
-        return false;
-    }
-    if (overflow != 0 || value < INT_MIN || value > INT_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "Python int too large to convert to C int");
-        return false;
-    }
-    out = static_cast<int>(value);
-    return true;
-}
 
 bool fd_from_fileno(PyObject* obj, int& fd) {
     bool failed = false;

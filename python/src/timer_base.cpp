@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "arguments.hpp"
+#include "expirations.hpp"
 #include "module_state.hpp"
 #include "sys/sys.hpp"
 
@@ -141,50 +142,29 @@ PyObject* timer_detach(PyObject* self, PyObject*) {
     return PyLong_FromLong(fd);
 }
 
-// The ClockChanged class is looked up on the type only when a read reports ECANCELED (rare),
-// which keeps the methods free of module-state plumbing that differs across 3.8-3.13.
-PyObject* raise_clock_changed(PyObject* self) {
-    PyObject* exception = PyObject_GetAttrString(self, "ClockChanged");
-    if (exception == nullptr) {
-        return nullptr;
-    }
-    errno = ECANCELED;
-    PyErr_SetFromErrno(exception);
-    Py_DECREF(exception);
-    return nullptr;
-}
-
-// read(): the expiration count; 0 when non-blocking and nothing is pending, or after a
-// 0-byte read.  EINTR runs the signal handlers and retries (PEP 475).
+// read(): see expirations.hpp.  The ClockChanged class is looked up as an attribute only
+// when a read reports ECANCELED (rare), which keeps the methods free of module-state
+// plumbing that differs across 3.8-3.13.
 PyObject* timer_read(PyObject* self, PyObject*) {
     int fd = as_timer(self)->fd;
     if (fd < 0) {
         return closed_error();
     }
-    for (;;) {
-        std::uint64_t count = 0;
-        PyThreadState* saved = PyEval_SaveThread();
-        ssize_t got = sys::read(fd, &count, sizeof count);
-        int error = errno;
-        PyEval_RestoreThread(saved);
-        if (got == static_cast<ssize_t>(sizeof count)) {
-            return PyLong_FromUnsignedLongLong(count);
-        }
-        if (got >= 0 || error == EAGAIN) {
-            return PyLong_FromLong(0);
-        }
-        if (error == EINTR) {
-            if (PyErr_CheckSignals() < 0) {
-                return nullptr;
-            }
-            continue;
-        }
-        if (error == ECANCELED) {
-            return raise_clock_changed(self);
-        }
-        errno = error;
-        return PyErr_SetFromErrno(PyExc_OSError);
+    std::uint64_t count = 0;
+    int error = 0;
+    if (read_expiration_count(fd, count, error)) {
+        return PyLong_FromUnsignedLongLong(count);
     }
+    if (error != ECANCELED) {
+        return raise_read_error(error, nullptr);
+    }
+    PyObject* clock_changed = PyObject_GetAttrString(self, "ClockChanged");
+    if (clock_changed == nullptr) {
+        return nullptr;
+    }
+    raise_read_error(error, clock_changed);
+    Py_DECREF(clock_changed);
+    return nullptr;
 }
 
 PyObject* timer_enter(PyObject* self, PyObject*) {

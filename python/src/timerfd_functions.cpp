@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "arguments.hpp"
+#include "expirations.hpp"
 #include "fault_injection.hpp"
 #include "module_state.hpp"
 #include "sys/sys.hpp"
@@ -205,42 +206,19 @@ PyObject* timerfd_gettime_ns(PyObject*, PyObject* const* args, Py_ssize_t nargs,
     return nanoseconds_pair(spec);
 }
 
-// read_expirations(fd, /) -> int
-//
-// Reads a timer's 8-byte expiration count.  Outcomes a caller must handle are values: 0 when
-// a non-blocking timer has nothing pending (EAGAIN) or when the kernel returned 0 bytes (a
-// clock jump undid the pending expiry).  ECANCELED (a cancel-on-set timer saw the realtime
-// clock change) raises tfd.ClockChanged.  A blocking read interrupted by a signal runs the
-// Python signal handlers and, if they do not raise, reads again (PEP 475).
+// read_expirations(fd, /) -> int: the expiration count (see expirations.hpp); ECANCELED (a
+// cancel-on-set timer saw the realtime clock change) raises tfd.ClockChanged.
 PyObject* read_expirations(PyObject* module, PyObject* fd_object) {
     int fd = 0;
     if (!to_fd(fd_object, fd)) {
         return nullptr;
     }
-    for (;;) {
-        std::uint64_t count = 0;
-        PyThreadState* saved = PyEval_SaveThread();
-        ssize_t got = sys::read(fd, &count, sizeof count);
-        int error = errno;
-        PyEval_RestoreThread(saved);
-        errno = error;
-        if (got == static_cast<ssize_t>(sizeof count)) {
-            return PyLong_FromUnsignedLongLong(count);
-        }
-        if (got >= 0 || errno == EAGAIN) {
-            return PyLong_FromLong(0);
-        }
-        if (errno == EINTR) {
-            if (PyErr_CheckSignals() < 0) {
-                return nullptr;
-            }
-            continue;
-        }
-        if (errno == ECANCELED) {
-            return PyErr_SetFromErrno(state_of(module)->clock_changed);
-        }
-        return PyErr_SetFromErrno(PyExc_OSError);
+    std::uint64_t count = 0;
+    int error = 0;
+    if (!read_expiration_count(fd, count, error)) {
+        return raise_read_error(error, state_of(module)->clock_changed);
     }
+    return PyLong_FromUnsignedLongLong(count);
 }
 
 template <class Function>
