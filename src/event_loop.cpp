@@ -54,6 +54,9 @@ bool loop_impl::work_waiting() const noexcept {
     if (has_posted_.load(std::memory_order_acquire) || due_next_ < due_.size()) {
         return true;
     }
+    if (!any_clock_) {
+        return false;
+    }
     for (const auto& clock : clocks_) {
         if (clock && clock->fired) {
             return true;

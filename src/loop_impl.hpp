@@ -163,6 +163,7 @@ class loop_impl {
     timer_pool pool_;
     static constexpr std::size_t clock_slots = 5;
     std::array<std::unique_ptr<clock_timers>, clock_slots> clocks_{};
+    bool any_clock_ = false;  // some clocks_ entry exists: the timer phases have work to check
     std::vector<timer_node*> due_;
     std::size_t due_next_ = 0;
     std::size_t timers_ = 0;  // live timer nodes, pending or not

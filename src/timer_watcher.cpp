@@ -108,6 +108,7 @@ clock_timers& loop_impl::timers_for(clock_id clock) {
                 raw->fired = true;
             });
         slot = std::move(timers);
+        any_clock_ = true;
     }
     return *slot;
 }
@@ -166,6 +167,9 @@ void loop_impl::release(timer_node* node) noexcept {
 }
 
 void loop_impl::arm_timers() {
+    if (!any_clock_) {
+        return;
+    }
     for (const auto& timers : clocks_) {
         if (!timers || !timers->dirty) {
             continue;
@@ -189,6 +193,9 @@ void loop_impl::arm_timers() {
 }
 
 void loop_impl::collect_due_timers() {
+    if (!any_clock_) {
+        return;
+    }
     for (const auto& timers : clocks_) {
         if (!timers || !timers->fired) {
             continue;
@@ -205,6 +212,9 @@ void loop_impl::collect_due_timers() {
 }
 
 void loop_impl::run_due_timers() {
+    if (due_.empty()) {
+        return;
+    }
     while (due_next_ < due_.size()) {
         timer_node* node = due_[due_next_++];
         if (node == nullptr) {

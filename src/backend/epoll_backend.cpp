@@ -87,7 +87,10 @@ class epoll_backend final : public backend {
 
     int wait_for(std::chrono::nanoseconds timeout) {
         int capacity = static_cast<int>(events_.size());
-        if (pwait2_available.load(std::memory_order_relaxed)) {
+        // Forever and "just look" need no precision: plain epoll_wait.  Timers never depend
+        // on this timeout (their timer_fd wakes the loop); only run_for's limit does.
+        bool whole = timeout.count() <= 0;
+        if (!whole && pwait2_available.load(std::memory_order_relaxed)) {
             timespec limit{};
             bool bounded = wait_timeout(timeout, limit);
             int n =
