@@ -14,6 +14,10 @@ std::string always_available(const run_config&) {
     return {};
 }
 
+std::string monotonic_only(const run_config& config) {
+    return config.clock == clock_id::monotonic ? "" : "epoll timeouts run on CLOCK_MONOTONIC";
+}
+
 }  // namespace
 
 const std::vector<mode_info>& all_modes() {
@@ -35,6 +39,9 @@ const std::vector<mode_info>& all_modes() {
         {"epoll-noread", mode_role::baseline,
          "as timerfd-epoll without the read (the re-arm clears the timerfd) (baseline)", "",
          always_available, make_timerfd_epoll_noread_mode},
+        {"epoll-timeout", mode_role::baseline,
+         "epoll_pwait2 with the time left as timeout, no timerfd (monotonic only) (baseline)", "",
+         monotonic_only, make_epoll_timeout_mode},
         {"timer_fd", mode_role::tfd, "tfd::timer_fd, blocking read", "timerfd", always_available,
          make_timer_fd_mode},
         {"loop-epoll", mode_role::tfd, "tfd::event_loop (epoll backend), periodic timer",

@@ -154,6 +154,43 @@ class timerfd_epoll_mode final : public timerfd_mode {
     bool read_after_wait_;
 };
 
+// No timerfd at all: epoll_pwait2(2) with the time left to the deadline as its timeout (on
+// an epoll set with nothing in it).  The kernel then sleeps on an hrtimer that wakes the
+// thread directly, as clock_nanosleep does, instead of going through the timerfd's wait
+// queue and epoll's callback.  Like clock_nanosleep it pays timer slack (the larger of the
+// thread's slack and 0.1% of the timeout; none for realtime threads), and it only measures
+// CLOCK_MONOTONIC.
+class epoll_timeout_mode final : public wakeup_mode {
+  public:
+    explicit epoll_timeout_mode(const run_config& config)
+        : wakeup_mode(config), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+        if (!epoll_.valid()) {
+            fail("epoll_create1");
+        }
+    }
+
+  private:
+    void start(std::chrono::nanoseconds) override {}
+    std::uint64_t wait(std::chrono::nanoseconds deadline) override {
+        // The timeout is relative, measured from a clock read taken before the call, so the
+        // wait can only end late, never early; a wake-up before the deadline (a signal)
+        // just waits again for what is left.
+        for (;;) {
+            std::chrono::nanoseconds left = deadline - read_clock(clock_id::monotonic);
+            if (left.count() <= 0) {
+                return 0;
+            }
+            timespec timeout = to_timespec(left);
+            epoll_event event{};
+            if (::epoll_pwait2(epoll_.get(), &event, 1, &timeout, nullptr) < 0 && errno != EINTR) {
+                fail("epoll_pwait2");
+            }
+        }
+    }
+
+    unique_fd epoll_;
+};
+
 // Spin-finish: the timerfd wakes `spin_margin` before each deadline and the thread
 // busy-waits on the clock for the rest.  Trades CPU time (about margin / period of a core,
 // plus the wake-up lateness) for precision: the lateness left is the clock read's.
@@ -255,6 +292,9 @@ std::unique_ptr<mode> make_timerfd_epoll_mode(const run_config& config) {
 }
 std::unique_ptr<mode> make_timerfd_epoll_noread_mode(const run_config& config) {
     return std::make_unique<timerfd_epoll_mode>(config, false);
+}
+std::unique_ptr<mode> make_epoll_timeout_mode(const run_config& config) {
+    return std::make_unique<epoll_timeout_mode>(config);
 }
 std::unique_ptr<mode> make_timerfd_oneshot_mode(const run_config& config) {
     return std::make_unique<timerfd_oneshot_mode>(config);

@@ -32,6 +32,7 @@ std::unique_ptr<mode> make_nanosleep_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_epoll_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_epoll_noread_mode(const run_config& config);
+std::unique_ptr<mode> make_epoll_timeout_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_oneshot_mode(const run_config& config);
 std::unique_ptr<mode> make_timerfd_spin_mode(const run_config& config);
 std::unique_ptr<mode> make_timer_fd_mode(const run_config& config);
