@@ -43,9 +43,22 @@ class ServerTest:
         self.assertTrue(line.startswith("Listening on 127.0.0.1:"), line)
         return server, int(line.rsplit(":", 1)[1])
 
+    def read_until(self, server, text, deadline=10):
+        """Reads the server's output (line-buffered) until a line starts with `text`."""
+        lines = []
+        limit = time.monotonic() + deadline
+        while time.monotonic() < limit:
+            line = server.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith(text):
+                return lines
+        self.fail(f"no line starting with {text!r} in:\n{''.join(lines)}")
+
     def test_timers_clients_and_stop(self):
         server, port = self.start_server()
-        time.sleep(0.8)  # long enough for timer 3 (0.75 s) to fire once
+        seen = self.read_until(server, "Timer 3 expired")  # every timer has fired once
         first = socket.create_connection(("127.0.0.1", port))
         self.addCleanup(first.close)
         first.sendall(b"hel")  # a command split across two reads
@@ -59,6 +72,7 @@ class ServerTest:
         first.sendall(b"stop\n")
         out, err = server.communicate(timeout=10)
         self.assertEqual(server.returncode, 0, err)
+        out = "".join(seen) + out
         lines = out.splitlines()
         for number in (1, 2, 3):
             self.assertTrue(

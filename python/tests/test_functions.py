@@ -168,7 +168,7 @@ class SetGetTest(TimerFdCase):
         finally:
             stop.set()
             spinner.join()
-        self.assertGreater(progressed, 10)  # the other thread ran while read() waited
+        self.assertGreater(progressed, 3)  # the other thread ran while read() waited
 
 
 if __name__ == "__main__":
