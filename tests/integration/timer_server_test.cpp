@@ -53,6 +53,17 @@ int fd_count(pid_t pid) {
     return count;
 }
 
+std::string server_binary() {
+    return std::string(TFD_TEST_BINARY_DIR) + "/examples/timer_server";
+}
+
+// The examples are optional (TFD_BUILD_EXAMPLES=OFF): without the server there is nothing
+// to drive.
+#define TFD_SKIP_WITHOUT_SERVER()                                                     \
+    if (::access(server_binary().c_str(), X_OK) != 0) {                               \
+        GTEST_SKIP() << server_binary() << " was not built (TFD_BUILD_EXAMPLES=OFF)"; \
+    }
+
 // One timer_server process on a free port, its output in a temporary file.
 class server_process {
   public:
@@ -60,7 +71,7 @@ class server_process {
         char name[] = "/tmp/tfd_timer_server_XXXXXX";
         int out = ::mkstemp(name);
         output_path_ = name;
-        std::string binary = std::string(TFD_TEST_BINARY_DIR) + "/examples/timer_server";
+        std::string binary = server_binary();
         std::string backend_name(to_string(backend));
         std::vector<std::string> args = {"timer_server", "--port", "0", "--backend", backend_name};
         args.insert(args.end(), extra.begin(), extra.end());
@@ -193,8 +204,12 @@ std::optional<status> parse_status(const std::string& line) {
 
 class TimerServer : public ::testing::TestWithParam<backend_kind> {
   protected:
-    void SetUp() override { ASSERT_NE(server.port(), 0) << server.output(); }
-    server_process server{GetParam()};
+    void SetUp() override {
+        TFD_SKIP_WITHOUT_SERVER();
+        server.emplace(GetParam());
+        ASSERT_NE(server->port(), 0) << server->output();
+    }
+    std::optional<server_process> server;
 };
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, TimerServer,
@@ -204,7 +219,7 @@ INSTANTIATE_TEST_SUITE_P(AllBackends, TimerServer,
 
 TEST_P(TimerServer, TimerCountsAfterAboutOneAndAHalfSeconds) {
     std::this_thread::sleep_for(1600ms);
-    unique_fd client = connect_to(server.port());
+    unique_fd client = connect_to(server->port());
     send_all(client, "status\n");
     std::optional<status> s = parse_status(read_lines(client, 1));
     ASSERT_TRUE(s);
@@ -216,13 +231,13 @@ TEST_P(TimerServer, TimerCountsAfterAboutOneAndAHalfSeconds) {
         EXPECT_NEAR(s->timer[i], expected, 1) << "timer " << i + 1 << " uptime " << s->uptime;
     }
     EXPECT_EQ(s->clients, 1);
-    std::string out = server.output();
+    std::string out = server->output();
     EXPECT_NE(out.find("Timer 1 expired 1 times"), std::string::npos);
     EXPECT_NE(out.find("Timer 3 expired 1 times"), std::string::npos);
 }
 
 TEST_P(TimerServer, FramingSplitAndBatchedCommands) {
-    unique_fd client = connect_to(server.port());
+    unique_fd client = connect_to(server->port());
     send_all(client, "sta");
     std::this_thread::sleep_for(50ms);
     send_all(client, "tus\r\nhelp\nbogus\n\n   help  \n");
@@ -240,7 +255,7 @@ TEST_P(TimerServer, FramingSplitAndBatchedCommands) {
 }
 
 TEST_P(TimerServer, OverlongLinesAndInvalidUtf8GetErrorsAndTheServerCarriesOn) {
-    unique_fd client = connect_to(server.port());
+    unique_fd client = connect_to(server->port());
     send_all(client, std::string(1024, 'a') + "\n");  // exactly at the limit: a command
     EXPECT_EQ(read_lines(client, 1), "ERR unknown command: " + std::string(1024, 'a') + "\n");
     send_all(client, std::string(5000, 'b') + "\nhelp\n");
@@ -249,7 +264,7 @@ TEST_P(TimerServer, OverlongLinesAndInvalidUtf8GetErrorsAndTheServerCarriesOn) {
     send_all(client, "st\xff\xfe op\n\xc0\xaf\nhelp\n");
     EXPECT_EQ(read_lines(client, 3),
               "ERR invalid UTF-8\nERR invalid UTF-8\ncommands: status, stop, help\n");
-    // An endless line without a newline is cut off once, and never grows the server.
+    // An endless line without a newline is cut off once, and never grows the server->
     send_all(client, std::string(300000, 'c'));
     send_all(client, "\nhelp\n");
     EXPECT_EQ(read_lines(client, 2),
@@ -257,9 +272,9 @@ TEST_P(TimerServer, OverlongLinesAndInvalidUtf8GetErrorsAndTheServerCarriesOn) {
 }
 
 TEST_P(TimerServer, ClientThatNeverReadsIsDisconnectedWithoutStallingOthers) {
-    int baseline = server.descriptors();
-    unique_fd hog = connect_to(server.port(), 4096);
-    unique_fd polite = connect_to(server.port());
+    int baseline = server->descriptors();
+    unique_fd hog = connect_to(server->port(), 4096);
+    unique_fd polite = connect_to(server->port());
     ::fcntl(hog.get(), F_SETFL, O_NONBLOCK);
     std::string burst;
     for (int i = 0; i < 1000; ++i) {
@@ -281,22 +296,22 @@ TEST_P(TimerServer, ClientThatNeverReadsIsDisconnectedWithoutStallingOthers) {
         auto asked = clock_type::now();
         ASSERT_TRUE(parse_status(read_lines(polite, 1)));
         EXPECT_LT(clock_type::now() - asked, 2s);
-        if (server.output().find("output buffer full") != std::string::npos) {
+        if (server->output().find("output buffer full") != std::string::npos) {
             cut_off = true;
         }
     }
     EXPECT_TRUE(cut_off);
-    EXPECT_NE(server.output().find("(output buffer full)"), std::string::npos);
+    EXPECT_NE(server->output().find("(output buffer full)"), std::string::npos);
     hog.reset();
     polite.reset();
-    EXPECT_EQ(server.wait_descriptors(baseline, 5s), baseline);
+    EXPECT_EQ(server->wait_descriptors(baseline, 5s), baseline);
 }
 
 TEST_P(TimerServer, TwoHundredClientsAtOnce) {
-    int baseline = server.descriptors();
+    int baseline = server->descriptors();
     std::vector<unique_fd> clients;
     for (int i = 0; i < 200; ++i) {
-        clients.push_back(connect_to(server.port()));
+        clients.push_back(connect_to(server->port()));
     }
     for (auto& client : clients) {
         send_all(client, "status\n");
@@ -311,15 +326,15 @@ TEST_P(TimerServer, TwoHundredClientsAtOnce) {
     }
     EXPECT_EQ(answered, 200);
     EXPECT_EQ(max_clients, 200);
-    EXPECT_EQ(server.descriptors(), baseline + 200);
+    EXPECT_EQ(server->descriptors(), baseline + 200);
     clients.clear();
-    EXPECT_EQ(server.wait_descriptors(baseline, 5s), baseline);
+    EXPECT_EQ(server->wait_descriptors(baseline, 5s), baseline);
 }
 
 TEST_P(TimerServer, AbruptResetsAndHalfClosedClientsLeaveNoDescriptorBehind) {
-    int baseline = server.descriptors();
+    int baseline = server->descriptors();
     for (int i = 0; i < 20; ++i) {
-        unique_fd client = connect_to(server.port());
+        unique_fd client = connect_to(server->port());
         send_all(client, i % 2 == 0 ? "stat" : "help\nsta");
         if (i % 3 == 0) {
             linger reset{1, 0};  // close with RST instead of FIN
@@ -328,37 +343,38 @@ TEST_P(TimerServer, AbruptResetsAndHalfClosedClientsLeaveNoDescriptorBehind) {
             ::shutdown(client.get(), SHUT_WR);
         }
     }
-    EXPECT_EQ(server.wait_descriptors(baseline, 5s), baseline);
-    unique_fd check = connect_to(server.port());
+    EXPECT_EQ(server->wait_descriptors(baseline, 5s), baseline);
+    unique_fd check = connect_to(server->port());
     send_all(check, "status\n");
     EXPECT_TRUE(parse_status(read_lines(check, 1)));
 }
 
 TEST_P(TimerServer, StopRepliesThenExitsZero) {
-    unique_fd other = connect_to(server.port());
-    unique_fd client = connect_to(server.port());
+    unique_fd other = connect_to(server->port());
+    unique_fd client = connect_to(server->port());
     send_all(client, "stop\n");
     EXPECT_EQ(read_lines(client, 1), "OK stopping\n");
-    std::optional<int> status = server.wait_exit(5s);
+    std::optional<int> status = server->wait_exit(5s);
     ASSERT_TRUE(status) << "the server did not exit";
     EXPECT_EQ(*status, 0);
-    std::string out = server.output();
+    std::string out = server->output();
     EXPECT_NE(out.find("Stopping server"), std::string::npos);
     EXPECT_NE(out.find("Timers expired"), std::string::npos);
 }
 
 TEST_P(TimerServer, SigtermStopsItCleanly) {
-    unique_fd client = connect_to(server.port());
+    unique_fd client = connect_to(server->port());
     send_all(client, "help\n");
     ASSERT_EQ(read_lines(client, 1), "commands: status, stop, help\n");
-    ASSERT_EQ(::kill(server.pid(), SIGTERM), 0);
-    std::optional<int> status = server.wait_exit(5s);
+    ASSERT_EQ(::kill(server->pid(), SIGTERM), 0);
+    std::optional<int> status = server->wait_exit(5s);
     ASSERT_TRUE(status) << "the server did not exit on SIGTERM";
     EXPECT_EQ(*status, 0);
-    EXPECT_NE(server.output().find("Signal 15 received"), std::string::npos);
+    EXPECT_NE(server->output().find("Signal 15 received"), std::string::npos);
 }
 
 TEST(TimerServerOptions, OtherClocksAndDurationExitZero) {
+    TFD_SKIP_WITHOUT_SERVER();
     for (const char* clock : {"realtime", "boottime"}) {
         server_process server(backend_kind::epoll, {"--clock", clock, "--duration", "0.6"});
         ASSERT_NE(server.port(), 0) << server.output();
@@ -373,7 +389,8 @@ TEST(TimerServerOptions, OtherClocksAndDurationExitZero) {
 }
 
 TEST(TimerServerOptions, BadArgumentsAndBusyPortFail) {
-    std::string binary = std::string(TFD_TEST_BINARY_DIR) + "/examples/timer_server";
+    TFD_SKIP_WITHOUT_SERVER();
+    std::string binary = server_binary();
     auto exit_status = [&](const std::string& args) {
         int status = std::system((binary + " " + args + " >/dev/null 2>&1").c_str());
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
