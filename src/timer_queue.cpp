@@ -118,6 +118,13 @@ void timer_queue::refresh(timer_entry& e, std::chrono::nanoseconds deadline) {
         e.order_ = (next_seq_++ << timer_entry::place_bits) |
                    static_cast<std::uint64_t>(timer_entry::place::heap);
         heap_rekey(e);
+    } else if (e.where() == timer_entry::place::wheel && d >= e.deadline_) {
+        // Later, in the wheel: leave the entry in its slot, which still starts no later than
+        // the new deadline (I4), and let the slot re-file it when it comes up.  A pushed-back
+        // timeout, the common refresh, then touches only its own entry.
+        e.deadline_ = d;
+        e.order_ = (next_seq_++ << timer_entry::place_bits) |
+                   static_cast<std::uint64_t>(timer_entry::place::wheel);
     } else {
         if (e.queued()) {
             unfile(e);
@@ -361,18 +368,15 @@ void timer_queue::cascade(unsigned level, unsigned slot) noexcept {
     timer_entry* e = take_slot(level, slot);
     while (e != nullptr) {
         timer_entry* const next = entry_at(e->next_);
-        TFD_TQ_DEBUG_REQUIRE(level_of(tick_of(e->deadline_), elapsed_) < level,
-                             describe(e, e->deadline_, e->order_) + " cascading from level " +
-                                 std::to_string(level) + ", elapsed tick " +
-                                 std::to_string(elapsed_));
         wheel_link(*e);
         e = next;
     }
 }
 
-// Moves the wheel's reference to `tick` (never past a filed timer) and keeps I4: a level's
-// own slot is spread over the levels below as soon as the reference enters it.  Top-down,
-// because a cascade from level k lands strictly below k, never in a lower level's own slot.
+// Moves the wheel's reference to `tick` (never past the start of an occupied slot) and keeps
+// I4: a level's own slot is re-filed as soon as the reference enters it.  Top-down; a
+// re-filed entry never lands in the own slot of a level >= 1 (its group there differs from
+// the reference's), so one pass suffices.
 void timer_queue::advance_to(std::uint64_t tick) noexcept {
     elapsed_ = tick;
     for (unsigned level = wheel_levels - 1; level >= 1; --level) {
@@ -412,20 +416,33 @@ bool timer_queue::refill() {
             advance_to(start);  // cascades the slot, which has become the own slot
             continue;
         }
-        // Reserve first so that nothing is lost if memory runs out.
-        std::size_t count = 0;
-        for (timer_entry* e = entry_at(slots_[0][slot]); e != nullptr; e = entry_at(e->next_)) {
-            ++count;
+        drain_slot(slot, start);
+        if (!heap_.empty()) {
+            return true;
         }
-        heap_reserve(count);
-        timer_entry* e = take_slot(0, slot);
-        while (e != nullptr) {
-            timer_entry* const next = entry_at(e->next_);
+        // Every entry of the slot had been pushed back (refresh) and was re-filed: go on.
+    }
+}
+
+// Moves the entries of level-0 slot `slot` (tick `tick`) that are due in that tick into the
+// heap and re-files the others, which a refresh pushed back to a later tick.
+void timer_queue::drain_slot(unsigned slot, std::uint64_t tick) {
+    // Reserve first so that nothing is lost if memory runs out.
+    std::size_t count = 0;
+    for (timer_entry* e = entry_at(slots_[0][slot]); e != nullptr; e = entry_at(e->next_)) {
+        count += tick_of(e->deadline_) == tick ? 1 : 0;
+    }
+    heap_reserve(count);
+    timer_entry* e = take_slot(0, slot);
+    advance_to(tick + 1);
+    while (e != nullptr) {
+        timer_entry* const next = entry_at(e->next_);
+        if (tick_of(e->deadline_) == tick) {
             heap_push(*e);
-            e = next;
+        } else {
+            wheel_link(*e);
         }
-        advance_to(start + 1);
-        return true;
+        e = next;
     }
 }
 
@@ -481,10 +498,8 @@ void timer_queue::check_invariants() const {
                 TFD_TQ_REQUIRE(e->pprev_ == expected_pprev, ctx());              // I5
                 TFD_TQ_REQUIRE(!belongs_in_heap(e->deadline_), ctx());           // I3
                 const std::uint64_t tick = tick_of(e->deadline_);
-                TFD_TQ_REQUIRE(slot_of(tick, level) == slot, ctx());  // I4
-                const unsigned above = (level + 1) * slot_bits;
-                TFD_TQ_REQUIRE(above >= 64 || (tick >> above) == (elapsed_ >> above), ctx());  // I4
-                TFD_TQ_REQUIRE(level == 0 ? slot >= own : slot > own, ctx());                  // I4
+                TFD_TQ_REQUIRE(slot_start(elapsed_, level, slot) <= tick, ctx());  // I4
+                TFD_TQ_REQUIRE(level == 0 ? slot >= own : slot > own, ctx());      // I4
                 expected_pprev = &e->next_;
                 seqs.push_back(e->order_ >> timer_entry::place_bits);
                 ++in_wheel;

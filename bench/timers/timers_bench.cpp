@@ -320,7 +320,7 @@ void print_table(const std::vector<std::unique_ptr<contender>>& cs,
 }
 
 bool parse(int argc, char** argv, options& o) {
-    for (int i = 1; i < argc; ++i) {
+    for (int i = 1; i < argc; i += 2) {  // every option takes a value
         const std::string arg = argv[i];
         const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
         if (value == nullptr) {
@@ -345,7 +345,6 @@ bool parse(int argc, char** argv, options& o) {
         } else {
             return false;
         }
-        ++i;
     }
     return o.rounds > 0 && o.churn > 0 && o.fire > 0 && o.idle > 0 && o.memory > 0;
 }

@@ -21,9 +21,12 @@
 // spread ("cascaded") over the lower levels, and the level-0 slot is moved into the heap
 // whole, H becoming the end of that slot.  Each timer therefore moves at most
 // `wheel_levels` times before it fires (amortised O(1)), and never when it is cancelled
-// first, which is the common case.  This follows Varghese & Lauck's hierarchical wheel
-// (as in Linux's timer wheel and Tokio's driver), but departs from them in that slots are
-// never rounded: the heap below decides the exact nanosecond and the tie order.
+// first, which is the common case.  Refreshing a wheel timer to a later deadline (a
+// pushed-back timeout) does not move it at all: its slot starts before the new deadline
+// too, so it stays a valid lower bound, and the slot re-files the timer when it comes up.  This
+// follows Varghese & Lauck's hierarchical wheel (as in Linux's timer wheel and Tokio's driver), but
+// departs from them in that slots are never rounded: the heap below decides the exact nanosecond
+// and the tie order.
 //
 // The `heap` kind is the plain baseline: one 4-ary heap of (cached deadline, entry) pairs
 // with the heap index kept in the entry, like libev's.  Both kinds behave identically.
@@ -109,7 +112,8 @@ class timer_queue {
     // Unqueues `e`; a no-op when it is not queued.
     void cancel(timer_entry& e) noexcept;
     // Moves `e` to `deadline`, queuing it if needed; counts as a new start for tie order.
-    // Cheaper than cancel + start (in place when it stays in the heap).
+    // Cheaper than cancel + start: a later deadline in the wheel only rewrites the entry,
+    // and an entry that stays in the heap is re-keyed in place.
     void refresh(timer_entry& e, std::chrono::nanoseconds deadline);
     // The earliest deadline, exact; nullopt when empty.  Not const: it may cascade.
     [[nodiscard]] std::optional<std::chrono::nanoseconds> next_deadline();
@@ -155,6 +159,7 @@ class timer_queue {
     void advance_to(std::uint64_t tick) noexcept;
     void cascade(unsigned level, unsigned slot) noexcept;
     bool refill();
+    void drain_slot(unsigned slot, std::uint64_t tick);
     std::optional<std::int64_t> earliest_slot_start() const noexcept;
 
     void file(timer_entry& e, std::int64_t deadline);
@@ -168,11 +173,13 @@ class timer_queue {
     //  I3 kind heap: no entry is in the wheel.  kind wheel: every heap entry has a deadline
     //     < H (negative, or tick < elapsed_), and every wheel entry has tick >= elapsed_;
     //     hence the heap's top is the global minimum whenever the heap is not empty.
-    //  I4 an entry in slot s of level k has a tick that agrees with elapsed_ on every 6-bit
-    //     group above k and has s as its group k, with s > elapsed_'s group k when k >= 1
-    //     (a level's "own" slot is cascaded the moment elapsed_ enters it) and s >= it when
-    //     k == 0.  So every level lies inside the own slot of each level above it, and the
-    //     lowest occupied level's lowest occupied slot holds the earliest wheel timers.
+    //  I4 an entry in slot s of level k lies in a slot that starts no later than its tick:
+    //     slot s of level k, in the block of elapsed_'s groups above k, starts at or before
+    //     the entry's tick (it is exactly the entry's slot unless a refresh pushed the
+    //     deadline back; the slot re-files it when it comes up).  s > elapsed_'s group k when
+    //     k >= 1 (a level's "own" slot is re-filed the moment elapsed_ enters it), s >= it
+    //     when k == 0.  Every level lies inside the own slot of each level above it, so the
+    //     lowest occupied level's lowest occupied slot starts no later than any wheel timer.
     //  I5 occupied_[k] bit s is set iff slot s of level k is not empty; each list's pprev
     //     links are consistent and its entries' place is wheel.
     //  I6 start sequences are unique and below next_seq_.

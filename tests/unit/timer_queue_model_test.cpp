@@ -106,7 +106,9 @@ class model_run {
 
     void run(std::uint64_t ops) {
         while (ops_ < ops && !::testing::Test::HasFailure()) {
-            run_round(std::min<std::uint64_t>(ops - ops_, ops_per_round));
+            // At least a dozen rounds, so that short (debug) runs still see every pool size.
+            const std::uint64_t round = std::clamp<std::uint64_t>(ops / 12, 1000, ops_per_round);
+            run_round(std::min<std::uint64_t>(ops - ops_, round));
         }
         std::printf(
             "model: %llu ops: %llu starts, %llu refreshes, %llu cancels, %llu pops, "

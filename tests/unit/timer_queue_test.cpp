@@ -120,6 +120,31 @@ TEST_P(TimerQueue, RefreshMovesEarlierAndLaterAndQueuesAnUnqueuedEntry) {
     EXPECT_EQ(drain(q, int64_max), (std::vector<int>{0, 1, 2}));
 }
 
+TEST_P(TimerQueue, PushedBackTimeoutsFireAtTheirNewDeadlineOnly) {
+    // The idle-timeout pattern: every refresh pushes the deadline back.  In the wheel the
+    // entry stays in its old slot; when that slot comes up it must be re-filed, not fired.
+    constexpr std::int64_t second = 1'000'000'000;
+    std::array<test_timer, 4> t;
+    for (int i = 0; i < 4; ++i) {
+        t[i].id = i;
+        q.start(t[i], nanoseconds(10 * second + i));
+    }
+    for (int round = 1; round <= 5; ++round) {
+        for (int i = 0; i < 3; ++i) {  // t[3] is never refreshed
+            q.refresh(t[i], nanoseconds((10 + 7 * round) * second + i));
+        }
+    }
+    EXPECT_EQ(q.next_deadline(), nanoseconds(10 * second + 3));
+    EXPECT_EQ(drain(q, 45 * second - 1), std::vector<int>{3});
+    EXPECT_EQ(q.next_deadline(), nanoseconds(45 * second));
+    EXPECT_EQ(drain(q, 45 * second + 1), (std::vector<int>{0, 1}));
+    EXPECT_EQ(q.size(), 1u);
+    q.refresh(t[2], nanoseconds(400 * second));  // far later: another level
+    EXPECT_EQ(drain(q, 399 * second), std::vector<int>{});
+    EXPECT_EQ(q.next_deadline(), nanoseconds(400 * second));
+    EXPECT_EQ(drain(q, 400 * second), std::vector<int>{2});
+}
+
 TEST_P(TimerQueue, CancelRemovesAndIsANoOpWhenNotQueued) {
     std::array<test_timer, 3> t;
     for (int i = 0; i < 3; ++i) {
