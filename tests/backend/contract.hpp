@@ -19,7 +19,9 @@ class loop_contract : public ::testing::TestWithParam<backend_kind> {
     event_loop loop{GetParam()};
 };
 
-// A connected pair of non-blocking stream sockets.
+// A connected pair of non-blocking stream sockets.  Tests name its ends with references
+// (`unique_fd& a = pair.first`) rather than structured bindings, which clang 14 cannot
+// capture in lambdas.
 inline std::pair<unique_fd, unique_fd> socket_pair() {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {

@@ -19,7 +19,9 @@ class FdContract : public loop_contract {};
 TFD_ALL_BACKENDS(FdContract);
 
 TEST_P(FdContract, ReportsReadableWhenDataArrives) {
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
+    unique_fd& b = a_b.second;
     std::vector<io_events> seen;
     fd_watcher w = loop.watch(a.get(), io_events::readable, [&](io_events e) {
         seen.push_back(e);
@@ -33,7 +35,9 @@ TEST_P(FdContract, ReportsReadableWhenDataArrives) {
 }
 
 TEST_P(FdContract, DeliversOnlyTheEventsAskedFor) {
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
+    unique_fd& b = a_b.second;
     send_byte(b);  // a is readable and writable
     std::vector<io_events> seen;
     fd_watcher w =
@@ -44,7 +48,8 @@ TEST_P(FdContract, DeliversOnlyTheEventsAskedFor) {
 }
 
 TEST_P(FdContract, InterestCanBeChanged) {
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
     int readable = 0;
     int writable = 0;
     fd_watcher w = loop.watch(a.get(), io_events::readable, [&](io_events e) {
@@ -64,7 +69,9 @@ TEST_P(FdContract, InterestCanBeChanged) {
 }
 
 TEST_P(FdContract, PeerCloseIsReadableWithEndOfFile) {
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
+    unique_fd& b = a_b.second;
     ssize_t got = -2;
     io_events events = io_events::none;
     fd_watcher w = loop.watch(a.get(), io_events::readable, [&](io_events e) {
@@ -119,7 +126,8 @@ TEST_P(FdContract, InterruptedWaitIsResumed) {
 }
 
 TEST_P(FdContract, SecondWatcherOnOneDescriptorIsRefused) {
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
     fd_watcher w = loop.watch(a.get(), io_events::readable, [](io_events) {});
     try {
         fd_watcher second = loop.watch(a.get(), io_events::readable, [](io_events) {});
@@ -134,7 +142,9 @@ TEST_P(FdContract, NegativeDescriptorIsRefused) {
 }
 
 TEST_P(FdContract, StoppedWatcherGetsNoMoreEvents) {
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
+    unique_fd& b = a_b.second;
     int calls = 0;
     fd_watcher w = loop.watch(a.get(), io_events::readable, [&](io_events) { ++calls; });
     send_byte(b);
@@ -147,7 +157,9 @@ TEST_P(FdContract, StoppedWatcherGetsNoMoreEvents) {
 }
 
 TEST_P(FdContract, CallbackMayStopItself) {
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
+    unique_fd& b = a_b.second;
     int calls = 0;
     fd_watcher w;
     w = loop.watch(a.get(), io_events::readable, [&](io_events) {
@@ -160,8 +172,12 @@ TEST_P(FdContract, CallbackMayStopItself) {
 }
 
 TEST_P(FdContract, EventsOfAWatcherStoppedDuringDispatchAreDropped) {
-    auto [a1, b1] = socket_pair();
-    auto [a2, b2] = socket_pair();
+    auto a1_b1 = socket_pair();
+    unique_fd& a1 = a1_b1.first;
+    unique_fd& b1 = a1_b1.second;
+    auto a2_b2 = socket_pair();
+    unique_fd& a2 = a2_b2.first;
+    unique_fd& b2 = a2_b2.second;
     int calls = 0;
     fd_watcher w1;
     fd_watcher w2;
@@ -183,8 +199,12 @@ TEST_P(FdContract, EventsOfAWatcherStoppedDuringDispatchAreDropped) {
 }
 
 TEST_P(FdContract, ReusedDescriptorNumberGetsNoStaleEvent) {
-    auto [a1, b1] = socket_pair();
-    auto [a2, b2] = socket_pair();
+    auto a1_b1 = socket_pair();
+    unique_fd& a1 = a1_b1.first;
+    unique_fd& b1 = a1_b1.second;
+    auto a2_b2 = socket_pair();
+    unique_fd& a2 = a2_b2.first;
+    unique_fd& b2 = a2_b2.second;
     int first = 0;
     int reused_calls = 0;
     int old_number = -1;
@@ -229,7 +249,9 @@ TEST_P(FdContract, HighDescriptorNumbers) {
     rlimit raised = limit;
     raised.rlim_cur = std::max<rlim_t>(limit.rlim_cur, 1600);
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &raised), 0);
-    auto [a, b] = socket_pair();
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
+    unique_fd& b = a_b.second;
     unique_fd high(::dup2(a.get(), 1500));
     ASSERT_TRUE(high.valid());
     if (GetParam() == backend_kind::select) {

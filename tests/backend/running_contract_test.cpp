@@ -131,7 +131,9 @@ TEST_P(RunContract, ExceptionPropagatesAndTheLoopStaysUsable) {
     loop.run();  // the second due timer and the posted work were kept
     EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
 
-    auto [x, y] = socket_pair();
+    auto x_y = socket_pair();
+    unique_fd& x = x_y.first;
+    unique_fd& y = x_y.second;
     int fd_calls = 0;
     fd_watcher w = loop.watch(x.get(), io_events::readable, [&](io_events) {
         if (++fd_calls == 1) {
