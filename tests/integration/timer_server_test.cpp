@@ -202,6 +202,23 @@ std::optional<status> parse_status(const std::string& line) {
     return s;
 }
 
+// Every period that elapsed is counted, late or not: floor(uptime / period) for each timer,
+// give or take the one in flight.
+void expect_on_schedule(const status& s) {
+    for (int i = 0; i < 3; ++i) {
+        long expected = static_cast<long>(s.uptime / (0.25 * (i + 1)));
+        EXPECT_NEAR(s.timer[i], expected, 1) << "timer " << i + 1 << " uptime " << s.uptime;
+    }
+}
+
+// Asks `client` for the status and checks the timers kept to their schedule.
+void expect_timers_on_schedule(const unique_fd& client) {
+    send_all(client, "status\n");
+    std::optional<status> s = parse_status(read_lines(client, 1));
+    ASSERT_TRUE(s);
+    expect_on_schedule(*s);
+}
+
 class TimerServer : public ::testing::TestWithParam<backend_kind> {
   protected:
     void SetUp() override {
@@ -224,12 +241,7 @@ TEST_P(TimerServer, TimerCountsAfterAboutOneAndAHalfSeconds) {
     std::optional<status> s = parse_status(read_lines(client, 1));
     ASSERT_TRUE(s);
     EXPECT_GE(s->uptime, 1.5);
-    for (int i = 0; i < 3; ++i) {
-        // Every period that elapsed is counted, late or not: floor(uptime / period), give or
-        // take the one in flight.
-        long expected = static_cast<long>(s->uptime / (0.25 * (i + 1)));
-        EXPECT_NEAR(s->timer[i], expected, 1) << "timer " << i + 1 << " uptime " << s->uptime;
-    }
+    expect_on_schedule(*s);
     EXPECT_EQ(s->clients, 1);
     std::string out = server->output();
     EXPECT_NE(out.find("Timer 1 expired 1 times"), std::string::npos);
@@ -264,11 +276,12 @@ TEST_P(TimerServer, OverlongLinesAndInvalidUtf8GetErrorsAndTheServerCarriesOn) {
     send_all(client, "st\xff\xfe op\n\xc0\xaf\nhelp\n");
     EXPECT_EQ(read_lines(client, 3),
               "ERR invalid UTF-8\nERR invalid UTF-8\ncommands: status, stop, help\n");
-    // An endless line without a newline is cut off once, and never grows the server->
+    // An endless line without a newline is cut off once, and never grows the server.
     send_all(client, std::string(300000, 'c'));
     send_all(client, "\nhelp\n");
     EXPECT_EQ(read_lines(client, 2),
               "ERR line too long (max 1024 bytes)\ncommands: status, stop, help\n");
+    expect_timers_on_schedule(client);
 }
 
 TEST_P(TimerServer, ClientThatNeverReadsIsDisconnectedWithoutStallingOthers) {
@@ -302,6 +315,7 @@ TEST_P(TimerServer, ClientThatNeverReadsIsDisconnectedWithoutStallingOthers) {
     }
     EXPECT_TRUE(cut_off);
     EXPECT_NE(server->output().find("(output buffer full)"), std::string::npos);
+    expect_timers_on_schedule(polite);
     hog.reset();
     polite.reset();
     EXPECT_EQ(server->wait_descriptors(baseline, 5s), baseline);
@@ -345,8 +359,7 @@ TEST_P(TimerServer, AbruptResetsAndHalfClosedClientsLeaveNoDescriptorBehind) {
     }
     EXPECT_EQ(server->wait_descriptors(baseline, 5s), baseline);
     unique_fd check = connect_to(server->port());
-    send_all(check, "status\n");
-    EXPECT_TRUE(parse_status(read_lines(check, 1)));
+    expect_timers_on_schedule(check);
 }
 
 TEST_P(TimerServer, StopRepliesThenExitsZero) {
