@@ -148,7 +148,11 @@ timer_entry* timer_queue::pop_due(std::chrono::nanoseconds now) {
         // Cascade only when the earliest wheel slot has begun, so the horizon stays close
         // to the present and timers started later keep landing in the O(1) wheel.
         const std::optional<std::int64_t> start = earliest_slot_start();
-        if (!start || *start > now.count() || !refill()) {
+        if (!start || *start > now.count()) {
+            follow(now.count());
+            return nullptr;
+        }
+        if (!refill()) {
             return nullptr;
         }
     }
@@ -160,6 +164,15 @@ timer_entry* timer_queue::pop_due(std::chrono::nanoseconds now) {
     --size_;
     debug_check();
     return &e;
+}
+
+// With the heap empty and nothing in the wheel due by `now`, moves the wheel's reference up to
+// `now`: every occupied slot starts after `now` (the earliest does, I4), so this keeps I3 and
+// I4, and timers started from now on are filed relative to the present, at lower levels.
+void timer_queue::follow(std::int64_t now) noexcept {
+    if (now >= 0 && tick_of(now) > elapsed_) {
+        advance_to(tick_of(now));
+    }
 }
 
 // ---- filing: which tier an entry goes to ---------------------------------------------------

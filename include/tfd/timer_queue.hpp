@@ -23,7 +23,9 @@
 // `wheel_levels` times before it fires (amortised O(1)), and never when it is cancelled
 // first, which is the common case.  Refreshing a wheel timer to a later deadline (a
 // pushed-back timeout) does not move it at all: its slot starts before the new deadline
-// too, so it stays a valid lower bound, and the slot re-files the timer when it comes up.  This
+// too, so it stays a valid lower bound, and the slot re-files the timer when it comes up.
+// When pop_due(now) finds nothing due and the heap empty, H also follows the clock up to
+// `now`, so that new timers are filed relative to the present (at lower levels).  This
 // follows Varghese & Lauck's hierarchical wheel (as in Linux's timer wheel and Tokio's driver), but
 // departs from them in that slots are never rounded: the heap below decides the exact nanosecond
 // and the tie order.
@@ -159,6 +161,7 @@ class timer_queue {
     void advance_to(std::uint64_t tick) noexcept;
     void cascade(unsigned level, unsigned slot) noexcept;
     bool refill();
+    void follow(std::int64_t now) noexcept;
     void drain_slot(unsigned slot, std::uint64_t tick);
     std::optional<std::int64_t> earliest_slot_start() const noexcept;
 
