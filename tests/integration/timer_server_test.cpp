@@ -202,12 +202,15 @@ std::optional<status> parse_status(const std::string& line) {
     return s;
 }
 
-// Every period that elapsed is counted, late or not: floor(uptime / period) for each timer,
-// give or take the one in flight.
+// Every period that elapsed is counted, late or not: floor(uptime / period) for each timer.
+// Never more (no timer fires early, and the uptime clock starts before the timers); fewer
+// only by ticks due but not yet run when the status was answered (descriptors are dispatched
+// before timers in a pass), which a loaded machine can make two.
 void expect_on_schedule(const status& s) {
     for (int i = 0; i < 3; ++i) {
         long expected = static_cast<long>(s.uptime / (0.25 * (i + 1)));
-        EXPECT_NEAR(s.timer[i], expected, 1) << "timer " << i + 1 << " uptime " << s.uptime;
+        EXPECT_LE(s.timer[i], expected) << "timer " << i + 1 << " uptime " << s.uptime;
+        EXPECT_GE(s.timer[i], expected - 2) << "timer " << i + 1 << " uptime " << s.uptime;
     }
 }
 
