@@ -6,9 +6,42 @@
 #include <system_error>
 
 #include "loop_impl.hpp"
+#include "tfd/timer_slack.hpp"
 
 namespace tfd {
 namespace detail {
+namespace {
+
+std::int64_t add_saturating(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(a, b, &sum)) {
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    }
+    return sum;
+}
+
+std::int64_t sub_saturating(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t difference = 0;
+    if (__builtin_sub_overflow(a, b, &difference)) {
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    }
+    return difference;
+}
+
+void check_options(const loop_options& options) {
+    if (options.spin_margin.count() < 0) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "event_loop: spin_margin=" + format_duration(options.spin_margin) +
+                                    " must not be negative");
+    }
+    if (options.timer_slack.count() < 0) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "event_loop: timer_slack=" + format_duration(options.timer_slack) +
+                                    " must not be negative");
+    }
+}
+
+}  // namespace
 
 // Marks the loop as running for one run()/run_once()/run_for() call, refusing nesting.
 class loop_impl::running_guard {
@@ -19,6 +52,7 @@ class loop_impl::running_guard {
                                     std::string("event_loop::") + operation +
                                         ": the loop is already running (called from a callback)");
         }
+        loop_.apply_timer_slack();
         loop_.running_ = true;
         loop_.owner_.store(std::this_thread::get_id());
     }
@@ -36,7 +70,13 @@ class loop_impl::running_guard {
     loop_impl& loop_;
 };
 
-loop_impl::loop_impl(backend_kind kind) : backend_(make_backend(kind)) {
+loop_impl::loop_impl(backend_kind kind, loop_options options)
+    : options_((check_options(options), options)), backend_(make_backend(kind)) {
+    if (options_.virtual_time) {
+        virtual_start_ = {clock_now(clock_id::realtime).count(),
+                          clock_now(clock_id::monotonic).count(),
+                          clock_now(clock_id::boottime).count()};
+    }
     sigemptyset(&signal_mask_);
     register_fd(wake_.native_handle(), io_events::readable, true,
                 [this](io_events) { (void)wake_.drain(); });
@@ -80,17 +120,114 @@ std::size_t loop_impl::active_watchers() const noexcept {
 }
 
 void loop_impl::pass(std::chrono::nanoseconds timeout) {
+    if (options_.virtual_time) {
+        mark_due();
+    }
     if (work_waiting()) {
         timeout = std::chrono::nanoseconds(0);
     }
     arm_timers();
-    ready_.clear();
-    backend_->wait(timeout, ready_);
+    wait(timeout);
     ++pass_;
     dispatch_fds();
     collect_due_timers();
     run_due_timers();
     run_posted();
+}
+
+// Phase 3.  On virtual time a pass that would block with a timer pending (or with run_for's
+// limit ahead) polls instead, and when nothing turned up, jumps the clock to what it would
+// have waited for.
+void loop_impl::wait(std::chrono::nanoseconds timeout) {
+    ready_.clear();
+    if (!options_.virtual_time || timeout.count() == 0) {
+        backend_->wait(timeout, ready_);
+        return;
+    }
+    std::optional<std::int64_t> target = virtual_jump(timeout);
+    if (!target) {
+        backend_->wait(timeout, ready_);  // nothing to jump to: only descriptors or post()
+        return;
+    }
+    backend_->wait(std::chrono::nanoseconds(0), ready_);
+    if (ready_.empty() && !has_posted_.load(std::memory_order_acquire)) {
+        virtual_elapsed_ = std::max(virtual_elapsed_, *target);
+        mark_due();
+    }
+}
+
+// The virtual_elapsed_ of the earliest pending deadline, or of `limit` from now when it is
+// non-negative and earlier; nothing when neither exists.
+std::optional<std::int64_t> loop_impl::virtual_jump(std::chrono::nanoseconds limit) const {
+    std::optional<std::int64_t> target;
+    if (limit.count() >= 0) {
+        target = add_saturating(virtual_elapsed_, limit.count());
+    }
+    for (const auto& timers : clocks_) {
+        if (!timers) {
+            continue;
+        }
+        if (std::optional<std::chrono::nanoseconds> next = timers->queue.next_deadline()) {
+            std::int64_t start = virtual_start_[virtual_index(timers->clock)];
+            std::int64_t at = sub_saturating(next->count(), start);
+            target = target ? std::min(*target, at) : at;
+        }
+    }
+    return target;
+}
+
+std::size_t loop_impl::virtual_index(clock_id clock) noexcept {
+    switch (base_clock(clock)) {
+        case clock_id::realtime:
+            return 0;
+        case clock_id::monotonic:
+            return 1;
+        default:
+            return 2;
+    }
+}
+
+std::int64_t loop_impl::read_clock(clock_id clock) const {
+    clock_id base = base_clock(clock);
+    bool known =
+        base == clock_id::realtime || base == clock_id::monotonic || base == clock_id::boottime;
+    if (!options_.virtual_time || !known) {
+        return clock_now(base).count();
+    }
+    return add_saturating(virtual_start_[virtual_index(base)], virtual_elapsed_);
+}
+
+// Marks every clock whose earliest deadline has passed by its reading as fired, as its
+// timer_fd would: on virtual time, and for run_until_idle(), which does not wait for them.
+void loop_impl::mark_due() {
+    if (!any_clock_) {
+        return;
+    }
+    for (const auto& timers : clocks_) {
+        if (!timers || timers->fired) {
+            continue;
+        }
+        std::optional<std::chrono::nanoseconds> next = timers->queue.next_deadline();
+        if (next && next->count() <= read_clock(timers->clock)) {
+            timers->fired = true;
+        }
+    }
+}
+
+void loop_impl::apply_timer_slack() {
+    if (options_.timer_slack.count() > 0 && slack_thread_ != std::this_thread::get_id()) {
+        set_timer_slack(options_.timer_slack);
+        slack_thread_ = std::this_thread::get_id();
+    }
+}
+
+void loop_impl::on_clock_change(std::function<void()> callback) {
+    clock_change_ = std::move(callback);
+    if (clock_change_) {
+        timers_for(clock_id::realtime).dirty = true;  // arm it, far ahead if need be
+    } else if (clocks_[0]) {
+        clocks_[0]->dirty = true;  // disarm when no realtime timer is left
+    }
 }
 
 void loop_impl::dispatch_fds() {
@@ -180,20 +317,48 @@ bool loop_impl::run_once() {
 
 void loop_impl::run_for(std::chrono::nanoseconds duration) {
     running_guard guard(*this, "run_for");
-    const auto end = clock_now(clock_id::monotonic) + duration;
+    const std::int64_t end = add_saturating(read_clock(clock_id::monotonic), duration.count());
     while (!stop_requested_.exchange(false)) {
-        auto left = end - clock_now(clock_id::monotonic);
-        if (left.count() <= 0) {
+        std::int64_t left = end - read_clock(clock_id::monotonic);
+        if (left <= 0) {
             break;
         }
-        pass(left);
+        pass(std::chrono::nanoseconds(left));
     }
+}
+
+void loop_impl::run_until_idle() {
+    running_guard guard(*this, "run_until_idle");
+    idle_passes();
+}
+
+void loop_impl::idle_passes() {
+    stop_requested_.store(false, std::memory_order_release);
+    do {
+        pass(std::chrono::nanoseconds(0));
+        mark_due();
+    } while (work_waiting() && !stop_requested_.exchange(false));
+}
+
+void loop_impl::advance(std::chrono::nanoseconds delta) {
+    if (!options_.virtual_time) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "event_loop::advance: the loop is not on virtual time");
+    }
+    if (delta.count() < 0) {
+        throw std::system_error(
+            std::make_error_code(std::errc::invalid_argument),
+            "event_loop::advance: delta=" + format_duration(delta) + " must not be negative");
+    }
+    running_guard guard(*this, "advance");
+    virtual_elapsed_ = add_saturating(virtual_elapsed_, delta.count());
+    idle_passes();
 }
 
 }  // namespace detail
 
-event_loop::event_loop(backend_kind backend)
-    : impl_(std::make_unique<detail::loop_impl>(backend)) {}
+event_loop::event_loop(backend_kind backend, loop_options options)
+    : impl_(std::make_unique<detail::loop_impl>(backend, options)) {}
 event_loop::~event_loop() = default;
 
 fd_watcher event_loop::watch(int fd, io_events interest, fd_callback callback) {
@@ -202,7 +367,7 @@ fd_watcher event_loop::watch(int fd, io_events interest, fd_callback callback) {
 
 timer_watcher event_loop::after(std::chrono::nanoseconds delay, timer_callback callback,
                                 clock_id clock) {
-    std::int64_t now = clock_now(base_clock(clock)).count();
+    std::int64_t now = impl_->read_clock(clock);
     std::int64_t deadline = 0;
     if (__builtin_add_overflow(now, delay.count(), &deadline)) {
         deadline = delay.count() > 0 ? INT64_MAX : INT64_MIN;
@@ -217,7 +382,7 @@ timer_watcher event_loop::at(clock_id clock, std::chrono::nanoseconds deadline,
 
 timer_watcher event_loop::every(std::chrono::nanoseconds period, timer_callback callback,
                                 periodic_options options) {
-    std::int64_t now = clock_now(base_clock(options.clock)).count();
+    std::int64_t now = impl_->read_clock(options.clock);
     std::int64_t first = 0;
     if (__builtin_add_overflow(now, period.count(), &first)) {
         first = INT64_MAX;
@@ -257,7 +422,22 @@ void event_loop::run_for(std::chrono::nanoseconds duration) {
     impl_->run_for(duration);
 }
 std::chrono::nanoseconds event_loop::now(clock_id clock) const {
-    return clock_now(base_clock(clock));
+    return std::chrono::nanoseconds(impl_->read_clock(clock));
+}
+void event_loop::run_until_idle() {
+    impl_->run_until_idle();
+}
+void event_loop::advance(std::chrono::nanoseconds delta) {
+    impl_->advance(delta);
+}
+bool event_loop::virtual_time() const noexcept {
+    return impl_->virtual_time();
+}
+void event_loop::on_clock_change(std::function<void()> callback) {
+    impl_->on_clock_change(std::move(callback));
+}
+const latency_histogram& event_loop::lateness() const noexcept {
+    return impl_->lateness();
 }
 backend_kind event_loop::backend() const noexcept {
     return impl_->kind();

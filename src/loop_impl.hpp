@@ -10,7 +10,13 @@
 //    while current is only marked, and freed when its callback returns or throws;
 //  * due_ holds the timers collected in phase 5 and not yet run (from due_next_ on); a timer
 //    in it has due_index == its position, every other timer has due_index == not_due; a timer
-//    stopped while in it leaves a nullptr behind.
+//    stopped while in it leaves a nullptr behind;
+//  * on virtual time (options_.virtual_time) the loop reads clock c as
+//    virtual_start_[base c] + virtual_elapsed_, which never decreases; no timer_fd is ever
+//    armed, so clock_timers::fired is set by mark_due() instead of a timer_fd;
+//  * clock_change_ set, or realtime timers pending: the realtime timer_fd is armed with
+//    TFD_TIMER_CANCEL_ON_SET (at far_future when no realtime timer is pending), so a wall-clock
+//    change always wakes the loop.
 #pragma once
 
 #include <signal.h>
@@ -23,11 +29,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "backend/backend.hpp"
 #include "tfd/event_loop.hpp"
+#include "tfd/latency_histogram.hpp"
+#include "tfd/loop_options.hpp"
 #include "tfd/signal_fd.hpp"
 #include "tfd/timer_fd.hpp"
 #include "tfd/timer_queue.hpp"
@@ -98,7 +107,7 @@ class timer_pool {
 
 class loop_impl {
   public:
-    explicit loop_impl(backend_kind kind);
+    loop_impl(backend_kind kind, loop_options options);
     ~loop_impl();
 
     // Watchers.
@@ -124,6 +133,14 @@ class loop_impl {
     void run();
     bool run_once();
     void run_for(std::chrono::nanoseconds duration);
+    void run_until_idle();
+    void advance(std::chrono::nanoseconds delta);
+
+    // `clock` now, in ns since its epoch: the virtual reading on virtual time.
+    [[nodiscard]] std::int64_t read_clock(clock_id clock) const;
+    [[nodiscard]] bool virtual_time() const noexcept { return options_.virtual_time; }
+    void on_clock_change(std::function<void()> callback);
+    [[nodiscard]] const latency_histogram& lateness() const noexcept { return lateness_; }
 
     [[nodiscard]] backend_kind kind() const noexcept { return backend_->kind(); }
     [[nodiscard]] std::size_t active_watchers() const noexcept;
@@ -138,6 +155,14 @@ class loop_impl {
     void free_node(signal_node* node) noexcept { delete node; }
 
     void pass(std::chrono::nanoseconds timeout);
+    void wait(std::chrono::nanoseconds timeout);
+    void idle_passes();
+    void mark_due();
+    [[nodiscard]] std::optional<std::int64_t> virtual_jump(std::chrono::nanoseconds limit) const;
+    [[nodiscard]] static std::size_t virtual_index(clock_id clock) noexcept;
+    void spin_to_deadline(clock_timers& timers);
+    void clock_was_set(clock_timers& timers);
+    void apply_timer_slack();
     [[nodiscard]] bool alive() const noexcept;
     [[nodiscard]] bool work_waiting() const noexcept;
     fd_node* register_fd(int fd, io_events interest, bool internal, fd_callback callback);
@@ -150,6 +175,7 @@ class loop_impl {
     void read_signals();
     clock_timers& timers_for(clock_id clock);
 
+    loop_options options_;
     std::unique_ptr<backend> backend_;
     std::vector<fd_node*> by_fd_;
     std::vector<ready_event> ready_;
@@ -167,6 +193,15 @@ class loop_impl {
     std::vector<timer_node*> due_;
     std::size_t due_next_ = 0;
     std::size_t timers_ = 0;  // live timer nodes, pending or not
+
+    // Virtual time: the readings of realtime, monotonic and boottime when the loop was made,
+    // and how far the loop has moved them since (ns).
+    std::array<std::int64_t, 3> virtual_start_{};
+    std::int64_t virtual_elapsed_ = 0;
+
+    latency_histogram lateness_;
+    std::function<void()> clock_change_;
+    std::thread::id slack_thread_{};  // the thread whose slack options_.timer_slack set
 
     signal_fd signals_;
     sigset_t signal_mask_{};

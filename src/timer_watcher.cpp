@@ -36,6 +36,14 @@ std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
     return sum;
 }
 
+std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept {
+    std::int64_t difference = 0;
+    if (__builtin_sub_overflow(a, b, &difference)) {
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    }
+    return difference;
+}
+
 // The next deadline of a periodic timer scheduled at `deadline` and run at `now`, and the
 // number of whole periods that elapsed in between (its overrun count).
 struct next_tick {
@@ -100,12 +108,15 @@ clock_timers& loop_impl::timers_for(clock_id clock) {
         auto timers = std::make_unique<clock_timers>(clock);
         clock_timers* raw = timers.get();
         raw->node =
-            register_fd(raw->fd.native_handle(), io_events::readable, true, [raw](io_events) {
+            register_fd(raw->fd.native_handle(), io_events::readable, true, [this, raw](io_events) {
                 // Reading re-enables the descriptor; expirations are not
                 // counted here, the queue knows what is due.
-                (void)raw->fd.read();
+                read_result result = raw->fd.read();
                 raw->armed = clock_timers::not_armed;
                 raw->fired = true;
+                if (result.status == read_status::cancelled) {
+                    clock_was_set(*raw);
+                }
             });
         slot = std::move(timers);
         any_clock_ = true;
@@ -166,23 +177,44 @@ void loop_impl::release(timer_node* node) noexcept {
     }
 }
 
+// A cancel_on_set timer_fd reported a change of the wall clock: it stays cancelled until
+// re-armed, so mark it for arming; phase 5 re-collects its timers against the new time.
+void loop_impl::clock_was_set(clock_timers& timers) {
+    timers.dirty = true;
+    if (clock_change_) {
+        std::function<void()> callback = clock_change_;  // it may replace itself
+        callback();
+    }
+}
+
 void loop_impl::arm_timers() {
-    if (!any_clock_) {
-        return;
+    if (!any_clock_ || options_.virtual_time) {
+        return;  // virtual clocks are followed by mark_due(), never by a timer_fd
     }
     for (const auto& timers : clocks_) {
         if (!timers || !timers->dirty) {
             continue;
         }
         std::optional<std::chrono::nanoseconds> next = timers->queue.next_deadline();
+        bool wall_clock = base_clock(timers->clock) == clock_id::realtime;
         // 0 would disarm the timer_fd: a deadline at or before the epoch is "due now", 1 ns.
-        std::int64_t target =
-            next ? std::max<std::int64_t>(next->count(), 1) : clock_timers::not_armed;
+        // Spin-finish wakes spin_margin early (spin_to_deadline() waits out the rest).
+        std::int64_t target = clock_timers::not_armed;
+        if (next) {
+            target = std::max<std::int64_t>(
+                saturating_sub(next->count(), options_.spin_margin.count()), 1);
+        } else if (wall_clock && clock_change_ && timers->clock == clock_id::realtime) {
+            target = INT64_MAX;  // armed only to hear of clock changes
+        }
         if (target != timers->armed) {
             // On failure this throws with `dirty` still set, so the next pass tries again.
-            if (next) {
+            if (target != clock_timers::not_armed) {
+                // A realtime timer_fd also wakes the loop when the wall clock is set, so
+                // realtime deadlines are re-evaluated without polling.
+                set_flags flags = wall_clock ? set_flags::absolute | set_flags::cancel_on_set
+                                             : set_flags::absolute;
                 timers->fd.settime(std::chrono::nanoseconds(target), std::chrono::nanoseconds(0),
-                                   set_flags::absolute);
+                                   flags);
             } else {
                 timers->fd.disarm();
             }
@@ -202,12 +234,30 @@ void loop_impl::collect_due_timers() {
         }
         timers->fired = false;
         timers->dirty = true;  // the timer_fd is disarmed now; arm it for what is left
-        timers->now = clock_now(base_clock(timers->clock)).count();
+        timers->now = read_clock(timers->clock);
+        if (options_.spin_margin.count() > 0 && !options_.virtual_time) {
+            spin_to_deadline(*timers);
+        }
         while (timer_entry* entry = timers->queue.pop_due(std::chrono::nanoseconds(timers->now))) {
             auto* node = static_cast<timer_node*>(entry);
+            lateness_.record(
+                std::chrono::nanoseconds(saturating_sub(timers->now, node->deadline().count())));
             node->due_index = static_cast<std::uint32_t>(due_.size());
             due_.push_back(node);
         }
+    }
+}
+
+// Spin-finish: the timer_fd woke the loop up to spin_margin before the earliest deadline;
+// busy-wait on the clock until it is reached, so the collection that follows finds it due.
+void loop_impl::spin_to_deadline(clock_timers& timers) {
+    std::optional<std::chrono::nanoseconds> next = timers.queue.next_deadline();
+    if (!next || next->count() <= timers.now ||
+        next->count() - timers.now > options_.spin_margin.count()) {
+        return;
+    }
+    while (timers.now < next->count()) {
+        timers.now = clock_now(base_clock(timers.clock)).count();
     }
 }
 
@@ -263,7 +313,7 @@ void timer_watcher::restart_after(std::chrono::nanoseconds delay) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "timer_watcher::restart_after: empty handle");
     }
-    std::int64_t now = clock_now(base_clock(clock())).count();
+    std::int64_t now = loop_->read_clock(clock());
     std::int64_t deadline = 0;
     if (__builtin_add_overflow(now, delay.count(), &deadline)) {
         deadline = delay.count() > 0 ? INT64_MAX : INT64_MIN;

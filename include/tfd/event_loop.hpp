@@ -28,6 +28,25 @@
 // callback throw std::system_error (EDEADLK).  An exception thrown by a callback propagates
 // out of run(); due timers and posted work not yet run are kept for the next pass, and the
 // loop can be run again.
+//
+// Virtual time (loop_options::virtual_time, for tests): the loop's clocks are its own and
+// move only when it moves them, so code with timers is tested instantly and
+// deterministically.  Every clock read by the loop (now(), after(), every(), restart_after,
+// collection in phase 5, periodic re-arms) is the virtual one; timer_fds are never armed.
+// Phase 1 collects, by itself, timers already due at the virtual time.  When a pass would
+// block and a timer is pending, phase 3 polls the backend with a zero timeout and, if
+// nothing is ready and nothing was posted, jumps the clock to the earliest deadline (never
+// past run_for's end), so run() and run_for() step through deadlines one by one, each timer
+// seeing now() == its deadline.  advance(d) instead jumps once, by d, then runs what became
+// due: periodic timers see the whole jump and report overruns by their policy.  Descriptors
+// and post() work as usual; with no timer pending the loop blocks on them as usual.
+//
+// Precision (loop_options): spin_margin wakes each clock's earliest deadline early by the
+// margin and busy-waits to it; timer_slack sets the loop thread's slack.  Realtime timers
+// are armed with TFD_TIMER_CANCEL_ON_SET, so a change of the wall clock (settimeofday,
+// clock_settime, NTP steps, resume) wakes the loop, which re-collects due realtime timers
+// and re-arms, with no periodic polling; on_clock_change() also reports it.  lateness()
+// counts, for every timer run, how late the loop noticed it.
 #pragma once
 
 #include <chrono>
@@ -38,6 +57,8 @@
 #include "tfd/clock.hpp"
 #include "tfd/fd_watcher.hpp"
 #include "tfd/io_events.hpp"
+#include "tfd/latency_histogram.hpp"
+#include "tfd/loop_options.hpp"
 #include "tfd/signal_watcher.hpp"
 #include "tfd/timer_watcher.hpp"
 
@@ -56,7 +77,7 @@ struct periodic_options {
 class event_loop {
   public:
     // Creates the backend and the wake-up eventfd; throws std::system_error.
-    explicit event_loop(backend_kind backend = backend_kind::epoll);
+    explicit event_loop(backend_kind backend = backend_kind::epoll, loop_options options = {});
     // Every handle must have been destroyed before the loop.
     ~event_loop();
     event_loop(const event_loop&) = delete;
@@ -114,10 +135,36 @@ class event_loop {
     // nothing is active).  Returns whether anything is still active.
     bool run_once();
     // Runs passes for `duration` (measured on CLOCK_MONOTONIC) or until stop(); it waits out
-    // the whole duration even when nothing is active.
+    // the whole duration even when nothing is active.  On virtual time the duration is
+    // virtual: the loop steps through the deadlines up to its end and returns at once.
     void run_for(std::chrono::nanoseconds duration);
+    // Runs passes that never wait (zero timeout) until no timer is due, nothing is posted
+    // and no collected timer is left to run.  Never moves a clock.  A callback that posts
+    // work every time it runs keeps it from returning.
+    void run_until_idle();
 
-    // The current time on `clock`, read now (not cached per pass).
+    // --- Virtual time (loop_options::virtual_time) ----------------------------------------
+    // Jumps every virtual clock forward by `delta` (>= 0) at once, then run_until_idle():
+    // the timers it passed run in (deadline, start order), each seeing the new now(); a
+    // periodic timer reports the periods it missed according to its policy (burst runs them
+    // one per pass).  EINVAL on a real-time loop or for a negative delta; EDEADLK from a
+    // callback.
+    void advance(std::chrono::nanoseconds delta);
+    [[nodiscard]] bool virtual_time() const noexcept;
+
+    // --- Precision -------------------------------------------------------------------------
+    // Calls `callback` (on the loop's thread, in phase 4) when the realtime clock is set
+    // discontinuously, after realtime timers have been marked for re-collection.  One per
+    // loop; an empty function removes it.  While set, the realtime timer_fd stays armed
+    // (far in the future when no realtime timer is pending), so no polling is needed.  It
+    // does not keep run() alive.
+    void on_clock_change(std::function<void()> callback);
+    // How late each timer was noticed: the clock reading taken when the pass collected it
+    // (once per clock per pass, after any spin) minus its deadline.  Counts every run of
+    // every timer, periodic catch-ups included; on virtual time, virtual lateness.
+    [[nodiscard]] const latency_histogram& lateness() const noexcept;
+
+    // The current time on `clock`, read now (not cached per pass); virtual on virtual time.
     [[nodiscard]] std::chrono::nanoseconds now(clock_id clock = clock_id::monotonic) const;
     [[nodiscard]] backend_kind backend() const noexcept;
     // Active watchers of all kinds (internal ones excluded): for tests and introspection.

@@ -1,0 +1,30 @@
+// tfd::loop_options: how an event_loop keeps time (real or virtual clocks) and how precisely it
+// wakes up.  Every field defaults to the plain behaviour, so `loop_options{}` changes nothing.
+#pragma once
+
+#include <chrono>
+
+namespace tfd {
+
+struct loop_options {
+    // Run on a virtual clock: every clock the loop reads (now(), after(), every(), due-timer
+    // collection, periodic re-arms, restart_after) is a per-loop clock that starts at the real
+    // reading of each clock when the loop is made and moves only when the loop moves it:
+    // advance(), or an automatic jump to the next deadline when the loop would otherwise
+    // block with timers pending.  The loop's timer_fds are never armed.  For tests.
+    bool virtual_time = false;
+
+    // Spin-finish: arm each clock's timer_fd this much before its earliest deadline, then
+    // busy-wait (reading the clock) up to the deadline, for sub-microsecond wake-ups at the
+    // price of up to this much CPU per wake-up.  Zero (the default) never spins.  Ignored on
+    // virtual time.  Descriptors and posted work ready during the spin wait for its end.
+    std::chrono::nanoseconds spin_margin{0};
+
+    // Timer slack (prctl PR_SET_TIMERSLACK) for the thread that runs the loop, set when a
+    // thread first enters run(), run_once() or run_for() and left in place afterwards (slack
+    // is per thread).  Zero (the default) leaves the thread's slack alone.  Slack only
+    // delays the backend's own timeouts (run_for's limit), never a timer_fd's expiry.
+    std::chrono::nanoseconds timer_slack{0};
+};
+
+}  // namespace tfd

@@ -1,0 +1,302 @@
+// event_loop on virtual time (loop_options::virtual_time): instant and deterministic.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "tfd/event_loop.hpp"
+#include "tfd/unique_fd.hpp"
+
+namespace tfd {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::nanoseconds;
+
+event_loop make_virtual(backend_kind kind = backend_kind::epoll) {
+    return event_loop(kind, loop_options{.virtual_time = true});
+}
+
+TEST(VirtualTime, AnHourlyTimerStepsThroughADayAtItsDeadlines) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    ASSERT_TRUE(loop.virtual_time());
+    const nanoseconds start = loop.now();
+    std::vector<nanoseconds> seen;
+    std::vector<std::uint64_t> overruns;
+    timer_watcher hourly = loop.every(1h, [&](std::uint64_t missed) {
+        seen.push_back(loop.now() - start);
+        overruns.push_back(missed);
+    });
+    loop.run_for(24h);
+    ASSERT_EQ(seen.size(), 24u);
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        EXPECT_EQ(seen[i], nanoseconds(1h) * static_cast<long>(i + 1));
+        EXPECT_EQ(overruns[i], 0u);
+    }
+    EXPECT_EQ(loop.now() - start, nanoseconds(24h));
+    EXPECT_EQ(hourly.deadline() - start, nanoseconds(25h));
+}
+
+TEST(VirtualTime, AdvanceByStepsRunsEachTickOnce) {
+    event_loop loop = make_virtual();
+    int ticks = 0;
+    timer_watcher hourly = loop.every(1h, [&](std::uint64_t missed) {
+        EXPECT_EQ(missed, 0u);
+        ++ticks;
+    });
+    for (int hour = 1; hour <= 24; ++hour) {
+        loop.advance(1h);
+        EXPECT_EQ(ticks, hour);
+    }
+}
+
+TEST(VirtualTime, NeverEarlyAndSeesItsDeadline) {
+    event_loop loop = make_virtual();
+    nanoseconds fired_at{-1};
+    timer_watcher timer = loop.after(10s, [&](std::uint64_t) { fired_at = loop.now(); });
+    const nanoseconds deadline = timer.deadline();
+    loop.advance(10s - 1ns);
+    EXPECT_EQ(fired_at, nanoseconds(-1));
+    EXPECT_TRUE(timer.pending());
+    loop.advance(1ns);
+    EXPECT_EQ(fired_at, deadline);
+    EXPECT_FALSE(timer.pending());
+}
+
+TEST(VirtualTime, RealTimeDoesNotLeakIn) {
+    event_loop loop = make_virtual();
+    bool fired = false;
+    timer_watcher timer = loop.after(1ms, [&](std::uint64_t) { fired = true; });
+    const nanoseconds before = loop.now();
+    std::this_thread::sleep_for(5ms);
+    loop.run_until_idle();
+    EXPECT_FALSE(fired);
+    EXPECT_EQ(loop.now(), before);
+}
+
+TEST(VirtualTime, EqualDeadlinesRunInStartOrderAfterEarlierOnes) {
+    event_loop loop = make_virtual();
+    std::vector<int> order;
+    std::vector<timer_watcher> timers;
+    for (int i = 0; i < 5; ++i) {
+        timers.push_back(loop.after(2s, [&order, i](std::uint64_t) { order.push_back(i); }));
+    }
+    timers.push_back(loop.after(1s, [&order](std::uint64_t) { order.push_back(-1); }));
+    loop.advance(5s);  // one jump: every timer is due in the same pass
+    EXPECT_EQ(order, (std::vector<int>{-1, 0, 1, 2, 3, 4}));
+}
+
+TEST(VirtualTime, RunReturnsAfterJumpingToEachDeadline) {
+    event_loop loop = make_virtual();
+    const nanoseconds start = loop.now();
+    std::vector<nanoseconds> seen;
+    timer_watcher late = loop.after(5s, [&](std::uint64_t) { seen.push_back(loop.now() - start); });
+    timer_watcher early =
+        loop.after(2s, [&](std::uint64_t) { seen.push_back(loop.now() - start); });
+    loop.run();
+    EXPECT_EQ(seen, (std::vector<nanoseconds>{2s, 5s}));
+    EXPECT_EQ(loop.now() - start, nanoseconds(5s));
+}
+
+TEST(VirtualTime, CallbacksStartAndCancelTimersDuringAdvance) {
+    event_loop loop = make_virtual();
+    const nanoseconds start = loop.now();
+    std::vector<std::string> log;
+    timer_watcher cancelled;
+    timer_watcher started;
+    timer_watcher due_now;
+    timer_watcher first = loop.after(1s, [&](std::uint64_t) {
+        log.push_back("first");
+        cancelled.stop();  // due in the same pass, so it must not run
+        started = loop.after(500ms, [&](std::uint64_t) {
+            log.push_back("started@" + std::to_string((loop.now() - start) / 1ms));
+        });
+        // Due at once, but armed during dispatch: runs in a later pass, after this pass's
+        // posted work.
+        due_now = loop.after(0ns, [&](std::uint64_t) { log.push_back("due_now"); });
+        loop.post([&] { log.push_back("posted"); });
+    });
+    cancelled = loop.after(2s, [&](std::uint64_t) { log.push_back("cancelled"); });
+    loop.advance(3s);
+    EXPECT_EQ(log, (std::vector<std::string>{"first", "posted", "due_now"}));
+    EXPECT_TRUE(started.pending());  // 3 s + 500 ms: the callback ran at the jump's time
+    loop.advance(499ms);
+    EXPECT_EQ(log.size(), 3u);
+    loop.advance(1ms);
+    ASSERT_EQ(log.size(), 4u);
+    EXPECT_EQ(log.back(), "started@3500");
+}
+
+TEST(VirtualTime, RestartAfterUsesTheVirtualClock) {
+    event_loop loop = make_virtual();
+    int fired = 0;
+    timer_watcher timer = loop.after(1s, [&](std::uint64_t) { ++fired; });
+    loop.advance(900ms);
+    timer.restart_after(1s);
+    EXPECT_EQ(timer.deadline(), loop.now() + nanoseconds(1s));
+    loop.advance(999ms);
+    EXPECT_EQ(fired, 0);
+    loop.advance(1ms);
+    EXPECT_EQ(fired, 1);
+}
+
+TEST(VirtualTime, EveryClockMovesTogether) {
+    event_loop loop = make_virtual();
+    const nanoseconds wall = loop.now(clock_id::realtime);
+    const nanoseconds mono = loop.now(clock_id::monotonic);
+    const nanoseconds boot = loop.now(clock_id::boottime);
+    loop.advance(90min);
+    EXPECT_EQ(loop.now(clock_id::realtime) - wall, nanoseconds(90min));
+    EXPECT_EQ(loop.now(clock_id::monotonic) - mono, nanoseconds(90min));
+    EXPECT_EQ(loop.now(clock_id::boottime) - boot, nanoseconds(90min));
+    bool fired = false;
+    timer_watcher wall_timer = loop.at(clock_id::realtime, loop.now(clock_id::realtime) + 1s,
+                                       [&](std::uint64_t) { fired = true; });
+    loop.run();
+    EXPECT_TRUE(fired);
+}
+
+struct policy_case {
+    missed_ticks policy;
+    std::vector<std::uint64_t> overruns;  // one entry per call
+    nanoseconds next;                     // the deadline after the jump, from the start
+};
+
+class VirtualTimePolicy : public ::testing::TestWithParam<policy_case> {};
+
+TEST_P(VirtualTimePolicy, BigJumpsReportMissedPeriods) {
+    event_loop loop = make_virtual();
+    const nanoseconds start = loop.now();
+    std::vector<std::uint64_t> overruns;
+    timer_watcher hourly = loop.every(
+        1h, [&](std::uint64_t missed) { overruns.push_back(missed); },
+        periodic_options{.policy = GetParam().policy});
+    loop.advance(10h + 30min);
+    EXPECT_EQ(overruns, GetParam().overruns);
+    EXPECT_EQ(hourly.deadline() - start, GetParam().next);
+    EXPECT_EQ(loop.lateness().count(), overruns.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Policies, VirtualTimePolicy,
+    ::testing::Values(policy_case{missed_ticks::skip, {9}, 11h},
+                      policy_case{missed_ticks::burst, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, 11h},
+                      policy_case{missed_ticks::delay, {9}, 11h + 30min}),
+    [](const ::testing::TestParamInfo<policy_case>& info) {
+        switch (info.param.policy) {
+            case missed_ticks::skip:
+                return std::string("skip");
+            case missed_ticks::burst:
+                return std::string("burst");
+            case missed_ticks::delay:
+                return std::string("delay");
+        }
+        return std::string("unknown");
+    });
+
+class VirtualTimeBackends : public ::testing::TestWithParam<backend_kind> {};
+
+TEST_P(VirtualTimeBackends, ReadyDescriptorsRunBeforeAnyJump) {
+    event_loop loop = make_virtual(GetParam());
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    unique_fd a(fds[0]);
+    unique_fd b(fds[1]);
+    std::vector<std::string> log;
+    fd_watcher reader = loop.watch(a.get(), io_events::readable, [&](io_events) {
+        char byte = 0;
+        ASSERT_EQ(::read(a.get(), &byte, 1), 1);
+        log.push_back("fd");
+    });
+    timer_watcher timer = loop.after(1h, [&](std::uint64_t) { log.push_back("timer"); });
+    const nanoseconds before = loop.now();
+    char byte = 'x';
+    ASSERT_EQ(::write(b.get(), &byte, 1), 1);
+    loop.run_once();
+    EXPECT_EQ(log, (std::vector<std::string>{"fd"}));
+    EXPECT_EQ(loop.now(), before);  // something was ready: no jump
+    loop.run_once();
+    EXPECT_EQ(log, (std::vector<std::string>{"fd", "timer"}));
+    EXPECT_EQ(loop.now() - before, nanoseconds(1h));
+}
+
+TEST_P(VirtualTimeBackends, BlocksOnDescriptorsAndPostWhenNoTimerIsPending) {
+    event_loop loop = make_virtual(GetParam());
+    bool posted = false;
+    const nanoseconds before = loop.now();
+    std::thread poster([&loop, &posted] {
+        std::this_thread::sleep_for(20ms);
+        loop.post([&loop, &posted] {
+            posted = true;
+            loop.stop();
+        });
+    });
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    unique_fd a(fds[0]);
+    unique_fd b(fds[1]);
+    fd_watcher idle = loop.watch(a.get(), io_events::readable, [](io_events) {});
+    loop.run();  // blocks: only a descriptor, no timer to jump to
+    poster.join();
+    EXPECT_TRUE(posted);
+    EXPECT_EQ(loop.now(), before);
+}
+
+TEST_P(VirtualTimeBackends, RunForWaitsOutVirtualTimeWithNothingActive) {
+    event_loop loop = make_virtual(GetParam());
+    const nanoseconds before = loop.now();
+    loop.run_for(1h);
+    EXPECT_EQ(loop.now() - before, nanoseconds(1h));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, VirtualTimeBackends,
+                         ::testing::Values(backend_kind::epoll, backend_kind::poll,
+                                           backend_kind::select),
+                         [](const ::testing::TestParamInfo<backend_kind>& info) {
+                             return std::string(to_string(info.param));
+                         });
+
+TEST(VirtualTime, AdvanceRefusesRealLoopsNegativeDeltasAndNesting) {
+    event_loop real;
+    EXPECT_FALSE(real.virtual_time());
+    try {
+        real.advance(1s);
+        ADD_FAILURE() << "advance on a real-time loop";
+    } catch (const std::system_error& error) {
+        EXPECT_EQ(error.code(), std::errc::invalid_argument);
+    }
+    event_loop loop = make_virtual();
+    EXPECT_THROW(loop.advance(-1ns), std::system_error);
+    const nanoseconds before = loop.now();
+    int nested_errno = 0;
+    timer_watcher timer = loop.after(1s, [&](std::uint64_t) {
+        try {
+            loop.advance(1s);
+        } catch (const std::system_error& error) {
+            nested_errno = error.code().value();
+        }
+    });
+    loop.advance(1s);
+    EXPECT_EQ(nested_errno, EDEADLK);
+    EXPECT_EQ(loop.now() - before, nanoseconds(1s));  // the refused advance did not move it
+}
+
+TEST(VirtualTime, RunUntilIdleRunsDueWorkWithoutMovingTheClock) {
+    event_loop loop = make_virtual();
+    int runs = 0;
+    timer_watcher past = loop.after(-1s, [&](std::uint64_t) { ++runs; });
+    timer_watcher future = loop.after(1s, [&](std::uint64_t) { ++runs; });
+    loop.post([&] { ++runs; });
+    const nanoseconds before = loop.now();
+    loop.run_until_idle();
+    EXPECT_EQ(runs, 2);
+    EXPECT_EQ(loop.now(), before);
+    EXPECT_TRUE(future.pending());
+}
+
+}  // namespace
+}  // namespace tfd
