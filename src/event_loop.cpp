@@ -123,10 +123,10 @@ void loop_impl::pass(std::chrono::nanoseconds timeout) {
     if (options_.virtual_time) {
         mark_due();
     }
+    arm_timers();  // first: arming can find a clock change, which is work waiting
     if (work_waiting()) {
         timeout = std::chrono::nanoseconds(0);
     }
-    arm_timers();
     wait(timeout);
     ++pass_;
     dispatch_fds();

@@ -76,6 +76,10 @@ struct signal_node {
 // The timers of one clock and the timer_fd that wakes the loop for them.
 struct clock_timers {
     static constexpr std::int64_t not_armed = INT64_MIN;
+    // Cancelled by a change of the wall clock: still armed in the kernel (and readable again
+    // at the next change or at its old expiry) until settime; never equal to a target, so
+    // the next arm re-arms or disarms it.
+    static constexpr std::int64_t cancelled = INT64_MIN + 1;
     explicit clock_timers(clock_id id) : clock(id), fd(id, open_flags::nonblocking) {}
     clock_id clock;
     timer_fd fd;
@@ -83,6 +87,7 @@ struct clock_timers {
     std::int64_t armed = not_armed;  // the absolute deadline the timer_fd is armed with
     bool dirty = false;              // the queue changed since the last arm
     bool fired = false;              // the timer_fd expired; collect due timers in phase 5
+    bool changed = false;            // the wall clock was set; tell on_clock_change in phase 5
     std::int64_t now = 0;            // the clock reading used for the last collection
     fd_node* node = nullptr;
 };
@@ -162,6 +167,7 @@ class loop_impl {
     [[nodiscard]] static std::size_t virtual_index(clock_id clock) noexcept;
     void spin_to_deadline(clock_timers& timers);
     void clock_was_set(clock_timers& timers);
+    void arm_fd(clock_timers& timers, std::int64_t target, set_flags flags);
     void apply_timer_slack();
     [[nodiscard]] bool alive() const noexcept;
     [[nodiscard]] bool work_waiting() const noexcept;

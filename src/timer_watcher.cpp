@@ -112,10 +112,12 @@ clock_timers& loop_impl::timers_for(clock_id clock) {
                 // Reading re-enables the descriptor; expirations are not
                 // counted here, the queue knows what is due.
                 read_result result = raw->fd.read();
-                raw->armed = clock_timers::not_armed;
                 raw->fired = true;
                 if (result.status == read_status::cancelled) {
-                    clock_was_set(*raw);
+                    raw->armed = clock_timers::cancelled;
+                    raw->changed = true;
+                } else {
+                    raw->armed = clock_timers::not_armed;
                 }
             });
         slot = std::move(timers);
@@ -177,13 +179,29 @@ void loop_impl::release(timer_node* node) noexcept {
     }
 }
 
-// A cancel_on_set timer_fd reported a change of the wall clock: it stays cancelled until
-// re-armed, so mark it for arming; phase 5 re-collects its timers against the new time.
+// Phase 5, before collection: a cancel_on_set timer_fd reported a change of the wall clock
+// (its timers are collected against the new time right after).
 void loop_impl::clock_was_set(clock_timers& timers) {
-    timers.dirty = true;
+    timers.changed = false;
     if (clock_change_) {
         std::function<void()> callback = clock_change_;  // it may replace itself
         callback();
+    }
+}
+
+// timerfd_settime(2), which also answers ECANCELED when the wall clock was set since the
+// last cancel_on_set arm and no read saw it: the new setting is in place all the same (see
+// the NOTES of timerfd_create(2)), so that is a clock change, not a failure.
+void loop_impl::arm_fd(clock_timers& timers, std::int64_t target, set_flags flags) {
+    std::error_code ec;
+    timers.fd.settime(std::chrono::nanoseconds(target), std::chrono::nanoseconds(0), flags, ec);
+    if (ec == std::errc::operation_canceled) {
+        timers.fired = true;
+        timers.changed = true;
+    } else if (ec) {
+        throw std::system_error(ec, "event_loop: arming the " +
+                                        std::string(to_string(timers.clock)) + " timer_fd at " +
+                                        std::to_string(target) + " ns");
     }
 }
 
@@ -213,10 +231,9 @@ void loop_impl::arm_timers() {
                 // realtime deadlines are re-evaluated without polling.
                 set_flags flags = wall_clock ? set_flags::absolute | set_flags::cancel_on_set
                                              : set_flags::absolute;
-                timers->fd.settime(std::chrono::nanoseconds(target), std::chrono::nanoseconds(0),
-                                   flags);
+                arm_fd(*timers, target, flags);
             } else {
-                timers->fd.disarm();
+                arm_fd(*timers, 0, set_flags::none);  // 0 disarms
             }
             timers->armed = target;
         }
@@ -231,6 +248,9 @@ void loop_impl::collect_due_timers() {
     for (const auto& timers : clocks_) {
         if (!timers || !timers->fired) {
             continue;
+        }
+        if (timers->changed) {
+            clock_was_set(*timers);
         }
         timers->fired = false;
         timers->dirty = true;  // the timer_fd is disarmed now; arm it for what is left

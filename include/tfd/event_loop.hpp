@@ -3,8 +3,9 @@
 //
 // Phases of one pass (run_once() is exactly one; run() and run_for() repeat it):
 //
-//   1. compute the timeout: zero when posted work or due timers are already waiting, else
-//      until the caller's limit (forever for run());
+//   1. compute the timeout: zero when posted work or due timers are already waiting (checked
+//      after phase 2's arming, which can find that the wall clock was set), else until the
+//      caller's limit (forever for run());
 //   2. arm timers: for each clock with timers, arm the loop's timer_fd for that clock with
 //      the earliest deadline, TFD_TIMER_ABSTIME, unless it is already armed for exactly that
 //      deadline ("due now" is armed as 1 ns absolute, since 0 would disarm);
@@ -153,8 +154,8 @@ class event_loop {
     [[nodiscard]] bool virtual_time() const noexcept;
 
     // --- Precision -------------------------------------------------------------------------
-    // Calls `callback` (on the loop's thread, in phase 4) when the realtime clock is set
-    // discontinuously, after realtime timers have been marked for re-collection.  One per
+    // Calls `callback` (on the loop's thread, in phase 5, just before the realtime timers are
+    // collected against the new time) when the realtime clock was set discontinuously.  One per
     // loop; an empty function removes it.  While set, the realtime timer_fd stays armed
     // (far in the future when no realtime timer is pending), so no polling is needed.  It
     // does not keep run() alive.
