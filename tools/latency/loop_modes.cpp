@@ -18,7 +18,8 @@ namespace {
 
 class loop_mode final : public mode {
   public:
-    loop_mode(const run_config& config, backend_kind backend) : config_(config), loop_(backend) {}
+    loop_mode(const run_config& config, backend_kind backend, loop_options options = {})
+        : config_(config), loop_(backend, options) {}
 
     void run_chunk(std::uint64_t periods, mode_stats& stats) override {
         cpu_meter meter(stats.cpu);
@@ -77,6 +78,10 @@ std::unique_ptr<mode> make_loop_poll_mode(const run_config& config) {
 std::unique_ptr<mode> make_loop_select_mode(const run_config& config) {
     return std::make_unique<loop_mode>(config, backend_kind::select);
 }
+std::unique_ptr<mode> make_loop_spin_mode(const run_config& config) {
+    return std::make_unique<loop_mode>(config, backend_kind::epoll,
+                                       loop_options{.spin_margin = config.spin_margin});
+}
 
 #else
 
@@ -91,6 +96,9 @@ std::unique_ptr<mode> make_loop_poll_mode(const run_config&) {
     throw std::logic_error("no event_loop in this build");
 }
 std::unique_ptr<mode> make_loop_select_mode(const run_config&) {
+    throw std::logic_error("no event_loop in this build");
+}
+std::unique_ptr<mode> make_loop_spin_mode(const run_config&) {
     throw std::logic_error("no event_loop in this build");
 }
 

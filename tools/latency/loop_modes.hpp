@@ -15,5 +15,7 @@ std::string loop_unavailable(const run_config& config);
 std::unique_ptr<mode> make_loop_epoll_mode(const run_config& config);
 std::unique_ptr<mode> make_loop_poll_mode(const run_config& config);
 std::unique_ptr<mode> make_loop_select_mode(const run_config& config);
+// The epoll loop with loop_options::spin_margin = --spin-margin (spin-finish).
+std::unique_ptr<mode> make_loop_spin_mode(const run_config& config);
 
 }  // namespace tfd::latency

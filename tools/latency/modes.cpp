@@ -55,6 +55,9 @@ const std::vector<mode_info>& all_modes() {
         {"timerfd-spin", mode_role::technique,
          "raw timerfd woken --spin-margin early, then busy-waits (spin-finish)", "",
          always_available, make_timerfd_spin_mode},
+        {"loop-spin", mode_role::technique,
+         "tfd::event_loop (epoll) with loop_options::spin_margin = --spin-margin", "timerfd-spin",
+         loop_unavailable, make_loop_spin_mode},
     };
     return modes;
 }
