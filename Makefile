@@ -64,7 +64,7 @@ soak: build
 # Every libFuzzer target for FUZZ_SECONDS each (clang, ASan + UBSan), from fuzz/corpus/, then
 # the Python argument fuzzer on CPython 3.13 against $(BUILD)'s tfd (skipped if not built).
 fuzz:
-	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFD_WERROR=ON \
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFD_WERROR=OFF \
 	  -DTFD_SANITIZE=address,undefined,fuzzer-no-link -DTFD_BUILD_FUZZERS=ON -DTFD_BUILD_TESTS=OFF \
 	  -DTFD_BUILD_EXAMPLES=OFF -DTFD_BUILD_BENCH=OFF -DTFD_BUILD_PYTHON=OFF -DTFD_BUILD_TOOLS=OFF
 	cmake --build $(FUZZ_BUILD) -j$(JOBS)
