@@ -34,7 +34,8 @@
 // move only when it moves them, so code with timers is tested instantly and
 // deterministically.  Every clock read by the loop (now(), after(), every(), restart_after,
 // collection in phase 5, periodic re-arms) is the virtual one; timer_fds are never armed.
-// Phase 1 collects, by itself, timers already due at the virtual time.  When a pass would
+// Phase 1 marks a clock whose earliest deadline the virtual time has reached as its timer_fd
+// would have, so the pass does not wait and phase 5 collects it.  When a pass would
 // block and a timer is pending, phase 3 polls the backend with a zero timeout and, if
 // nothing is ready and nothing was posted, jumps the clock to the earliest deadline (never
 // past run_for's end), so run() and run_for() step through deadlines one by one, each timer
