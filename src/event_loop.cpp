@@ -6,27 +6,12 @@
 #include <system_error>
 
 #include "loop_impl.hpp"
+#include "saturating.hpp"
 #include "tfd/timer_slack.hpp"
 
 namespace tfd {
 namespace detail {
 namespace {
-
-std::int64_t add_saturating(std::int64_t a, std::int64_t b) noexcept {
-    std::int64_t sum = 0;
-    if (__builtin_add_overflow(a, b, &sum)) {
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    }
-    return sum;
-}
-
-std::int64_t sub_saturating(std::int64_t a, std::int64_t b) noexcept {
-    std::int64_t difference = 0;
-    if (__builtin_sub_overflow(a, b, &difference)) {
-        return b < 0 ? INT64_MAX : INT64_MIN;
-    }
-    return difference;
-}
 
 void check_options(const loop_options& options) {
     if (options.spin_margin.count() < 0) {
@@ -161,7 +146,7 @@ void loop_impl::wait(std::chrono::nanoseconds timeout) {
 std::optional<std::int64_t> loop_impl::virtual_jump(std::chrono::nanoseconds limit) const {
     std::optional<std::int64_t> target;
     if (limit.count() >= 0) {
-        target = add_saturating(virtual_elapsed_, limit.count());
+        target = saturating_add(virtual_elapsed_, limit.count());
     }
     for (const auto& timers : clocks_) {
         if (!timers) {
@@ -169,7 +154,7 @@ std::optional<std::int64_t> loop_impl::virtual_jump(std::chrono::nanoseconds lim
         }
         if (std::optional<std::chrono::nanoseconds> next = timers->queue.next_deadline()) {
             std::int64_t start = virtual_start_[virtual_index(timers->clock)];
-            std::int64_t at = sub_saturating(next->count(), start);
+            std::int64_t at = saturating_sub(next->count(), start);
             target = target ? std::min(*target, at) : at;
         }
     }
@@ -194,7 +179,7 @@ std::int64_t loop_impl::read_clock(clock_id clock) const {
     if (!options_.virtual_time || !known) {
         return clock_now(base).count();
     }
-    return add_saturating(virtual_start_[virtual_index(base)], virtual_elapsed_);
+    return saturating_add(virtual_start_[virtual_index(base)], virtual_elapsed_);
 }
 
 // Marks every clock whose earliest deadline has passed by its reading as fired, as its
@@ -317,7 +302,7 @@ bool loop_impl::run_once() {
 
 void loop_impl::run_for(std::chrono::nanoseconds duration) {
     running_guard guard(*this, "run_for");
-    const std::int64_t end = add_saturating(read_clock(clock_id::monotonic), duration.count());
+    const std::int64_t end = saturating_add(read_clock(clock_id::monotonic), duration.count());
     while (!stop_requested_.exchange(false)) {
         std::int64_t left = end - read_clock(clock_id::monotonic);
         if (left <= 0) {
@@ -351,7 +336,7 @@ void loop_impl::advance(std::chrono::nanoseconds delta) {
             "event_loop::advance: delta=" + format_duration(delta) + " must not be negative");
     }
     running_guard guard(*this, "advance");
-    virtual_elapsed_ = add_saturating(virtual_elapsed_, delta.count());
+    virtual_elapsed_ = saturating_add(virtual_elapsed_, delta.count());
     idle_passes();
 }
 

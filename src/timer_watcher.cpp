@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "loop_impl.hpp"
+#include "saturating.hpp"
 
 namespace tfd {
 namespace detail {
@@ -26,22 +27,6 @@ std::size_t slot_of(clock_id clock) {
     throw std::system_error(
         std::make_error_code(std::errc::invalid_argument),
         "event_loop: timer on unknown clock " + std::to_string(static_cast<int>(clock)));
-}
-
-std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
-    std::int64_t sum = 0;
-    if (__builtin_add_overflow(a, b, &sum)) {
-        return b > 0 ? INT64_MAX : INT64_MIN;
-    }
-    return sum;
-}
-
-std::int64_t saturating_sub(std::int64_t a, std::int64_t b) noexcept {
-    std::int64_t difference = 0;
-    if (__builtin_sub_overflow(a, b, &difference)) {
-        return b < 0 ? INT64_MAX : INT64_MIN;
-    }
-    return difference;
 }
 
 // The next deadline of a periodic timer scheduled at `deadline` and run at `now`, and the
