@@ -6,30 +6,29 @@ class _HasFileno(Protocol):
 _FD = Union[int, _HasFileno]
 _Clock = Union[int, str]
 
-TFD_NONBLOCK: int
-TFD_CLOEXEC: int
-TFD_TIMER_ABSTIME: int
-TFD_TIMER_CANCEL_ON_SET: int
-CLOCK_REALTIME: int
-CLOCK_MONOTONIC: int
-CLOCK_BOOTTIME: int
-CLOCK_REALTIME_ALARM: int
-CLOCK_BOOTTIME_ALARM: int
 __version__: str
 
 class ClockChanged(OSError): ...
 
 from tfd._tfd import TimerBase
+# The constants and the os.timerfd_* backport are declared once, in _tfd.pyi.
+from tfd._tfd import (
+    TFD_NONBLOCK as TFD_NONBLOCK,
+    TFD_CLOEXEC as TFD_CLOEXEC,
+    TFD_TIMER_ABSTIME as TFD_TIMER_ABSTIME,
+    TFD_TIMER_CANCEL_ON_SET as TFD_TIMER_CANCEL_ON_SET,
+    CLOCK_REALTIME as CLOCK_REALTIME,
+    CLOCK_MONOTONIC as CLOCK_MONOTONIC,
+    CLOCK_BOOTTIME as CLOCK_BOOTTIME,
+    CLOCK_REALTIME_ALARM as CLOCK_REALTIME_ALARM,
+    CLOCK_BOOTTIME_ALARM as CLOCK_BOOTTIME_ALARM,
+    timerfd_create as timerfd_create,
+    timerfd_settime as timerfd_settime,
+    timerfd_settime_ns as timerfd_settime_ns,
+    timerfd_gettime as timerfd_gettime,
+    timerfd_gettime_ns as timerfd_gettime_ns,
+)
 
-def timerfd_create(clockid: int, /, *, flags: int = 0) -> int: ...
-def timerfd_settime(
-    fd: _FD, /, *, flags: int = 0, initial: float = 0.0, interval: float = 0.0
-) -> Tuple[float, float]: ...
-def timerfd_settime_ns(
-    fd: _FD, /, *, flags: int = 0, initial: int = 0, interval: int = 0
-) -> Tuple[int, int]: ...
-def timerfd_gettime(fd: _FD, /) -> Tuple[float, float]: ...
-def timerfd_gettime_ns(fd: _FD, /) -> Tuple[int, int]: ...
 def clock_id(clock: _Clock) -> int: ...
 def install() -> List[str]: ...
 async def trio_wait(timer: Timer) -> int: ...
