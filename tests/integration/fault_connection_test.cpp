@@ -147,7 +147,7 @@ TEST(fault_short_writes, slow_reader_gets_every_byte_and_costs_no_cpu) {
     EXPECT_GT(buffered, 0u) << "no write came up short: the test tested nothing";
     EXPECT_GT(sends.calls(0), 0);
     if (idle_cpu >= nanoseconds(0)) {
-        EXPECT_LT(idle_cpu, 20ms) << "loop CPU over 180 ms of a stalled reader";
+        EXPECT_LT(idle_cpu, 60ms) << "loop CPU over 180 ms of a stalled reader (a spinning loop uses all of it)";
     }
 }
 
