@@ -77,9 +77,11 @@ timer_queue::~timer_queue() {
         n.entry->order_ &= ~timer_entry::place_mask;
     }
     for (slot_array& level : slots_) {
-        for (std::uintptr_t head : level) {
-            for (timer_entry* e = entry_at(head); e != nullptr; e = entry_at(e->next_)) {
-                e->order_ &= ~timer_entry::place_mask;
+        for (slot_lists& lists : level) {
+            for (std::uintptr_t head : lists.lane) {
+                for (timer_entry* e = entry_at(head); e != nullptr; e = entry_at(e->next_)) {
+                    e->order_ &= ~timer_entry::place_mask;
+                }
             }
         }
     }
@@ -335,7 +337,8 @@ void timer_queue::wheel_link(timer_entry& e) noexcept {
         e.deadline_ >= 0 && tick >= elapsed_ && level < wheel_levels &&
             (level == 0 || slot != slot_of(elapsed_, level)),
         describe(&e, e.deadline_, e.order_) + ", elapsed tick " + std::to_string(elapsed_));
-    std::uintptr_t* const head = &slots_[level][slot];
+    std::uintptr_t* const head =
+        &slots_[level][slot].lane[(e.order_ >> timer_entry::place_bits) % slot_lanes];
     e.next_ = *head;
     e.pprev_ = head;
     if (*head != 0) {
@@ -357,33 +360,75 @@ void timer_queue::wheel_unlink(timer_entry& e) noexcept {
         entry_at(next)->pprev_ = pprev;
         return;
     }
-    // The entry was last in its list; if it was also first, `pprev` is the slot head and the
-    // slot is now empty.  Slot heads are one contiguous block, so the address says which.
+    // The entry was last in its lane; if it was also first, `pprev` is the lane's head and the
+    // lane is now empty (and maybe the slot).  Heads are one contiguous block, so the address
+    // says which.
     const auto base = reinterpret_cast<std::uintptr_t>(slots_.data());
     const auto at = reinterpret_cast<std::uintptr_t>(pprev);
     if (at >= base && at < base + sizeof(slots_)) {
-        const std::size_t index = (at - base) / sizeof(std::uintptr_t);
-        const std::size_t level = index / wheel_slots;
-        const std::size_t slot = index % wheel_slots;
-        TFD_TQ_DEBUG_REQUIRE(&slots_[level][slot] == pprev, "slot head arithmetic");
+        slot_became_empty(pprev);
+    }
+}
+
+// `head`, a lane head in slots_, has just become empty: clears the slot's occupied bit when
+// its other lanes are empty too.
+void timer_queue::slot_became_empty(std::uintptr_t* head) noexcept {
+    const auto offset =
+        reinterpret_cast<std::uintptr_t>(head) - reinterpret_cast<std::uintptr_t>(slots_.data());
+    const std::size_t index = offset / sizeof(slot_lists);
+    const std::size_t level = index / wheel_slots;
+    const std::size_t slot = index % wheel_slots;
+    TFD_TQ_DEBUG_REQUIRE(head >= slots_[level][slot].lane.data() &&
+                             head < slots_[level][slot].lane.data() + slot_lanes,
+                         "slot head arithmetic");
+    if (slots_[level][slot].empty()) {
         occupied_[level] &= ~(std::uint64_t{1} << slot);
     }
 }
 
-timer_entry* timer_queue::take_slot(unsigned level, unsigned slot) noexcept {
-    timer_entry* head = entry_at(slots_[level][slot]);
-    slots_[level][slot] = 0;
+bool timer_queue::slot_lists::empty() const noexcept {
+    std::uintptr_t any = 0;
+    for (std::uintptr_t head : lane) {
+        any |= head;
+    }
+    return any == 0;
+}
+
+// Empties slot `slot` of `level` and returns its lanes, still linked among themselves (their
+// first entries' pprev point at the old heads: the caller relinks or moves every entry).
+timer_queue::slot_lists timer_queue::take_slot(unsigned level, unsigned slot) noexcept {
+    const slot_lists taken = slots_[level][slot];
+    slots_[level][slot] = slot_lists{};
     occupied_[level] &= ~(std::uint64_t{1} << slot);
-    return head;
+    return taken;
+}
+
+// Calls fn(entry) for every entry of `lists`, walking the lanes in turn, one entry of each
+// per round, and prefetching each lane's next entry: hops along different lanes do not depend
+// on each other, so their cache misses overlap instead of queueing.  fn may relink the entry
+// (its successor has been read already).
+template <class Fn>
+void timer_queue::for_each_interleaved(const slot_lists& lists, Fn fn) {
+    std::array<std::uintptr_t, slot_lanes> cursor = lists.lane;
+    for (bool more = true; more;) {
+        more = false;
+        for (std::uintptr_t& at : cursor) {
+            if (at == 0) {
+                continue;
+            }
+            timer_entry* const e = entry_at(at);
+            at = e->next_;
+            if (at != 0) {
+                __builtin_prefetch(entry_at(at));
+                more = true;
+            }
+            fn(*e);
+        }
+    }
 }
 
 void timer_queue::cascade(unsigned level, unsigned slot) noexcept {
-    timer_entry* e = take_slot(level, slot);
-    while (e != nullptr) {
-        timer_entry* const next = entry_at(e->next_);
-        wheel_link(*e);
-        e = next;
-    }
+    for_each_interleaved(take_slot(level, slot), [this](timer_entry& e) { wheel_link(e); });
 }
 
 // Moves the wheel's reference to `tick` (never past the start of an occupied slot) and keeps
@@ -442,21 +487,19 @@ bool timer_queue::refill() {
 void timer_queue::drain_slot(unsigned slot, std::uint64_t tick) {
     // Reserve first so that nothing is lost if memory runs out.
     std::size_t count = 0;
-    for (timer_entry* e = entry_at(slots_[0][slot]); e != nullptr; e = entry_at(e->next_)) {
-        count += tick_of(e->deadline_) == tick ? 1 : 0;
-    }
+    for_each_interleaved(slots_[0][slot], [&count, tick](timer_entry& e) {
+        count += tick_of(e.deadline_) == tick ? 1 : 0;
+    });
     heap_reserve(count);
-    timer_entry* e = take_slot(0, slot);
+    const slot_lists taken = take_slot(0, slot);
     advance_to(tick + 1);
-    while (e != nullptr) {
-        timer_entry* const next = entry_at(e->next_);
-        if (tick_of(e->deadline_) == tick) {
-            heap_push(*e);
+    for_each_interleaved(taken, [this, tick](timer_entry& e) {
+        if (tick_of(e.deadline_) == tick) {
+            heap_push(e);
         } else {
-            wheel_link(*e);
+            wheel_link(e);
         }
-        e = next;
-    }
+    });
 }
 
 // ---- invariants ---------------------------------------------------------------------------
@@ -467,6 +510,32 @@ void timer_queue::debug_check() const {
             check_invariants();
         }
     }
+}
+
+// Checks I3, I4 and I5 over one lane (whose head is `head`) of slot `slot` of `level`, adds
+// its entries' start sequences to `seqs` and returns how many entries it holds.
+std::size_t timer_queue::check_lane(unsigned level, unsigned slot, const std::uintptr_t* head,
+                                    std::vector<std::uint64_t>& seqs) const {
+    const unsigned own = slot_of(elapsed_, level);
+    std::size_t count = 0;
+    const std::uintptr_t* expected_pprev = head;
+    for (const timer_entry* e = entry_at(*head); e != nullptr; e = entry_at(e->next_)) {
+        const auto ctx = [&] {
+            return "elapsed tick " + std::to_string(elapsed_) + ", level " + std::to_string(level) +
+                   " slot " + std::to_string(slot) + ", " + describe(e, e->deadline_, e->order_);
+        };
+        TFD_TQ_REQUIRE(kind_ == kind::wheel, ctx());                     // I3
+        TFD_TQ_REQUIRE(e->where() == timer_entry::place::wheel, ctx());  // I5
+        TFD_TQ_REQUIRE(e->pprev_ == expected_pprev, ctx());              // I5
+        TFD_TQ_REQUIRE(!belongs_in_heap(e->deadline_), ctx());           // I3
+        const std::uint64_t tick = tick_of(e->deadline_);
+        TFD_TQ_REQUIRE(slot_start(elapsed_, level, slot) <= tick, ctx());  // I4
+        TFD_TQ_REQUIRE(level == 0 ? slot >= own : slot > own, ctx());      // I4
+        expected_pprev = &e->next_;
+        seqs.push_back(e->order_ >> timer_entry::place_bits);
+        ++count;
+    }
+    return count;
 }
 
 void timer_queue::check_invariants() const {
@@ -493,29 +562,15 @@ void timer_queue::check_invariants() const {
     }
     std::size_t in_wheel = 0;
     for (unsigned level = 0; level < wheel_levels; ++level) {
-        const unsigned own = slot_of(elapsed_, level);
         for (unsigned slot = 0; slot < wheel_slots; ++slot) {
-            const timer_entry* head = entry_at(slots_[level][slot]);
             const auto sctx = [&] {
                 return where() + ", level " + std::to_string(level) + " slot " +
                        std::to_string(slot);
             };
-            TFD_TQ_REQUIRE(((occupied_[level] >> slot) & 1u) == (head != nullptr), sctx());  // I5
-            const std::uintptr_t* expected_pprev = &slots_[level][slot];
-            for (const timer_entry* e = head; e != nullptr; e = entry_at(e->next_)) {
-                const auto ctx = [&] {
-                    return sctx() + ", " + describe(e, e->deadline_, e->order_);
-                };
-                TFD_TQ_REQUIRE(kind_ == kind::wheel, ctx());                     // I3
-                TFD_TQ_REQUIRE(e->where() == timer_entry::place::wheel, ctx());  // I5
-                TFD_TQ_REQUIRE(e->pprev_ == expected_pprev, ctx());              // I5
-                TFD_TQ_REQUIRE(!belongs_in_heap(e->deadline_), ctx());           // I3
-                const std::uint64_t tick = tick_of(e->deadline_);
-                TFD_TQ_REQUIRE(slot_start(elapsed_, level, slot) <= tick, ctx());  // I4
-                TFD_TQ_REQUIRE(level == 0 ? slot >= own : slot > own, ctx());      // I4
-                expected_pprev = &e->next_;
-                seqs.push_back(e->order_ >> timer_entry::place_bits);
-                ++in_wheel;
+            const bool occupied = ((occupied_[level] >> slot) & 1u) != 0;
+            TFD_TQ_REQUIRE(occupied == !slots_[level][slot].empty(), sctx());  // I5
+            for (const std::uintptr_t& head : slots_[level][slot].lane) {
+                in_wheel += check_lane(level, slot, &head, seqs);
             }
         }
     }
