@@ -19,6 +19,19 @@ void check_options(const loop_options& options) {
                                 "event_loop: spin_margin=" + format_duration(options.spin_margin) +
                                     " must not be negative");
     }
+    if (options.timer_coalescing.count() < 0) {
+        throw std::system_error(
+            std::make_error_code(std::errc::invalid_argument),
+            "event_loop: timer_coalescing=" + format_duration(options.timer_coalescing) +
+                " must not be negative");
+    }
+    if (options.timer_coalescing.count() > 0 && options.spin_margin.count() > 0) {
+        throw std::system_error(
+            std::make_error_code(std::errc::invalid_argument),
+            "event_loop: timer_coalescing=" + format_duration(options.timer_coalescing) +
+                " and spin_margin=" + format_duration(options.spin_margin) +
+                " exclude each other (one wakes late, the other early)");
+    }
     if (options.timer_slack.count() < 0) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "event_loop: timer_slack=" + format_duration(options.timer_slack) +
@@ -115,6 +128,9 @@ void loop_impl::pass(std::chrono::nanoseconds timeout) {
     wait(timeout);
     ++pass_;
     dispatch_fds();
+    if (options_.timer_coalescing.count() > 0 && !options_.virtual_time) {
+        mark_due();  // awake anyway: run what is due rather than wake again for it
+    }
     collect_due_timers();
     run_due_timers();
     run_posted();
@@ -183,7 +199,8 @@ std::int64_t loop_impl::read_clock(clock_id clock) const {
 }
 
 // Marks every clock whose earliest deadline has passed by its reading as fired, as its
-// timer_fd would: on virtual time, and for run_until_idle(), which does not wait for them.
+// timer_fd would: on virtual time, for run_until_idle(), which does not wait for them, and
+// after every wait when coalescing, whose timer_fds expire up to timer_coalescing late.
 void loop_impl::mark_due() {
     if (!any_clock_) {
         return;

@@ -16,7 +16,12 @@
 //    armed, so clock_timers::fired is set by mark_due() instead of a timer_fd;
 //  * clock_change_ set, or realtime timers pending: the realtime timer_fd is armed with
 //    TFD_TIMER_CANCEL_ON_SET (at far_future when no realtime timer is pending), so a wall-clock
-//    change always wakes the loop.
+//    change always wakes the loop;
+//  * a timer_fd whose readiness callback did not read it (every clock but the realtime
+//    ones) stays readable after it expired; its clock_timers has armed == expired and dirty
+//    or fired set, so arm_timers() calls timerfd_settime (which clears the expiration count,
+//    hence the readiness) before the loop waits on it again.  Without that settime a
+//    level-triggered backend would report it ready forever and the loop would spin.
 #pragma once
 
 #include <signal.h>
@@ -80,9 +85,18 @@ struct clock_timers {
     // at the next change or at its old expiry) until settime; never equal to a target, so
     // the next arm re-arms or disarms it.
     static constexpr std::int64_t cancelled = INT64_MIN + 1;
-    explicit clock_timers(clock_id id) : clock(id), fd(id, open_flags::nonblocking) {}
+    // Expired and not read, so still readable: never equal to a target either, so the next
+    // arm calls settime, which re-arms or disarms it and clears its readiness.
+    static constexpr std::int64_t expired = INT64_MIN + 2;
+    explicit clock_timers(clock_id id)
+        : clock(id),
+          fd(id, open_flags::nonblocking),
+          reads_on_fire(base_clock(id) == clock_id::realtime) {}
     clock_id clock;
     timer_fd fd;
+    // Armed with TFD_TIMER_CANCEL_ON_SET, whose ECANCELED only a read reports: read when it
+    // fires.  Other clocks skip the read (one system call per wake-up): see expired.
+    bool reads_on_fire;
     timer_queue queue;
     std::int64_t armed = not_armed;  // the absolute deadline the timer_fd is armed with
     bool dirty = false;              // the queue changed since the last arm
@@ -180,6 +194,7 @@ class loop_impl {
     void run_posted();
     void read_signals();
     clock_timers& timers_for(clock_id clock);
+    static void timer_fd_ready(clock_timers& timers);
 
     loop_options options_;
     std::unique_ptr<backend> backend_;

@@ -81,6 +81,25 @@ void timer_pool::deallocate(void* block) noexcept {
     free_ = freed;
 }
 
+// Phase 4: a clock's timer_fd is readable.  Expirations are not counted, the queue knows
+// what is due.  Only a cancel_on_set timer_fd is read, for the ECANCELED that tells of a
+// wall-clock change; the others are left readable, since the settime that phase 2 makes
+// after every fire (to re-arm or disarm) clears them for one system call less per wake-up.
+void loop_impl::timer_fd_ready(clock_timers& timers) {
+    timers.fired = true;
+    if (!timers.reads_on_fire) {
+        timers.armed = clock_timers::expired;
+        return;
+    }
+    read_result result = timers.fd.read();
+    if (result.status == read_status::cancelled) {
+        timers.armed = clock_timers::cancelled;
+        timers.changed = true;
+    } else {
+        timers.armed = clock_timers::not_armed;
+    }
+}
+
 void loop_impl::free_node(timer_node* node) noexcept {
     node->~timer_node();
     pool_.deallocate(node);
@@ -92,19 +111,8 @@ clock_timers& loop_impl::timers_for(clock_id clock) {
     if (!slot) {
         auto timers = std::make_unique<clock_timers>(clock);
         clock_timers* raw = timers.get();
-        raw->node =
-            register_fd(raw->fd.native_handle(), io_events::readable, true, [this, raw](io_events) {
-                // Reading re-enables the descriptor; expirations are not
-                // counted here, the queue knows what is due.
-                read_result result = raw->fd.read();
-                raw->fired = true;
-                if (result.status == read_status::cancelled) {
-                    raw->armed = clock_timers::cancelled;
-                    raw->changed = true;
-                } else {
-                    raw->armed = clock_timers::not_armed;
-                }
-            });
+        raw->node = register_fd(raw->fd.native_handle(), io_events::readable, true,
+                                [raw](io_events) { timer_fd_ready(*raw); });
         slot = std::move(timers);
         any_clock_ = true;
     }
@@ -201,11 +209,14 @@ void loop_impl::arm_timers() {
         std::optional<std::chrono::nanoseconds> next = timers->queue.next_deadline();
         bool wall_clock = base_clock(timers->clock) == clock_id::realtime;
         // 0 would disarm the timer_fd: a deadline at or before the epoch is "due now", 1 ns.
-        // Spin-finish wakes spin_margin early (spin_to_deadline() waits out the rest).
+        // Spin-finish wakes spin_margin early (spin_to_deadline() waits out the rest);
+        // coalescing wakes timer_coalescing late (the two are never both set).
         std::int64_t target = clock_timers::not_armed;
         if (next) {
-            target = std::max<std::int64_t>(
-                saturating_sub(next->count(), options_.spin_margin.count()), 1);
+            std::int64_t shifted =
+                saturating_add(saturating_sub(next->count(), options_.spin_margin.count()),
+                               options_.timer_coalescing.count());
+            target = std::max<std::int64_t>(shifted, 1);
         } else if (wall_clock && clock_change_ && timers->clock == clock_id::realtime) {
             target = INT64_MAX;  // armed only to hear of clock changes
         }

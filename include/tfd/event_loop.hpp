@@ -8,10 +8,13 @@
 //      caller's limit (forever for run());
 //   2. arm timers: for each clock with timers, arm the loop's timer_fd for that clock with
 //      the earliest deadline, TFD_TIMER_ABSTIME, unless it is already armed for exactly that
-//      deadline ("due now" is armed as 1 ns absolute, since 0 would disarm);
+//      deadline ("due now" is armed as 1 ns absolute, since 0 would disarm); a timer_fd that
+//      fired is always re-armed or disarmed here, which also clears its readiness;
 //   3. wait on the backend (epoll, poll or select) for readiness or the timeout;
-//   4. dispatch ready descriptors in the order the backend reports them; a ready timer_fd,
-//      signalfd or wake eventfd is consumed here;
+//   4. dispatch ready descriptors in the order the backend reports them; a ready signalfd or
+//      wake eventfd is consumed here, a ready realtime timer_fd is read (for
+//      TFD_TIMER_CANCEL_ON_SET's ECANCELED), other timer_fds are left to phase 2's settime
+//      (a wake-up costs two system calls: the wait and the settime);
 //   5. run due timers: every due timer of every clock that fired is collected first (so a
 //      timer started or re-armed by a callback never runs in the same pass), then run in
 //      (deadline, start order) order, clock by clock;
@@ -44,7 +47,8 @@
 // and post() work as usual; with no timer pending the loop blocks on them as usual.
 //
 // Precision (loop_options): spin_margin wakes each clock's earliest deadline early by the
-// margin and busy-waits to it; timer_slack sets the loop thread's slack.  Realtime timers
+// margin and busy-waits to it; timer_coalescing wakes up to that much late so that timers
+// due close together run in one wake-up; timer_slack sets the loop thread's slack.  Realtime timers
 // are armed with TFD_TIMER_CANCEL_ON_SET, so a change of the wall clock (settimeofday,
 // clock_settime, NTP steps, resume) wakes the loop, which re-collects due realtime timers
 // and re-arms, with no periodic polling; on_clock_change() also reports it.  lateness()

@@ -129,7 +129,9 @@ TEST(LoopPrecision, CancelledReadReCollectsAndReArmsRealtimeTimers) {
         }
         EXPECT_EQ(cancelled.fired(), 1);
     }
-    EXPECT_EQ(changes, 1);
+    // At least the injected one: a test in another process (ctest -j, or another engineer's
+    // run on this machine) setting the wall clock meanwhile cancels the timer_fd for real.
+    EXPECT_GE(changes, 1);
     EXPECT_EQ(fired, (std::vector<int>{1}));  // re-collected at once: it was due
     loop.run();                               // re-armed: the second still fires
     EXPECT_EQ(fired, (std::vector<int>{1, 2}));
