@@ -1,14 +1,16 @@
 // The seed's second and third examples on tfd::event_loop: three periodic timers (every
 // 0.25, 0.5 and 0.75 s) and a TCP control port, without the seed's weaknesses: any number of
 // clients, line framing, a 1 KiB line limit, non-UTF-8 input answered with an error, clients
-// that never read disconnected when their output buffer fills, a free port on request, and
-// the backend (epoll, poll or select) and the clock chosen on the command line.
+// that never read disconnected when their output buffer fills, freed memory given back to
+// the system once the last client has gone, a free port on request, and the backend (epoll,
+// poll or select) and the clock chosen on the command line.
 //
 //   timer_server [--port N] [--clock monotonic|realtime|boottime]
 //                [--backend epoll|poll|select] [--duration SECONDS]
 //
 // Commands (one per line): stop, status, help.  SIGINT and SIGTERM stop the server too.
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <array>
@@ -45,6 +47,7 @@ struct settings {
 constexpr std::size_t max_line = 1024;
 constexpr std::size_t max_output = 64 * 1024;
 constexpr int timer_count = 3;
+constexpr std::chrono::milliseconds idle_trim_delay = 1s;
 
 class server {
   public:
@@ -61,6 +64,10 @@ class server {
                                      [this, i](std::uint64_t overruns) { expired(i, overruns); },
                                      {config.clock, tfd::missed_ticks::skip});
         }
+        // Made now and kept stopped, like the listener's resume timer: a monotonic timer
+        // made later could be the loop's first on that clock and open a timer_fd then.
+        trim_ = loop_.after(idle_trim_delay, [this](std::uint64_t) { trim_if_idle(); });
+        trim_.stop();
         for (int signo : {SIGINT, SIGTERM}) {
             signals_.push_back(loop_.on_signal(signo, [this](const tfd::signal_info& info) {
                 std::printf("Signal %d received, stopping server\n", info.signo);
@@ -175,6 +182,23 @@ class server {
         }
         std::printf("Closing connection %d (%s)\n", it->second.fd, tfd::to_string(reason));
         clients_.erase(it);  // destroys the connection from inside its own callback: allowed
+        if (clients_.empty()) {
+            trim_.restart_after(idle_trim_delay);
+        }
+    }
+
+    // Gives the heap's free pages back to the system once the server has had no client for
+    // idle_trim_delay.  glibc keeps freed memory for reuse: after a burst of connections the
+    // free chunks sit below the buffers and tables still in use, so the heap top cannot
+    // shrink and the resident size stays at its high-water mark for good.  malloc_trim(0)
+    // walks the free lists and releases every whole free page (madvise), which costs time
+    // in proportion to the heap; doing it per close would tax the server under load, so it
+    // runs only when the last client has been gone a while, when nothing is waiting on it
+    // and the memory is least likely to be needed again soon.
+    void trim_if_idle() {
+        if (clients_.empty()) {
+            (void)::malloc_trim(0);
+        }
     }
 
     settings config_;
@@ -187,6 +211,7 @@ class server {
     // Watchers last: they are destroyed first, before the loop and the state they use.
     tfd::tcp_listener listener_;
     std::array<tfd::timer_watcher, timer_count> timers_;
+    tfd::timer_watcher trim_;
     std::vector<tfd::signal_watcher> signals_;
 };
 

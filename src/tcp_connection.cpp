@@ -8,6 +8,21 @@
 #include "sys/sys.hpp"
 
 namespace tfd {
+namespace {
+
+// An emptied buffer keeps up to this much capacity for the next lines or replies; a larger
+// one (a burst of output to a slow reader, a long max_line) is given back, so a thousand
+// idle connections do not each hold on to the largest burst they ever saw.  The threshold
+// keeps steady traffic from freeing and reallocating a buffer on every read or write.
+constexpr std::size_t retained_capacity = 16 * 1024;
+
+void release_if_large(std::string& buffer) {
+    if (buffer.empty() && buffer.capacity() > retained_capacity) {
+        std::string().swap(buffer);
+    }
+}
+
+}  // namespace
 
 const char* to_string(close_reason reason) noexcept {
     switch (reason) {
@@ -131,6 +146,7 @@ bool tcp_connection::split_lines() {
     }
     in_.erase(0, in_head_);
     in_head_ = 0;
+    release_if_large(in_);
     // A final "\r" does not count yet: a "\n" may follow in the next read, and then it is
     // part of the terminator, so the same bytes frame alike however they were split.
     std::size_t pending = in_.size() - (!in_.empty() && in_.back() == '\r' ? 1 : 0);
@@ -140,6 +156,7 @@ bool tcp_connection::split_lines() {
         discarding_ = true;
         std::string prefix = report ? in_.substr(0, limits_.max_line) : std::string();
         in_.clear();
+        release_if_large(in_);
         if (report && handlers_.on_overlong && !guarded([&] { handlers_.on_overlong(prefix); })) {
             return false;
         }
@@ -188,6 +205,7 @@ bool tcp_connection::flush() {
     }
     out_.clear();
     out_head_ = 0;
+    release_if_large(out_);
     watcher_.set_interest(io_events::readable);
     return true;
 }
@@ -201,9 +219,12 @@ void tcp_connection::close() {
 void tcp_connection::shut(close_reason reason) {
     watcher_.stop();
     fd_.reset();
+    // The output's capacity goes too: a closed connection may be kept around a while.  The
+    // input keeps its storage until the destructor: a callback that closed the connection
+    // may still be reading the line it was given, which points into it.
     in_.clear();
     in_head_ = 0;
-    out_.clear();
+    std::string().swap(out_);
     out_head_ = 0;
     if (handlers_.on_close) {
         // Last action: the callback may destroy this object.
