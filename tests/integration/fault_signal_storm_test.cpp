@@ -141,8 +141,11 @@ TEST_P(fault_signal_storm, no_timer_lost_or_early) {
     EXPECT_LE(tick.ticks, periods);
     EXPECT_GT(periods, 100u);
     EXPECT_GT(sent.load(), 1000) << "the storm did not happen";
-    EXPECT_GT(usr1, 1000) << "few signals interrupted the loop: the test tested little";
-    EXPECT_GT(watched_usr2, 100);
+    // Pending signals of one kind merge, so on an overloaded machine (the loop thread off the
+    // CPU for milliseconds) far fewer are handled than sent: the bounds only make sure that the
+    // storm really interrupted the loop, many times.
+    EXPECT_GT(usr1, 100) << "few signals interrupted the loop: the test tested little";
+    EXPECT_GT(watched_usr2, 20);
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, fault_signal_storm,
