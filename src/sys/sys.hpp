@@ -3,9 +3,10 @@
 // Every wrapper behaves exactly like the libc function of the same name: it returns the
 // call's result, or -1 with errno set.  Routing them through one layer gives tests a seam:
 // a fault hook installed with set_fault_hook() sees every call before it is made and may
-// answer it instead (inject EINTR, EMFILE, a short write, a 0-byte read...).  The wrappers
-// are inline so that, with no hook installed, the cost over calling libc directly is one
-// relaxed atomic load and a predictable branch.
+// answer it instead (inject EINTR, EMFILE, a 0-byte read...), or, for the calls that move
+// bytes, let it through with fewer bytes (a real short read or write).  The wrappers are
+// inline so that, with no hook installed, the cost over calling libc directly is one relaxed
+// atomic load and a predictable branch.
 #pragma once
 
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 
@@ -63,7 +65,11 @@ enum class call : unsigned char {
 
 // A fault hook returns true to answer the call itself: `result` is then returned to the
 // caller and the hook is responsible for setting errno when `result` is -1.  Returning
-// false lets the real system call proceed.
+// false lets the real system call proceed.  For the calls that move bytes (read, write,
+// recv, send) `result` holds the requested byte count when the hook is called, and a hook
+// that returns false may lower it to n >= 1: the call is then made with n bytes, so the
+// kernel really reads or writes fewer (an answered "short write" would drop bytes it never
+// saw).  For the other calls `result` starts at 0 and is ignored unless the hook answers.
 using fault_hook = bool (*)(call which, long& result) noexcept;
 
 // Installs `hook` (nullptr removes it) for every thread and returns the previous one.
@@ -77,6 +83,22 @@ extern std::atomic<fault_hook> installed_hook;
 [[gnu::always_inline]] inline bool hooked(call which, long& result) noexcept {
     fault_hook hook = installed_hook.load(std::memory_order_relaxed);
     return hook != nullptr && hook(which, result);
+}
+
+// hooked() for a call that moves `size` bytes: also applies a lowered count to `size`.
+[[gnu::always_inline]] inline bool hooked(call which, long& result, std::size_t& size) noexcept {
+    fault_hook hook = installed_hook.load(std::memory_order_relaxed);
+    if (hook == nullptr) [[likely]] {
+        return false;
+    }
+    result = size > static_cast<std::size_t>(LONG_MAX) ? LONG_MAX : static_cast<long>(size);
+    if (hook(which, result)) {
+        return true;
+    }
+    if (result >= 1 && static_cast<std::size_t>(result) < size) {
+        size = static_cast<std::size_t>(result);
+    }
+    return false;
 }
 }  // namespace detail
 
@@ -103,14 +125,14 @@ inline int timerfd_gettime(int fd, itimerspec* current) noexcept {
 }
 
 inline ssize_t read(int fd, void* buffer, std::size_t size) noexcept {
-    if (long r = 0; detail::hooked(call::read, r)) [[unlikely]] {
+    if (long r = 0; detail::hooked(call::read, r, size)) [[unlikely]] {
         return r;
     }
     return ::read(fd, buffer, size);
 }
 
 inline ssize_t write(int fd, const void* buffer, std::size_t size) noexcept {
-    if (long r = 0; detail::hooked(call::write, r)) [[unlikely]] {
+    if (long r = 0; detail::hooked(call::write, r, size)) [[unlikely]] {
         return r;
     }
     return ::write(fd, buffer, size);
@@ -277,14 +299,14 @@ inline int getsockname(int fd, sockaddr* address, socklen_t* size) noexcept {
 }
 
 inline ssize_t recv(int fd, void* buffer, std::size_t size, int flags) noexcept {
-    if (long r = 0; detail::hooked(call::recv, r)) [[unlikely]] {
+    if (long r = 0; detail::hooked(call::recv, r, size)) [[unlikely]] {
         return r;
     }
     return ::recv(fd, buffer, size, flags);
 }
 
 inline ssize_t send(int fd, const void* buffer, std::size_t size, int flags) noexcept {
-    if (long r = 0; detail::hooked(call::send, r)) [[unlikely]] {
+    if (long r = 0; detail::hooked(call::send, r, size)) [[unlikely]] {
         return r;
     }
     return ::send(fd, buffer, size, flags);

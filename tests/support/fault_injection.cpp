@@ -1,6 +1,8 @@
 #include "support/fault_injection.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 namespace tfd::test {
 namespace {
@@ -47,6 +49,28 @@ struct plan_script {
 
 plan_script plan;
 
+// splitmix64 over an atomic counter: every thread draws a distinct, well-mixed number.
+std::atomic<std::uint64_t> random_state{0};
+
+std::uint64_t next_random() noexcept {
+    std::uint64_t z = random_state.fetch_add(0x9e3779b97f4a7c15ULL) + 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+// Lowers the requested byte count in `result` (see sys::fault_hook) to the rule's cut.
+void shorten(const fault_rule& rule, long& result) noexcept {
+    long cap = std::min(rule.max_bytes, result);
+    if (cap < 1) {
+        return;
+    }
+    if (rule.random_bytes) {
+        cap = 1 + static_cast<long>(next_random() % static_cast<std::uint64_t>(cap));
+    }
+    result = cap;
+}
+
 bool planned_answer(sys::call which, long& result) noexcept {
     if (!plan.enabled.load(std::memory_order_acquire)) {
         return false;
@@ -58,9 +82,13 @@ bool planned_answer(sys::call which, long& result) noexcept {
         }
         long n = r.calls.fetch_add(1);
         if (n % r.rule.every != 0 || r.fired.load() >= r.rule.times) {
-            return false;
+            continue;  // not this rule's turn: the next rule of this kind may take it
         }
         r.fired.fetch_add(1);
+        if (r.rule.max_bytes > 0) {
+            shorten(r.rule, result);
+            return false;  // made for real, with fewer bytes
+        }
         result = r.rule.result;
         if (r.rule.result == -1) {
             errno = r.rule.error;
@@ -75,6 +103,7 @@ bool planned_answer(sys::call which, long& result) noexcept {
 fault_plan::fault_plan(std::initializer_list<fault_rule> rules, bool enabled) noexcept {
     plan.enabled.store(false);
     plan.count = 0;
+    random_state.store(20261128);
     for (const fault_rule& rule : rules) {
         if (plan.count == max_rules) {
             break;

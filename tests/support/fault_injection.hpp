@@ -25,20 +25,28 @@ class scoped_fault {
     sys::fault_hook previous_;
 };
 
-// One rule of a fault_plan: answers calls of `which` with `result` (errno `error` when it is
-// -1) on every `every`-th call of that kind (the first, then 1 + every, ...), at most `times`
-// times; the calls in between reach the kernel.
+// One rule of a fault_plan: fires on every `every`-th call of `which` that reaches it (the
+// first, then 1 + every, ...), at most `times` times.  Firing answers the call with `result`
+// (errno `error` when it is -1) instead of making it; or, when `max_bytes` > 0 (read,
+// write, recv, send only), lets the call through with its byte count cut to at most
+// `max_bytes`, or to a random count from 1 to that when `random_bytes` is set: a real short
+// read or write, the kernel moving only those bytes.  With `times` = 0 it only counts.
 struct fault_rule {
     sys::call which{};
     long result = -1;
     int error = 0;
     int every = 1;
     int times = 1 << 30;
+    long max_bytes = 0;
+    bool random_bytes = false;
 };
 
-// While alive and enabled, applies up to eight rules at once (the first rule matching a call
-// decides), from every thread.  Counts calls and answers per rule.  Only one fault_plan or
-// scoped_fault may be alive at a time.
+// While alive and enabled, applies up to eight rules at once, from every thread.  A call
+// goes through the rules of its kind in order until one fires; a rule that does not (not
+// its turn, or used up) passes it on, so an EAGAIN rule every 3rd send followed by a
+// shortening rule makes the other sends short.  Counts, per rule, the calls that reached it
+// and how many times it fired.  Random counts come from a fixed seed.  Only one fault_plan
+// or scoped_fault may be alive at a time.
 class fault_plan {
   public:
     static constexpr int max_rules = 8;
@@ -49,7 +57,7 @@ class fault_plan {
 
     // Switches every rule on or off (counts are kept); lets a test fail a call for a while.
     void enable(bool on) noexcept;
-    // Calls of rule `index`'s kind seen while enabled, and how many of them were answered.
+    // Calls that reached rule `index` while enabled, and how many times it fired.
     [[nodiscard]] long calls(int index) const noexcept;
     [[nodiscard]] long fired(int index) const noexcept;
 
