@@ -27,8 +27,9 @@ struct load_outcome {
 // chunks of each small size for reuse, and malloc_trim does not empty it, so the pages those
 // chunks sit on stay; the loop's descriptor-indexed tables keep their high-water size; code
 // first run under load stays mapped (VmRSS counts it; it is file-backed and shared).
-// Measured after 300 and 1,000 clients: VmRSS +268 and +344 KiB, RssAnon +140 and +216 KiB
-// (+32 KiB with GLIBC_TUNABLES=glibc.malloc.tcache_count=0: the cache is most of it).  None
+// Measured after 300 and 1,000 clients: VmRSS +268 and +344-360 KiB, RssAnon +140 and
+// +216-232 KiB (+32 KiB after 300 with GLIBC_TUNABLES=glibc.malloc.tcache_count=0: the
+// cache is most of it).  None
 // of it grows with the number of clients.  So memory "returns" when VmRSS is within this
 // many KiB of the baseline ...
 inline constexpr long rss_tolerance_kib = 512;
