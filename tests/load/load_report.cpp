@@ -31,6 +31,7 @@ void print_report(const load_outcome& o) {
         "peak %ld, after %ld\n",
         o.baseline.rss_kib, o.peak.rss_kib, o.after.rss_kib, o.baseline.anon_kib, o.peak.anon_kib,
         o.after.anon_kib);
+    std::printf("  (after: read %.1f s after the last client closed)\n", o.settle_seconds);
     std::printf("descriptors: baseline %d, peak %d, after %d\n", o.baseline.fds, o.peak.fds,
                 o.after.fds);
     std::printf("server exit status after stop: %d\n", o.exit_status);

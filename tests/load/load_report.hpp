@@ -12,11 +12,12 @@ namespace tfd_load {
 struct load_outcome {
     double ran_seconds = 0;
     counters clients;
-    footprint baseline;  // at rest, after startup
-    footprint peak;      // the high water of the once-a-second samples
-    footprint after;     // once every client left and the server had time to go idle
-    std::string status;  // the reply to "status" at the end
-    bool up = false;     // alive, and that reply was a status line
+    footprint baseline;         // at rest, after startup
+    footprint peak;             // the high water of the once-a-second samples
+    footprint after;            // once every client left and the server had time to go idle
+    double settle_seconds = 0;  // from the last client's close to that reading
+    std::string status;         // the reply to "status" at the end
+    bool up = false;            // alive, and that reply was a status line
     lateness_summary late;
     std::string stop;  // the reply to "stop"
     int exit_status = -1;

@@ -138,7 +138,9 @@ int main(int argc, char** argv) {
     outcome.ran_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     outcome.clients = driver.stats();
 
+    auto left = clock_type::now();
     outcome.after = settle(server.pid(), outcome.baseline, outcome.peak);
+    outcome.settle_seconds = std::chrono::duration<double>(clock_type::now() - left).count();
     outcome.status = tfd_load::ask(server.port(), "status\n");
     outcome.up = server.alive() && outcome.status.rfind("timer1=", 0) == 0;
     outcome.late = tfd_load::lateness(server.ticks(), server.anchor());
