@@ -34,7 +34,9 @@ TEST_P(ClockChangeContract, CancelledRealtimeTimerFdIsReArmed) {
         }
     }
     loop.run();
-    EXPECT_EQ(changes, 1);
+    // The injected one, plus any real change: tests in other processes (ctest -j) set the
+    // wall clock, and every cancel_on_set timer_fd on the machine hears of it.
+    EXPECT_GE(changes, 1);
     // 1 then 3 then 2 unless a stalled machine made several due in one pass; the first is
     // always 1 (realtime timers are collected first), and every timer runs once.
     ASSERT_EQ(fired.size(), 3u);
