@@ -84,6 +84,10 @@ TEST_P(LoopWakePath, BoottimeTimersAreNotReadEither) {
 TEST_P(LoopWakePath, RealtimeTimersAreStillReadForCancelOnSet) {
     event_loop loop(GetParam());
     int ticks = 0;
+    // Another process setting the wall clock meanwhile (a clock test run in parallel) adds
+    // one wake-up per change: counted, and allowed for.
+    int changes = 0;
+    loop.on_clock_change([&] { ++changes; });
     timer_watcher periodic = loop.every(
         2ms,
         [&](std::uint64_t) {
@@ -96,7 +100,7 @@ TEST_P(LoopWakePath, RealtimeTimersAreStillReadForCancelOnSet) {
     loop.run();
     // One read per wake-up, where ECANCELED would tell of a wall-clock change.
     EXPECT_EQ(counts.calls(reads), counts.calls(waits));
-    EXPECT_LE(counts.calls(waits), ticks);
+    EXPECT_LE(counts.calls(waits), ticks + changes);
 }
 
 TEST_P(LoopWakePath, TheLastTimerRunIsFollowedByADisarmNotASpin) {
