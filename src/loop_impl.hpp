@@ -21,7 +21,9 @@
 //    ones) stays readable after it expired; its clock_timers has armed == expired and dirty
 //    or fired set, so arm_timers() calls timerfd_settime (which clears the expiration count,
 //    hence the readiness) before the loop waits on it again.  Without that settime a
-//    level-triggered backend would report it ready forever and the loop would spin.
+//    level-triggered backend would report it ready forever and the loop would spin.  The
+//    one pass that skips that settime, because the target is already due (already_due()),
+//    sets fired, so it polls instead of blocking and its collection sets dirty again.
 #pragma once
 
 #include <signal.h>
@@ -188,6 +190,7 @@ class loop_impl {
     fd_node* register_fd(int fd, io_events interest, bool internal, fd_callback callback);
     void dispatch_fds();
     void arm_timers();
+    bool already_due(clock_timers& timers, std::int64_t target) const;
     void collect_due_timers();
     void run_due_timers();
     void fire(timer_node* node);

@@ -198,6 +198,23 @@ void loop_impl::arm_fd(clock_timers& timers, std::int64_t target, set_flags flag
     }
 }
 
+// A target the clock has already reached (a loop running behind, a burst of overdue periodic
+// ticks) needs no timer_fd: arming it in the past would only buy an immediate expiry, a
+// timer interrupt and a wake-up.  The clock is marked fired instead, so this pass polls
+// rather than waits and collects it.  The timer_fd keeps its setting (`armed` still says
+// which); if it is expired and readable, the pass does not block on it, and the arm after
+// the collection clears it.  Not for cancel_on_set timer_fds: they must stay armed to hear
+// of wall-clock changes.
+bool loop_impl::already_due(clock_timers& timers, std::int64_t target) const {
+    if (target == clock_timers::not_armed || timers.reads_on_fire ||
+        target > read_clock(timers.clock)) {
+        return false;
+    }
+    timers.fired = true;
+    timers.dirty = false;  // collection sets it again
+    return true;
+}
+
 void loop_impl::arm_timers() {
     if (!any_clock_ || options_.virtual_time) {
         return;  // virtual clocks are followed by mark_due(), never by a timer_fd
@@ -219,6 +236,9 @@ void loop_impl::arm_timers() {
             target = std::max<std::int64_t>(shifted, 1);
         } else if (wall_clock && clock_change_ && timers->clock == clock_id::realtime) {
             target = INT64_MAX;  // armed only to hear of clock changes
+        }
+        if (target != timers->armed && already_due(*timers, target)) {
+            continue;
         }
         if (target != timers->armed) {
             // On failure this throws with `dirty` still set, so the next pass tries again.

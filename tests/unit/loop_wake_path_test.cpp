@@ -4,7 +4,8 @@
 // periodic wake-up must cost two (the wait and the settime), and a timer_fd left readable
 // must never make the loop spin, whatever path the pass took (queue emptied, run_once or
 // stop() between collection and the next arm, an exception thrown mid-pass), on every
-// backend.  Bounds on call counts are behaviour, not speed.
+// backend.  A deadline already reached is collected without arming the timer_fd at all.
+// Bounds on call counts are behaviour, not speed.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -234,6 +235,36 @@ TEST_P(LoopWakePath, BoottimeAlarmTimersAreNotRead) {
     loop.run();
     EXPECT_EQ(counts.calls(reads), 0);
     EXPECT_LE(counts.calls(waits) + counts.calls(settimes), 2 * ticks);
+}
+
+TEST_P(LoopWakePath, OverdueTimersRunWithoutArmingTheTimerFd) {
+    event_loop loop(GetParam());
+    int ticks = 0;
+    // A periodic timer a second behind with the burst policy: its next 1000 ticks are due.
+    timer_watcher periodic = loop.every_from(
+        loop.now() - 1s, 1ms,
+        [&](std::uint64_t) {
+            if (++ticks == 100) {
+                loop.stop();
+            }
+        },
+        periodic_options{.policy = missed_ticks::burst});
+    fault_plan counts = count_timer_path();
+    loop.run();
+    EXPECT_EQ(ticks, 100);
+    // Arming the timer_fd in the past would only buy an immediate expiry and a wake-up per
+    // tick; the loop polls and collects instead.
+    EXPECT_EQ(counts.calls(settimes), 0);
+    EXPECT_EQ(counts.calls(reads), 0);
+    EXPECT_LE(counts.calls(waits), ticks);
+
+    // Caught up (stopped and restarted in the future), it arms and sleeps as usual.
+    periodic.restart_after(5ms);
+    fault_plan later = count_timer_path();
+    loop.run_once();
+    EXPECT_EQ(ticks, 101);
+    EXPECT_EQ(later.calls(settimes), 1);
+    EXPECT_EQ(later.calls(waits), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LoopWakePath,
