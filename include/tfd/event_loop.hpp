@@ -9,7 +9,9 @@
 //   2. arm timers: for each clock with timers, arm the loop's timer_fd for that clock with
 //      the earliest deadline, TFD_TIMER_ABSTIME, unless it is already armed for exactly that
 //      deadline ("due now" is armed as 1 ns absolute, since 0 would disarm); a timer_fd that
-//      fired is always re-armed or disarmed here, which also clears its readiness;
+//      fired is always re-armed or disarmed here, which also clears its readiness; a
+//      deadline the clock has already reached (any clock but the realtime ones) is not armed
+//      at all: the pass polls instead of waiting and phase 5 collects it;
 //   3. wait on the backend (epoll, poll or select) for readiness or the timeout;
 //   4. dispatch ready descriptors in the order the backend reports them; a ready signalfd or
 //      wake eventfd is consumed here, a ready realtime timer_fd is read (for
