@@ -152,10 +152,19 @@ class queue_contender final : public contender {
 // Through the public API: event_loop::at() / timer_watcher::restart_at / stop, and run().
 class loop_contender final : public contender {
   public:
-    std::string name() const override { return "tfd-loop"; }
+    explicit loop_contender(std::int64_t coalescing_ns) : coalescing_ns_(coalescing_ns) {}
+    std::string name() const override {
+        return "tfd-loop" + (coalescing_ns_ > 0
+                                 ? "+coalesce" + std::to_string(coalescing_ns_ / 1000) + "us"
+                                 : "");
+    }
     std::string how() const override {
         return "event_loop::at(monotonic, deadline, lambda) -> timer_watcher (node from the "
-               "loop's pool), restart_at/restart_after, stop; fire: event_loop::run()";
+               "loop's pool), restart_at/restart_after, stop; fire: event_loop::run()" +
+               (coalescing_ns_ > 0
+                    ? " with loop_options::timer_coalescing = " + std::to_string(coalescing_ns_) +
+                          " ns (wake-ups coalesced, never early)"
+                    : std::string());
     }
 
     churn_result churn(const workload& w) override {
@@ -190,7 +199,8 @@ class loop_contender final : public contender {
 
     fire_result fire(const workload& w) override {
         const std::size_t n = w.fire_offsets.size();
-        event_loop loop;
+        event_loop loop(backend_kind::epoll,
+                        loop_options{.timer_coalescing = nanoseconds(coalescing_ns_)});
         std::vector<timer_watcher> timers(n);
         lateness late;
         current_lateness = &late;
@@ -243,6 +253,7 @@ class loop_contender final : public contender {
     }
 
   private:
+    std::int64_t coalescing_ns_;
     int sink_ = 0;
 };
 
@@ -251,14 +262,14 @@ class loop_contender final : public contender {
 std::unique_ptr<contender> make_tfd_wheel() {
     return std::make_unique<queue_contender>(timer_queue::kind::wheel, 0);
 }
-std::unique_ptr<contender> make_tfd_wheel_slack() {
-    return std::make_unique<queue_contender>(timer_queue::kind::wheel, 1'000'000);
+std::unique_ptr<contender> make_tfd_wheel_slack(std::int64_t slack_ns) {
+    return std::make_unique<queue_contender>(timer_queue::kind::wheel, slack_ns);
 }
 std::unique_ptr<contender> make_tfd_heap() {
     return std::make_unique<queue_contender>(timer_queue::kind::heap, 0);
 }
-std::unique_ptr<contender> make_tfd_loop() {
-    return std::make_unique<loop_contender>();
+std::unique_ptr<contender> make_tfd_loop(std::int64_t coalescing_ns) {
+    return std::make_unique<loop_contender>(coalescing_ns);
 }
 
 }  // namespace tfd::bench::timers

@@ -37,9 +37,9 @@
 namespace tfd::bench::timers {
 
 std::unique_ptr<contender> make_tfd_wheel();
-std::unique_ptr<contender> make_tfd_wheel_slack();
+std::unique_ptr<contender> make_tfd_wheel_slack(std::int64_t slack_ns);
 std::unique_ptr<contender> make_tfd_heap();
-std::unique_ptr<contender> make_tfd_loop();
+std::unique_ptr<contender> make_tfd_loop(std::int64_t coalescing_ns);
 std::unique_ptr<contender> make_libev();
 std::unique_ptr<contender> make_libuv();
 std::unique_ptr<contender> make_libevent();
@@ -50,8 +50,12 @@ std::vector<std::unique_ptr<contender>> make_contenders() {
     std::vector<std::unique_ptr<contender>> all;
     all.push_back(make_tfd_wheel());
     all.push_back(make_tfd_heap());
-    all.push_back(make_tfd_wheel_slack());
-    all.push_back(make_tfd_loop());
+    // Coalesced wake-ups: 50 us is the kernel's default timer slack for epoll_wait and
+    // nanosleep timeouts; 1 ms is the granularity of libev's and libuv's own clocks.
+    all.push_back(make_tfd_wheel_slack(50'000));
+    all.push_back(make_tfd_wheel_slack(1'000'000));
+    all.push_back(make_tfd_loop(0));
+    all.push_back(make_tfd_loop(1'000'000));
 #ifdef TFD_BENCH_LIBEV
     all.push_back(make_libev());
 #endif
