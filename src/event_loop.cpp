@@ -447,5 +447,8 @@ backend_kind event_loop::backend() const noexcept {
 std::size_t event_loop::active_watchers() const noexcept {
     return impl_->active_watchers();
 }
+void event_loop::reserve_timers(std::size_t count) {
+    impl_->reserve_timers(count);
+}
 
 }  // namespace tfd

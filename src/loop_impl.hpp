@@ -115,8 +115,15 @@ class timer_pool {
   public:
     void* allocate();
     void deallocate(void* block) noexcept;
+    // Grows the pool until at least `count` blocks are free.
+    void reserve(std::size_t count);
+    // Blocks owned, free or handed out.
+    [[nodiscard]] std::size_t capacity() const noexcept { return chunks_.size() * chunk_slots; }
+    [[nodiscard]] std::size_t free_blocks() const noexcept { return free_count_; }
 
   private:
+    void add_chunk();
+
     union slot {
         slot* next;
         alignas(timer_node) unsigned char bytes[sizeof(timer_node)];
@@ -124,6 +131,7 @@ class timer_pool {
     static constexpr std::size_t chunk_slots = 256;
     std::vector<std::unique_ptr<slot[]>> chunks_;
     slot* free_ = nullptr;
+    std::size_t free_count_ = 0;  // length of the free_ list
 };
 
 class loop_impl {
@@ -165,6 +173,7 @@ class loop_impl {
 
     [[nodiscard]] backend_kind kind() const noexcept { return backend_->kind(); }
     [[nodiscard]] std::size_t active_watchers() const noexcept;
+    void reserve_timers(std::size_t count) { pool_.reserve(count); }
 
   private:
     class running_guard;

@@ -160,7 +160,8 @@ class loop_contender final : public contender {
     }
     std::string how() const override {
         return "event_loop::at(monotonic, deadline, lambda) -> timer_watcher (node from the "
-               "loop's pool), restart_at/restart_after, stop; fire: event_loop::run()" +
+               "loop's pool, reserve_timers(n) first), restart_at/restart_after, stop; fire: "
+               "event_loop::run()" +
                (coalescing_ns_ > 0
                     ? " with loop_options::timer_coalescing = " + std::to_string(coalescing_ns_) +
                           " ns (wake-ups coalesced, never early)"
@@ -170,6 +171,9 @@ class loop_contender final : public contender {
     churn_result churn(const workload& w) override {
         const std::size_t n = w.churn_timeouts.size();
         event_loop loop;
+        // The peers' timers live in arrays the harness allocates before timing; the loop's
+        // nodes live in its pool, allocated (and faulted in) here likewise.
+        loop.reserve_timers(n);
         std::vector<timer_watcher> timers(n);
         const std::int64_t now = monotonic_ns();
         int sink = 0;

@@ -119,6 +119,11 @@ class event_loop {
     [[nodiscard]] timer_watcher every_from(std::chrono::nanoseconds first,
                                            std::chrono::nanoseconds period, timer_callback callback,
                                            periodic_options options = {});
+    // Makes room for `count` more timers than are alive now, so that starting them allocates
+    // nothing: timer nodes come from a pool the loop grows in chunks, and a server that knows
+    // its connection limit can pay for (and fault in) that memory at startup instead of on
+    // its first burst.  The memory stays with the loop until it is destroyed.
+    void reserve_timers(std::size_t count);
 
     // Delivers `signo` to `callback` through a signalfd.  The loop blocks the signal in the
     // calling thread (which must be the loop's thread) so that it reaches the signalfd, and

@@ -1,0 +1,87 @@
+// The loop's pool of timer nodes (src/loop_impl.hpp) and event_loop::reserve_timers.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <set>
+#include <vector>
+
+#include "loop_impl.hpp"
+#include "tfd/event_loop.hpp"
+
+namespace tfd::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(TimerPool, ReserveMakesRoomSoThatAllocationsDoNotGrowThePool) {
+    detail::timer_pool pool;
+    EXPECT_EQ(pool.capacity(), 0u);
+    pool.reserve(1000);
+    const std::size_t capacity = pool.capacity();
+    EXPECT_GE(capacity, 1000u);
+    EXPECT_EQ(pool.free_blocks(), capacity);
+    std::vector<void*> blocks;
+    std::set<void*> distinct;
+    for (int i = 0; i < 1000; ++i) {
+        blocks.push_back(pool.allocate());
+        distinct.insert(blocks.back());
+    }
+    EXPECT_EQ(pool.capacity(), capacity) << "an allocation within the reservation grew the pool";
+    EXPECT_EQ(distinct.size(), 1000u);
+    EXPECT_EQ(pool.free_blocks(), capacity - 1000);
+    for (void* b : blocks) {
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % alignof(detail::timer_node), 0u);
+        pool.deallocate(b);
+    }
+    EXPECT_EQ(pool.free_blocks(), capacity);
+}
+
+TEST(TimerPool, ReserveCountsOnlyFreeBlocks) {
+    detail::timer_pool pool;
+    pool.reserve(10);
+    const std::size_t capacity = pool.capacity();
+    std::vector<void*> live;
+    for (std::size_t i = 0; i < capacity; ++i) {
+        live.push_back(pool.allocate());
+    }
+    EXPECT_EQ(pool.free_blocks(), 0u);
+    pool.reserve(10);  // room for 10 more than are alive: grows
+    EXPECT_GT(pool.capacity(), capacity);
+    EXPECT_GE(pool.free_blocks(), 10u);
+    const std::size_t grown = pool.capacity();
+    pool.reserve(5);  // already there: no growth
+    EXPECT_EQ(pool.capacity(), grown);
+    for (void* b : live) {
+        pool.deallocate(b);
+    }
+}
+
+TEST(TimerPool, GrowsOnDemandWithoutReserve) {
+    detail::timer_pool pool;
+    std::vector<void*> blocks;
+    for (int i = 0; i < 3000; ++i) {
+        blocks.push_back(pool.allocate());
+    }
+    EXPECT_GE(pool.capacity(), 3000u);
+    for (void* b : blocks) {
+        pool.deallocate(b);
+    }
+    EXPECT_EQ(pool.free_blocks(), pool.capacity());
+}
+
+TEST(EventLoopReserve, ReservedTimersStartAndFireAsUsual) {
+    event_loop loop;
+    loop.reserve_timers(5000);
+    int fired = 0;
+    std::vector<timer_watcher> timers;
+    for (int i = 0; i < 5000; ++i) {
+        timers.push_back(
+            loop.after(std::chrono::microseconds(i % 500), [&](std::uint64_t) { ++fired; }));
+    }
+    loop.run();
+    EXPECT_EQ(fired, 5000);
+    loop.reserve_timers(0);  // a no-op
+}
+
+}  // namespace
+}  // namespace tfd::test
