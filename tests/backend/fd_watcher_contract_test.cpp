@@ -111,13 +111,11 @@ TEST_P(FdContract, WriterIsWokenWhenTheReaderGoesAway) {
 }
 
 TEST_P(FdContract, InterruptedWaitIsResumed) {
-    static constexpr sys::call wait_call[] = {sys::call::epoll_wait, sys::call::poll,
-                                              sys::call::select};
     int calls = 0;
     nanoseconds start = loop.now();
     timer_watcher t = loop.after(20ms, [&](std::uint64_t) { ++calls; });
     {
-        scoped_fault eintr(wait_call[static_cast<int>(GetParam())], -1, EINTR, 3);
+        scoped_fault eintr(wait_call_of(GetParam()), -1, EINTR, 3);
         loop.run();
         EXPECT_EQ(eintr.fired(), 3);
     }

@@ -22,18 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-sys::call wait_call(backend_kind kind) {
-    switch (kind) {
-        case backend_kind::epoll:
-            return sys::call::epoll_wait;
-        case backend_kind::poll:
-            return sys::call::poll;
-        case backend_kind::select:
-            return sys::call::select;
-    }
-    return sys::call::epoll_wait;
-}
-
 std::string expected_replies(int client_index, int lines) {
     std::string all;
     for (int i = 0; i < lines; ++i) {
@@ -81,7 +69,7 @@ TEST_P(fault_eagain, storm_loses_and_reorders_nothing_and_does_not_spin) {
                        {faulted, -1, 0, 1, 1 << 30, 64, true},
                        {other, -1, 0, 1, 0},  // the rest only count
                        {sys::call::accept, -1, 0, 1, 0},
-                       {wait_call(kind), -1, 0, 1, 0}});
+                       {wait_call_of(kind), -1, 0, 1, 0}});
     constexpr int clients = 10;
     constexpr int lines = 100;
     std::atomic<int> good{0};

@@ -40,19 +40,6 @@ struct periodic {
     nanoseconds last{};       // the last call, from `start`
 };
 
-// The loop's wait call on each backend.
-sys::call wait_call(backend_kind backend) {
-    switch (backend) {
-        case backend_kind::epoll:
-            return sys::call::epoll_wait;
-        case backend_kind::poll:
-            return sys::call::poll;
-        case backend_kind::select:
-            return sys::call::select;
-    }
-    return sys::call::epoll_wait;
-}
-
 // 50 request/reply round trips on one connection; returns how many were answered correctly.
 int echo_round_trips(std::uint16_t port) {
     client c;
@@ -76,7 +63,7 @@ class fault_eintr : public ::testing::TestWithParam<std::tuple<backend_kind, con
     sys::call target() const {
         std::string name = std::get<1>(GetParam());
         if (name == "wait") {
-            return wait_call(std::get<0>(GetParam()));
+            return wait_call_of(std::get<0>(GetParam()));
         }
         if (name == "read") {
             return sys::call::read;

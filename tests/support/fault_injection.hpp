@@ -5,6 +5,7 @@
 #include <initializer_list>
 
 #include "sys/sys.hpp"
+#include "tfd/backend_kind.hpp"
 
 namespace tfd::test {
 
@@ -64,5 +65,18 @@ class fault_plan {
   private:
     sys::fault_hook previous_;
 };
+
+// The call a backend waits with, as the fault hook names it.
+constexpr sys::call wait_call_of(backend_kind backend) noexcept {
+    switch (backend) {
+        case backend_kind::poll:
+            return sys::call::poll;
+        case backend_kind::select:
+            return sys::call::select;
+        case backend_kind::epoll:
+            break;
+    }
+    return sys::call::epoll_wait;
+}
 
 }  // namespace tfd::test

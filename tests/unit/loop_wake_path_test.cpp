@@ -24,17 +24,7 @@ using test::fault_plan;
 
 class LoopWakePath : public ::testing::TestWithParam<backend_kind> {
   protected:
-    // The backend's wait call, as the fault hook names it.
-    [[nodiscard]] sys::call wait_call() const {
-        switch (GetParam()) {
-            case backend_kind::poll:
-                return sys::call::poll;
-            case backend_kind::select:
-                return sys::call::select;
-            default:
-                return sys::call::epoll_wait;
-        }
-    }
+    [[nodiscard]] sys::call wait_call() const { return test::wait_call_of(GetParam()); }
 
     // Counts the backend's waits (rule 0), timer_fd reads (1) and settimes (2).
     [[nodiscard]] fault_plan count_timer_path() const {
