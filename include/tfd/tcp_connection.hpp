@@ -2,6 +2,8 @@
 // bounded output buffer, driven by an event_loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -1,6 +1,8 @@
 // tfd::tcp_listener: a non-blocking TCP listening socket driven by an event_loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 

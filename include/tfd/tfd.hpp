@@ -1,6 +1,8 @@
 // Umbrella header: everything tfd offers.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include "tfd/backend_kind.hpp"
 #include "tfd/clock.hpp"
 #include "tfd/event_loop.hpp"
