@@ -12,6 +12,7 @@
 #include "tfd/signal_watcher.hpp"
 #include "tfd/small_function.hpp"
 #include "tfd/tcp_connection.hpp"
+#include "tfd/tcp_endpoint.hpp"
 #include "tfd/tcp_listener.hpp"
 #include "tfd/time_convert.hpp"
 #include "tfd/timer_fd.hpp"
