@@ -1,6 +1,6 @@
 # Run by CTest: installs the already-built tree into a scratch prefix, then builds the
-# consumer program against it through find_package and through pkg-config (as C++20 and as
-# C++23), and runs them.
+# consumer program against it through find_package and through pkg-config, each as C++20
+# and as C++23, and runs them.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 
@@ -17,6 +17,12 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/consumer)
+# The package's cxx_std_20 is a minimum: a consumer on C++23 stays on C++23.
+run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build23
+    -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_CXX_STANDARD=23
+    -DCMAKE_CXX_FLAGS=-DTFD_CONSUMER_EXPECT_CXX23)
+run(${CMAKE_COMMAND} --build ${WORK_DIR}/build23)
+run(${WORK_DIR}/build23/consumer)
 
 file(GLOB_RECURSE pc_files ${prefix}/*/tfd.pc)
 list(GET pc_files 0 pc_file)
