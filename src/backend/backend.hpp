@@ -19,11 +19,12 @@
 //    EBADF: "<backend>::add: fd=N is not an open descriptor".  epoll's kernel side refuses it
 //    itself; poll and select, whose kernel side would accept it and only complain at the next
 //    wait, check it with fstat().
-//  * add() of a descriptor epoll cannot watch (a regular file or a directory: always ready,
-//    so readiness means nothing) throws EPERM saying so, on every backend: poll and select
-//    would report such a file ready at every wait, a silent busy loop.  They ask a scratch
-//    epoll instance rather than guess from the file type, so the few regular files that do
-//    support polling (some under /proc and /sys) are accepted by all three alike.
+//  * add() of a descriptor epoll cannot watch (a regular file or a directory, always ready,
+//    or a device without readiness such as /dev/null) throws EPERM saying so, on every
+//    backend: poll and select would report such a file ready at every wait, a silent busy
+//    loop.  For anything but a socket or a pipe they ask a scratch epoll instance rather than
+//    guess from the file type, so the few regular files that do support polling (some under
+//    /proc and /sys) are accepted by all three alike.
 //  * A registered descriptor closed before remove() is reported once: the next wait() that
 //    notices throws EBADF, "<backend>::wait: fd=N was closed while watched ...", naming every
 //    such descriptor, and the backend stops watching it (modify() then throws EBADF, remove()

@@ -22,32 +22,33 @@ std::string prefix(backend_kind kind, const char* operation, int fd) {
                             prefix(kind, "add", fd) + " is not an open descriptor");
 }
 
-// What the file is, for the EPERM message; `fd` is open.
-const char* describe(int fd) noexcept {
+// What the file is and why it has no readiness, for the EPERM message; `fd` is open.
+std::string describe(int fd) {
     struct stat status {};
-    if (sys::fstat(fd, &status) != 0) {
-        return "a file";
+    mode_t type = sys::fstat(fd, &status) == 0 ? status.st_mode & S_IFMT : 0;
+    if (type == S_IFREG) {
+        return "a regular file, which epoll cannot watch (it is always ready to read and write)";
     }
-    if (S_ISREG(status.st_mode)) {
-        return "a regular file";
+    if (type == S_IFDIR) {
+        return "a directory, which epoll cannot watch (it is always ready to read)";
     }
-    if (S_ISDIR(status.st_mode)) {
-        return "a directory";
+    if (type == S_IFCHR) {
+        return "a character device without readiness to report (such as /dev/null), which "
+               "epoll cannot watch";
     }
-    return "a file that does not support polling";
+    return "a file without readiness to report, which epoll cannot watch";
 }
 
 [[noreturn]] void throw_not_pollable(backend_kind kind, int fd) {
-    throw std::system_error(
-        EPERM, std::system_category(),
-        prefix(kind, "add", fd) + " is " + describe(fd) +
-            ", which epoll cannot watch (a regular file or directory is always ready to read "
-            "and write), so no backend watches it: read or write it directly instead");
+    throw std::system_error(EPERM, std::system_category(),
+                            prefix(kind, "add", fd) + " is " + describe(fd) +
+                                ", so no backend watches it: read or write it directly instead");
 }
 
-// Whether epoll would accept `fd`, asked of a scratch instance: only for regular files and
-// directories, which is all a poll or select loop could otherwise be fooled by.  A failure
-// of the scratch instance itself (no descriptors left) accepts: the real wait decides.
+// Whether epoll would accept `fd`, asked of a scratch instance (three system calls, made
+// when a watcher starts, never per wait).  Sockets and pipes, the descriptors a loop mostly
+// watches, always support polling and are not asked about.  A failure of the scratch
+// instance itself (no descriptors left) accepts: the real wait decides then.
 bool epoll_accepts(int fd) noexcept {
     unique_fd scratch(sys::epoll_create1(EPOLL_CLOEXEC));
     if (!scratch) {
@@ -68,7 +69,7 @@ void check_watchable(backend_kind kind, int fd) {
         }
         return;  // fstat failing otherwise (EOVERFLOW...) says nothing about polling
     }
-    if ((S_ISREG(status.st_mode) || S_ISDIR(status.st_mode)) && !epoll_accepts(fd)) {
+    if (!S_ISSOCK(status.st_mode) && !S_ISFIFO(status.st_mode) && !epoll_accepts(fd)) {
         throw_not_pollable(kind, fd);
     }
 }

@@ -83,6 +83,17 @@ TEST_P(BadDescriptorContract, WatchingADirectoryFailsWithEperm) {
     EXPECT_NE(what.find("is a directory"), std::string::npos) << what;
 }
 
+// poll and select would report /dev/null ready at every wait; epoll refuses it, so all do.
+TEST_P(BadDescriptorContract, WatchingDevNullFailsWithEperm) {
+    unique_fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(null.valid());
+    std::string what = error_of(
+        [&] { fd_watcher w = loop.watch(null.get(), io_events::readable, [](io_events) {}); },
+        EPERM);
+    EXPECT_NE(what.find("is a character device without readiness to report"), std::string::npos)
+        << what;
+}
+
 // The few regular files that support polling (here a procfs one, which reports mount table
 // changes) are accepted by every backend, as epoll accepts them.
 TEST_P(BadDescriptorContract, APollableRegularFileIsAcceptedByEveryBackend) {
