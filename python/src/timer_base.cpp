@@ -191,18 +191,25 @@ PyObject* get_nonblocking(PyObject* self, void*) {
     return PyBool_FromLong(as_timer(self)->nonblocking);
 }
 
+// Docstrings start with a text signature so inspect.signature() works on every method.
 PyMethodDef timer_methods[] = {
-    {"fileno", timer_fileno, METH_NOARGS, "The descriptor; ValueError once closed."},
-    {"close", timer_close, METH_NOARGS, "Close the descriptor (idempotent)."},
+    {"fileno", timer_fileno, METH_NOARGS,
+     "fileno($self, /)\n--\n\nThe descriptor; ValueError once closed."},
+    {"close", timer_close, METH_NOARGS,
+     "close($self, /)\n--\n\nClose the descriptor (idempotent)."},
     {"detach", timer_detach, METH_NOARGS,
+     "detach($self, /)\n--\n\n"
      "Give up ownership: return the descriptor and leave the timer closed."},
     {"read", timer_read, METH_NOARGS,
+     "read($self, /)\n--\n\n"
      "Return the number of expirations since the last read or arm.\n\n"
      "A blocking timer waits for the next expiry; a non-blocking one returns 0 when\n"
      "nothing is pending.  Raises ClockChanged (errno ECANCELED) when a cancel_on_set\n"
      "timer saw the realtime clock set."},
-    {"__enter__", timer_enter, METH_NOARGS, nullptr},
-    {"__exit__", timer_exit, METH_VARARGS, nullptr},
+    {"__enter__", timer_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nReturn the timer itself; ValueError when closed."},
+    {"__exit__", timer_exit, METH_VARARGS,
+     "__exit__($self, /, *exc_info)\n--\n\nClose the timer."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -1,0 +1,53 @@
+"""Waiting for a Timer under trio.
+
+trio watches a descriptor for one task at a time (a second ``wait_readable`` on the same
+descriptor raises ``trio.BusyResourceError``), so under trio a timer has one waiting task;
+share the counts with a ``trio`` memory channel when several tasks need them.
+``Timer.stop()``, ``close()`` and ``detach()`` wake that task through
+``trio.lowlevel.notify_closing``.
+"""
+
+from tfd._timer import TimerDisarmed
+
+
+async def trio_wait(timer):
+    """Wait under trio for the next expiry of ``timer`` and return the count.
+
+    Cancellation-safe like ``Timer.wait()``: nothing is read until the descriptor is
+    readable.  Raises TimerDisarmed at once on a disarmed timer with nothing pending, and when
+    ``timer.stop()`` disarms it during the wait; ValueError when it is (or gets) closed.
+    Needs trio to be importable.
+    """
+    import trio
+
+    timer._check_waitable("trio_wait")
+    while True:
+        count = timer._read_if_ready()
+        if count:
+            return count
+        timer._trio_waiting += 1
+        try:
+            await trio.lowlevel.wait_readable(timer.fileno())
+        except trio.ClosedResourceError:
+            # notify_closing() from stop(), close() or detach(): say which.
+            timer._check_waitable("trio_wait")
+        finally:
+            timer._trio_waiting -= 1
+
+
+async def trio_ticks(timer):
+    """``async for count in tfd.trio_ticks(timer):`` the trio form of ``async for count in
+    timer``: yields each expiry's count until the timer is disarmed (a one-shot timer yields
+    once), stopped, closed or detached."""
+    if timer.closed:
+        raise ValueError("trio_ticks: I/O operation on closed timer")
+    while True:
+        try:
+            count = await trio_wait(timer)
+        except TimerDisarmed:
+            return
+        except ValueError:
+            if timer.closed:
+                return
+            raise
+        yield count
