@@ -5,6 +5,7 @@ _T = TypeVar("_T")
 from tfd import ClockChanged as ClockChanged
 from tfd import _FD
 
+__version__: str
 TFD_NONBLOCK: int
 TFD_CLOEXEC: int
 TFD_TIMER_ABSTIME: int
@@ -42,4 +43,6 @@ class TimerBase:
     @property
     def nonblocking(self) -> bool: ...
 
+# Test builds only (the per-interpreter builds CMake makes for the test suite); the module
+# pip installs has no _inject_fault.
 def _inject_fault(call: str, errno: int, count: int = 1, /) -> None: ...

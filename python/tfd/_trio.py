@@ -35,19 +35,33 @@ async def trio_wait(timer):
             timer._trio_waiting -= 1
 
 
-async def trio_ticks(timer):
+def trio_ticks(timer):
     """``async for count in tfd.trio_ticks(timer):`` the trio form of ``async for count in
     timer``: yields each expiry's count until the timer is disarmed (a one-shot timer yields
-    once), stopped, closed or detached."""
+    once), stopped, closed or detached.  ValueError if it is closed already."""
     if timer.closed:
         raise ValueError("trio_ticks: I/O operation on closed timer")
-    while True:
+    return _TrioTicks(timer)
+
+
+class _TrioTicks:
+    # An iterator object rather than an async generator: breaking out of the loop then needs
+    # no aclosing() to finalise anything.
+    __slots__ = ("_timer",)
+
+    def __init__(self, timer):
+        self._timer = timer
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        timer = self._timer
         try:
-            count = await trio_wait(timer)
+            return await trio_wait(timer)
         except TimerDisarmed:
-            return
+            raise StopAsyncIteration from None
         except ValueError:
             if timer.closed:
-                return
+                raise StopAsyncIteration from None
             raise
-        yield count
