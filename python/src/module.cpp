@@ -47,6 +47,12 @@ int add_constants(PyObject* module) {
             return -1;
         }
     }
+    if (add_int(module, "_SCHEDULE_UNKNOWN", static_cast<long>(schedule::unknown)) < 0 ||
+        add_int(module, "_SCHEDULE_ONCE", static_cast<long>(schedule::once)) < 0 ||
+        add_int(module, "_SCHEDULE_PERIODIC", static_cast<long>(schedule::periodic)) < 0 ||
+        add_int(module, "_SCHEDULE_DISARMED", static_cast<long>(schedule::disarmed)) < 0) {
+        return -1;
+    }
     return 0;
 }
 

@@ -178,7 +178,7 @@ class IntrospectionTest(unittest.TestCase):
                 self.assertNotIn("Initialize self", doc)
 
     def test_method_signatures(self):
-        self.assertEqual(str(inspect.signature(tfd.Timer.read)), "(self)")
+        self.assertEqual(str(inspect.signature(tfd.Timer.read)), "(self, /)")
         self.assertEqual(str(inspect.signature(tfd.Timer.fileno)), "(self, /)")
         self.assertEqual(str(inspect.signature(tfd.Timer.close)), "(self)")
         self.assertEqual(str(inspect.signature(tfd.Timer.detach)), "(self)")

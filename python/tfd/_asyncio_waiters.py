@@ -22,15 +22,15 @@ Invariants:
 
 A delivery is ``[count, recipients not yet resumed, claimed]``: the waiters woken by one read
 share it, and when each of them is cancelled before it could return the count, the count goes
-back to the timer (``Timer._unclaimed``) for the next ``wait()`` or ``read()``: a cancelled
-wait never loses an expiry.
+back to the timer (``TimerBase._unclaimed``) for the next ``wait()`` or ``read()``: a
+cancelled wait never loses an expiry.
 """
 
 import select
 
 from tfd import _tfd
 
-_read = _tfd.TimerBase.read
+_read = _tfd.TimerBase._read_now
 
 
 def _pending(fd):
@@ -126,7 +126,8 @@ class LoopWaiters:
             self.unregister()
 
 
-# What the Timer knows of its own schedule, so a waiting task need not ask the kernel.  Only
-# PERIODIC is trusted without a check: it was set by start() and nothing but stop() (which
-# knows) or a raw timerfd_settime() on the descriptor ends it.
-UNKNOWN, ONCE, PERIODIC, DISARMED = range(4)
+# What the Timer knows of its own schedule (TimerBase._schedule; see timer_base.hpp).
+UNKNOWN = _tfd._SCHEDULE_UNKNOWN
+ONCE = _tfd._SCHEDULE_ONCE
+PERIODIC = _tfd._SCHEDULE_PERIODIC
+DISARMED = _tfd._SCHEDULE_DISARMED

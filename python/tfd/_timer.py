@@ -28,7 +28,6 @@ _UNKNOWN, _ONCE, _PERIODIC, _DISARMED = (
     _waiters.PERIODIC,
     _waiters.DISARMED,
 )
-_base_read = _tfd.TimerBase.read
 _base_close = _tfd.TimerBase.close
 _base_detach = _tfd.TimerBase.detach
 
@@ -93,16 +92,15 @@ class Timer(_tfd.TimerBase):
     over it (blocking), ``await timer.wait()`` or ``async for count in timer`` in asyncio,
     ``tfd.trio_wait(timer)`` or ``tfd.trio_ticks(timer)`` in trio.
 
-    From the C++ base (``_tfd.TimerBase``): ``fileno()``, ``closed``, ``clock``,
+    From the C++ base (``_tfd.TimerBase``): ``fileno()``, ``read()``, ``closed``, ``clock``,
     ``nonblocking``, and closing with a ResourceWarning when an open timer is garbage
     collected.
     """
 
-    # _aio: the asyncio waiters (LoopWaiters) or None.  _schedule: what start()/stop() and
-    # reads taught us (see _asyncio_waiters).  _disturbed: read or re-armed since the asyncio
-    # reader last ran.  _unclaimed: a count read for waiters that were all cancelled before
-    # they could return it.  _trio_waiting: trio tasks in trio_wait().
-    __slots__ = ("_aio", "_schedule", "_disturbed", "_unclaimed", "_trio_waiting")
+    # _aio: the asyncio waiters (LoopWaiters) or None.  _trio_waiting: trio tasks in
+    # trio_wait().  The base keeps the rest of the bookkeeping (_schedule, _disturbed,
+    # _unclaimed; see python/src/timer_base.cpp), so that read() stays one C call.
+    __slots__ = ("_aio", "_trio_waiting")
 
     def __init__(self, clock="monotonic", *, nonblocking=False):
         """Create a disarmed timer descriptor (close-on-exec) on ``clock``.
@@ -114,9 +112,6 @@ class Timer(_tfd.TimerBase):
         the CAP_WAKE_ALARM capability (PermissionError otherwise).
         """
         self._aio = None
-        self._schedule = _UNKNOWN
-        self._disturbed = False
-        self._unclaimed = 0
         self._trio_waiting = 0
         _durations.flag("Timer", "nonblocking", nonblocking)
         number = clock_id(clock)
@@ -262,22 +257,6 @@ class Timer(_tfd.TimerBase):
         return _tfd.timerfd_gettime_ns(self.fileno())[0] != 0
 
     # -- reading -----------------------------------------------------------------------------
-
-    def read(self):
-        """Return the number of expirations since the last read or arm.
-
-        A blocking timer waits for the next expiry; a non-blocking one returns 0 when nothing
-        is pending (0 also when a clock jump undid a pending expiry).  Raises ClockChanged
-        (errno ECANCELED) when a cancel_on_set timer saw the realtime clock set.
-        """
-        self._disturbed = True
-        if self._unclaimed:
-            count, self._unclaimed = self._unclaimed, 0
-            return count
-        count = _base_read(self)
-        if count and self._schedule == _ONCE:
-            self._schedule = _DISARMED
-        return count
 
     def _read_if_ready(self):
         """The pending count, 0 when none; never blocks, whatever the descriptor's mode."""
