@@ -155,10 +155,15 @@ def _record_line(arcname, data):
 
 
 def _package_files():
-    for name in sorted(os.listdir(PACKAGE_DIR)):
-        path = os.path.join(PACKAGE_DIR, name)
-        if os.path.isfile(path) and not name.endswith((".so", ".pyc")):
-            yield path, f"{NAME}/{name}"
+    """(path, name in the wheel) of every file of the tfd package, subpackages included;
+    compiled modules (an editable install's) and caches are left out."""
+    for folder, dirs, files in os.walk(PACKAGE_DIR):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+        relative = os.path.relpath(folder, PACKAGE_DIR)
+        for name in sorted(files):
+            if not name.endswith((".so", ".pyc")):
+                inside = name if relative == "." else f"{relative}/{name}"
+                yield os.path.join(folder, name), f"{NAME}/{inside}"
 
 
 def manifest_files(root=ROOT):

@@ -249,8 +249,7 @@ PyMethodDef timer_methods[] = {
      "read() without its bookkeeping: for the asyncio reader of tfd.Timer.wait()."},
     {"__enter__", timer_enter, METH_NOARGS,
      "__enter__($self, /)\n--\n\nReturn the timer itself; ValueError when closed."},
-    {"__exit__", timer_exit, METH_VARARGS,
-     "__exit__($self, /, *exc_info)\n--\n\nClose the timer."},
+    {"__exit__", timer_exit, METH_VARARGS, "__exit__($self, /, *exc_info)\n--\n\nClose the timer."},
     {nullptr, nullptr, 0, nullptr},
 };
 

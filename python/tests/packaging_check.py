@@ -59,6 +59,17 @@ def run(command, **kwargs):
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, **kwargs)
 
 
+def package_files(top):
+    """The package's files below `top`, relative, without compiled modules and caches."""
+    found = set()
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if not name.endswith((".so", ".pyc")):
+                found.add(os.path.relpath(os.path.join(folder, name), top))
+    return sorted(found)
+
+
 def manifest_rules():
     """MANIFEST.in as (directive, arguments) pairs, read here independently of the backend."""
     with open(os.path.join(SOURCE_DIR, "MANIFEST.in")) as manifest:
@@ -88,10 +99,12 @@ def selected_by_manifest(paths):
 
 
 def tracked_files():
-    """The repository's tracked files, or None without git or outside a checkout."""
+    """The repository's files git knows or would add (tracked, and untracked but not
+    ignored: a new source not committed yet), or None without git or outside a checkout."""
     if shutil.which("git") is None:
         return None
-    result = run(["git", "-C", SOURCE_DIR, "ls-files", "-z"])
+    result = run(["git", "-C", SOURCE_DIR, "ls-files", "-z", "--cached", "--others",
+                  "--exclude-standard"])
     if result.returncode != 0:
         return None
     return {p for p in result.stdout.split("\0") if p and os.path.isfile(os.path.join(SOURCE_DIR, p))}
@@ -144,8 +157,8 @@ class SdistTest(Scratch):
         if tracked is None:
             print("\n  (git or a checkout is missing: comparing with the backend's own walk)")
             tracked = set(tfd_build.manifest_files())
-        # Exactly the tracked files MANIFEST.in selects: nothing missing, nothing extra
-        # (build products, editable-install modules, caches).
+        # Exactly the files MANIFEST.in selects of those git knows: nothing missing, nothing
+        # extra (build products, editable-install modules, caches are ignored by git).
         self.assertEqual(sorted(inside - selected_by_manifest(tracked)), [])
         self.assertEqual(sorted(selected_by_manifest(tracked) - inside), [])
 
@@ -172,7 +185,10 @@ class VenvInstallTest(Scratch):
         self.assert_ok(run([python, *PIP, "install", *OFFLINE, self.unpacked]), "pip install")
         result = run([python, "-c", SMOKE, tfd_build.VERSION], cwd=self.scratch)
         self.assert_ok(result, "the installed tfd")
-        self.assertIn(os.path.join(self.scratch, "plain"), result.stdout)
+        installed = os.path.dirname(result.stdout.strip())
+        self.assertTrue(installed.startswith(os.path.join(self.scratch, "plain")), installed)
+        # Every file of the package, subpackages included, was installed.
+        self.assertEqual(package_files(installed), package_files(os.path.join(SOURCE_DIR, "python", "tfd")))
 
     def test_no_compiler_is_one_clear_sentence(self):
         python = self.venv("plain")

@@ -63,18 +63,26 @@ TIMER = textwrap.dedent(
     "Debian 12's mypy (1.0.1) ships stubs from before os.timerfd_* existed",
 )
 class TypedImportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # One mypy cache for the three runs: the standard library's stubs are analysed once.
+        cls.scratch = tempfile.mkdtemp(prefix="tfd-typing-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.scratch, ignore_errors=True)
+
     def mypy(self, source):
         version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-        with tempfile.TemporaryDirectory() as scratch:
-            path = os.path.join(scratch, "program.py")
-            with open(path, "w") as out:
-                out.write(source)
-            env = dict(os.environ, MYPYPATH=os.path.dirname(os.path.dirname(tfd.__file__)))
-            return subprocess.run(
-                ["mypy", "--python-version", version, "--cache-dir", os.path.join(scratch, "cache"),
-                 "--strict", path],
-                capture_output=True, text=True, env=env, timeout=120,
-            )
+        path = os.path.join(self.scratch, f"{self.id().rsplit('.', 1)[-1]}.py")
+        with open(path, "w") as out:
+            out.write(source)
+        env = dict(os.environ, MYPYPATH=os.path.dirname(os.path.dirname(tfd.__file__)))
+        return subprocess.run(
+            ["mypy", "--python-version", version, "--cache-dir",
+             os.path.join(self.scratch, "cache"), "--strict", path],
+            capture_output=True, text=True, env=env, timeout=120,
+        )
 
     def test_pattern_type_checks(self):
         result = self.mypy(PATTERN)

@@ -111,8 +111,9 @@ class Timer(_tfd.TimerBase):
         ``nonblocking=True``, ``read()`` returns 0 instead of waiting.  The alarm clocks need
         the CAP_WAKE_ALARM capability (PermissionError otherwise).
         """
-        self._aio = None
-        self._trio_waiting = 0
+        if self.closed:  # not on a second __init__ of an open timer (the base refuses it)
+            self._aio = None
+            self._trio_waiting = 0
         _durations.flag("Timer", "nonblocking", nonblocking)
         number = clock_id(clock)
         if number not in _CLOCK_NAMES:
