@@ -215,9 +215,14 @@ class SystemPythonTest(Scratch):
         self.assert_ok(result, "the editable tfd")
         self.assertEqual(result.stdout.strip(), os.path.join(package, "__init__.py"))
         # An edit of the Python sources applies without reinstalling.
-        with open(os.path.join(package, "_edited.py"), "w") as edit:
+        edited = os.path.join(package, "_edited.py")
+        with open(edited, "w") as edit:
             edit.write("VALUE = 42\n")
-        result = run([python, "-c", "import tfd._edited; print(tfd._edited.VALUE)"], cwd=self.scratch)
+        try:
+            result = run([python, "-c", "import tfd._edited; print(tfd._edited.VALUE)"],
+                         cwd=self.scratch)
+        finally:
+            os.remove(edited)  # the unpacked sdist is shared with the other tests
         self.assert_ok(result, "importing an edited module")
         self.assertEqual(result.stdout.strip(), "42")
         # trio from Debian's packages, through the system site-packages.
