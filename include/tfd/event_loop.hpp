@@ -63,6 +63,7 @@
 
 #include "tfd/backend_kind.hpp"
 #include "tfd/clock.hpp"
+#include "tfd/embedded_timer.hpp"
 #include "tfd/fd_watcher.hpp"
 #include "tfd/io_events.hpp"
 #include "tfd/latency_histogram.hpp"
@@ -74,6 +75,7 @@ namespace tfd {
 
 namespace detail {
 class loop_impl;
+struct event_loop_access;
 }  // namespace detail
 
 // Options of a periodic timer.
@@ -184,6 +186,7 @@ class event_loop {
     [[nodiscard]] std::size_t active_watchers() const noexcept;
 
   private:
+    friend struct detail::event_loop_access;
     std::unique_ptr<detail::loop_impl> impl_;
 };
 
