@@ -109,14 +109,16 @@ void loop_impl::check_nothing_refers_to_me() const noexcept {
             active_timers += clock->queue.size();
         }
     }
-    if (timers_ + user_fds_ + signal_watchers_ + active_timers == 0) {
+    std::size_t guards = guards_.load();
+    if (timers_ + user_fds_ + signal_watchers_ + active_timers + guards == 0) {
         return;
     }
     std::fprintf(stderr,
                  "tfd::event_loop %p destroyed while still in use: %zu timer handle(s), %zu fd "
-                 "watcher(s), %zu signal watcher(s), %zu active timer(s) (handles' and embedded "
-                 "ones) refer to it; destroy or stop them before the loop\n",
-                 static_cast<const void*>(this), timers_, user_fds_, signal_watchers_,
+                 "watcher(s), %zu signal watcher(s), %zu work guard(s), %zu active timer(s) "
+                 "(handles' and embedded ones) refer to it; destroy or stop them before the "
+                 "loop\n",
+                 static_cast<const void*>(this), timers_, user_fds_, signal_watchers_, guards,
                  active_timers);
     std::abort();
 }
@@ -137,7 +139,7 @@ bool loop_impl::work_waiting() const noexcept {
 }
 
 bool loop_impl::alive() const noexcept {
-    return active_watchers() > 0 || work_waiting();
+    return active_watchers() > 0 || work_waiting() || guards_.load(std::memory_order_acquire) > 0;
 }
 
 std::size_t loop_impl::active_watchers() const noexcept {
@@ -179,8 +181,10 @@ void loop_impl::wait(std::chrono::nanoseconds timeout) {
         return;
     }
     std::optional<std::int64_t> target = virtual_jump(timeout);
-    if (!target) {
-        backend_->wait(timeout, ready_);  // nothing to jump to: only descriptors or post()
+    if (!target || guards_.load(std::memory_order_acquire) > 0) {
+        // Nothing to jump to (only descriptors or post()), or work another thread does for
+        // the loop is outstanding (a work_guard): wait for real.
+        backend_->wait(timeout, ready_);
         return;
     }
     backend_->wait(std::chrono::nanoseconds(0), ready_);

@@ -170,6 +170,11 @@ class loop_impl {
     // Any thread.
     void post(std::function<void()> work);
     void stop() noexcept;
+    void hold_work() noexcept { guards_.fetch_add(1, std::memory_order_acq_rel); }
+    void release_work() noexcept {
+        guards_.fetch_sub(1, std::memory_order_acq_rel);
+        wake_.notify();
+    }
 
     // Running.
     void run();
@@ -212,6 +217,7 @@ class loop_impl {
     [[nodiscard]] bool alive() const noexcept;
     [[nodiscard]] bool work_waiting() const noexcept;
     fd_node* register_fd(int fd, io_events interest, bool internal, fd_callback callback);
+    [[nodiscard]] int unwatched_number(int fd);
     void dispatch_fds();
     void arm_timers();
     bool already_due(clock_timers& timers, std::int64_t target) const;
@@ -269,6 +275,7 @@ class loop_impl {
     std::mutex posted_mutex_;
     std::deque<std::function<void()>> posted_;  // guarded by posted_mutex_
     std::atomic<bool> has_posted_{false};       // mirrors !posted_.empty()
+    std::atomic<std::size_t> guards_{0};        // live work_guards
 };
 
 // Marks `node` as the one whose callback runs, and frees it afterwards if it was released

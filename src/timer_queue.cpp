@@ -64,8 +64,8 @@ std::string describe(const timer_entry* e, std::int64_t deadline, std::uint64_t 
 
 timer_entry::~timer_entry() {
     if constexpr (debug_build) {
-        TFD_TQ_REQUIRE(idle(),
-                       "timer_entry destroyed while queued or due: " + describe(this, deadline_, order_));
+        TFD_TQ_REQUIRE(idle(), "timer_entry destroyed while queued or due: " +
+                                   describe(this, deadline_, order_));
     }
 }
 

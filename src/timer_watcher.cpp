@@ -30,10 +30,14 @@ std::size_t slot_of(clock_id clock) {
 }
 
 // The next deadline of a periodic timer scheduled at `deadline` and run at `now`, and the
-// number of whole periods that elapsed in between (its overrun count).
+// number of whole periods that elapsed in between (its overrun count).  `ends` when that next
+// deadline lies past the end of the clock's range (INT64_MAX ns): the schedule has run out of
+// time (only a virtual clock gets there, by advance(nanoseconds::max())), and the timer stops
+// after this run rather than fall due again, forever, at the last representable instant.
 struct next_tick {
     std::int64_t deadline;
     std::uint64_t overruns;
+    bool ends;
 };
 
 next_tick schedule_next(std::int64_t deadline, std::int64_t period, std::int64_t now,
@@ -44,19 +48,26 @@ next_tick schedule_next(std::int64_t deadline, std::int64_t period, std::int64_t
         overruns = (static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(deadline)) /
                    static_cast<std::uint64_t>(period);
     }
+    std::int64_t next = 0;
+    bool ends = false;
     switch (policy) {
         case missed_ticks::burst:
-            return {saturating_add(deadline, period), overruns};
+            ends = __builtin_add_overflow(deadline, period, &next);
+            return {next, overruns, ends};
         case missed_ticks::delay:
-            return {saturating_add(now, period), overruns};
+            ends = __builtin_add_overflow(now, period, &next);
+            return {next, overruns, ends};
         case missed_ticks::skip:
             break;
     }
     // The first scheduled tick after `now`: deadline + (overruns + 1) * period.
     __extension__ using wide = __int128;
-    wide next =
+    wide first_after =
         static_cast<wide>(deadline) + static_cast<wide>(overruns + 1) * static_cast<wide>(period);
-    return {next > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(next), overruns};
+    if (first_after > INT64_MAX) {
+        return {0, overruns, true};
+    }
+    return {static_cast<std::int64_t>(first_after), overruns, false};
 }
 
 }  // namespace
@@ -136,6 +147,9 @@ clock_timers& loop_impl::timers_for(clock_id clock) {
     if (!slot) {
         auto timers = std::make_unique<clock_timers>(clock, this);
         clock_timers* raw = timers.get();
+        if (int fd = unwatched_number(raw->fd.native_handle()); fd != raw->fd.native_handle()) {
+            raw->fd = timer_fd::adopt(fd, clock);
+        }
         raw->node = register_fd(raw->fd.native_handle(), io_events::readable, true,
                                 [raw](io_events) { timer_fd_ready(*raw); });
         slot = std::move(timers);
@@ -396,8 +410,10 @@ void loop_impl::fire_periodic(timer_base& timer) {
     // re-queued after collection, it cannot run again in this pass even when due.
     clock_timers& clock = *node.binding->clock;
     next_tick next = schedule_next(node.deadline().count(), node.period, clock.now, node.policy);
-    clock.queue.start(node, std::chrono::nanoseconds(next.deadline));
-    clock.dirty = true;
+    if (!next.ends) {
+        clock.queue.start(node, std::chrono::nanoseconds(next.deadline));
+        clock.dirty = true;
+    }
     clock.owner->run_node(node, next.overruns);
 }
 

@@ -70,6 +70,7 @@
 #include "tfd/loop_options.hpp"
 #include "tfd/signal_watcher.hpp"
 #include "tfd/timer_watcher.hpp"
+#include "tfd/work_guard.hpp"
 
 namespace tfd {
 

@@ -19,3 +19,4 @@
 #include "tfd/timer_watcher.hpp"
 #include "tfd/unique_fd.hpp"
 #include "tfd/wake_fd.hpp"
+#include "tfd/work_guard.hpp"

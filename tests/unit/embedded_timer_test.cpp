@@ -305,7 +305,11 @@ TEST(EmbeddedTimer, StartRestartAndStopAllocateNothing) {
     for (connection& c : conns) {
         c.timeout.stop();
     }
+#ifdef NDEBUG
     EXPECT_EQ(allocations.load(), before);
+#else
+    (void)before;  // debug builds check the queue's invariants after each change, which allocates
+#endif
 }
 
 TEST(EmbeddedTimer, MovesBetweenClocksAndLoops) {
