@@ -181,8 +181,9 @@ class loop_contender final : public contender {
         churn_result r;
         std::int64_t t0 = monotonic_ns();
         for (std::size_t i = 0; i < n; ++i) {
-            timers[i] = loop.at(clock_id::monotonic, nanoseconds(now + w.churn_timeouts[i]),
-                                [p](std::uint64_t) { ++*p; });
+            timers[i] = loop.at(
+                nanoseconds(now + w.churn_timeouts[i]), [p](std::uint64_t) { ++*p; },
+                clock_id::monotonic);
         }
         std::int64_t t1 = monotonic_ns();
         for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
@@ -212,9 +213,11 @@ class loop_contender final : public contender {
         for (std::size_t i = 0; i < n; ++i) {
             timer_watcher* self = &timers[i];
             timers[i] = loop.at(
-                clock_id::monotonic, nanoseconds(base + w.fire_offsets[i]), [self](std::uint64_t) {
+                nanoseconds(base + w.fire_offsets[i]),
+                [self](std::uint64_t) {
                     current_lateness->record(self->deadline().count(), monotonic_ns());
-                });
+                },
+                clock_id::monotonic);
         }
         const std::int64_t cpu0 = cpu_ns();
         loop.run();
@@ -249,10 +252,9 @@ class loop_contender final : public contender {
         const std::int64_t now = monotonic_ns();
         for (std::size_t i = 0; i < n; ++i) {
             int* p = &sink_;
-            timers.push_back(
-                loop.at(clock_id::monotonic,
-                        nanoseconds(now + ns_per_s + static_cast<std::int64_t>(i) * 97),
-                        [p](std::uint64_t) { ++*p; }));
+            timers.push_back(loop.at(
+                nanoseconds(now + ns_per_s + static_cast<std::int64_t>(i) * 97),
+                [p](std::uint64_t) { ++*p; }, clock_id::monotonic));
         }
     }
 

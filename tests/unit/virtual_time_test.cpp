@@ -68,10 +68,10 @@ TEST(VirtualTime, NeverEarlyAndSeesItsDeadline) {
     const nanoseconds deadline = timer.deadline();
     loop.advance(10s - 1ns);
     EXPECT_EQ(fired_at, nanoseconds(-1));
-    EXPECT_TRUE(timer.pending());
+    EXPECT_TRUE(timer.active());
     loop.advance(1ns);
     EXPECT_EQ(fired_at, deadline);
-    EXPECT_FALSE(timer.pending());
+    EXPECT_FALSE(timer.active());
 }
 
 TEST(VirtualTime, RealTimeDoesNotLeakIn) {
@@ -130,7 +130,7 @@ TEST(VirtualTime, CallbacksStartAndCancelTimersDuringAdvance) {
     cancelled = loop.after(2s, [&](std::uint64_t) { log.push_back("cancelled"); });
     loop.advance(3s);
     EXPECT_EQ(log, (std::vector<std::string>{"first", "posted", "due_now"}));
-    EXPECT_TRUE(started.pending());  // 3 s + 500 ms: the callback ran at the jump's time
+    EXPECT_TRUE(started.active());  // 3 s + 500 ms: the callback ran at the jump's time
     loop.advance(499ms);
     EXPECT_EQ(log.size(), 3u);
     loop.advance(1ms);
@@ -161,8 +161,9 @@ TEST(VirtualTime, EveryClockMovesTogether) {
     EXPECT_EQ(loop.now(clock_id::monotonic) - mono, nanoseconds(90min));
     EXPECT_EQ(loop.now(clock_id::boottime) - boot, nanoseconds(90min));
     bool fired = false;
-    timer_watcher wall_timer = loop.at(clock_id::realtime, loop.now(clock_id::realtime) + 1s,
-                                       [&](std::uint64_t) { fired = true; });
+    timer_watcher wall_timer = loop.at(
+        loop.now(clock_id::realtime) + 1s, [&](std::uint64_t) { fired = true; },
+        clock_id::realtime);
     loop.run();
     EXPECT_TRUE(fired);
 }
@@ -308,7 +309,7 @@ TEST(VirtualTime, RunUntilIdleRunsDueWorkWithoutMovingTheClock) {
     loop.run_until_idle();
     EXPECT_EQ(runs, 2);
     EXPECT_EQ(loop.now(), before);
-    EXPECT_TRUE(future.pending());
+    EXPECT_TRUE(future.active());
 }
 
 // Aborts the test program if the scope takes longer than `limit`: for regressions that hang.
@@ -360,8 +361,8 @@ TEST_P(VirtualTimeEndOfTime, AdvanceToTheEndReturnsWithAPeriodicTimerPending) {
     loop.advance(nanoseconds::max());
     EXPECT_EQ(loop.now(), nanoseconds::max());
     EXPECT_GE(runs, 1);
-    EXPECT_FALSE(tick.pending());
-    EXPECT_FALSE(hourly.pending());
+    EXPECT_FALSE(tick.active());
+    EXPECT_FALSE(hourly.active());
     EXPECT_EQ(loop.active_watchers(), 0u);
     loop.advance(1s);  // still the end: nothing runs, nothing hangs
     loop.run();        // nothing left: returns at once
