@@ -5,6 +5,7 @@
 
 #include "tfd/backend_kind.hpp"
 #include "tfd/clock.hpp"
+#include "tfd/embedded_timer.hpp"
 #include "tfd/event_loop.hpp"
 #include "tfd/fd_watcher.hpp"
 #include "tfd/io_events.hpp"
@@ -17,6 +18,8 @@
 #include "tfd/time_convert.hpp"
 #include "tfd/timer_fd.hpp"
 #include "tfd/timer_queue.hpp"
+#include "tfd/timer_slack.hpp"
 #include "tfd/timer_watcher.hpp"
 #include "tfd/unique_fd.hpp"
 #include "tfd/wake_fd.hpp"
+#include "tfd/work_guard.hpp"
