@@ -194,6 +194,21 @@ class TrioTest(unittest.TestCase):
 
         self.run_trio(main)
 
+    def test_second_waiter_is_told_why(self):
+        trio = self.trio
+
+        async def main():
+            with tfd.Timer() as timer:
+                timer.start(0.3)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(tfd.trio_wait, timer)
+                    await trio.sleep(TICK)
+                    with self.assertRaisesRegex(trio.BusyResourceError, "one task waits per timer"):
+                        await tfd.trio_wait(timer)
+                    # The first waiter is undisturbed and gets its expiry.
+
+        self.run_trio(main)
+
     def test_ticks_end_when_closed(self):
         trio = self.trio
 

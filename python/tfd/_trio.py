@@ -21,6 +21,11 @@ async def trio_wait(timer):
     import trio
 
     timer._check_waitable("trio_wait")
+    if timer._trio_waiting:
+        raise trio.BusyResourceError(
+            "trio_wait: another task is already waiting on this timer; under trio one task "
+            "waits per timer (hand the counts to others through a trio memory channel)"
+        )
     while True:
         count = timer._read_if_ready()
         if count:
