@@ -28,7 +28,14 @@ PACKAGE_DIR = os.path.join(ROOT, "python", "tfd")
 SUMMARY = "Linux timer file descriptors: CPython 3.13's os.timerfd_* on 3.8+, and a Timer"
 
 # The binding and the C++ library sources it uses: the same files CMake compiles into it.
-CORE_SOURCES = ("src/time_convert.cpp", "src/sys/sys.cpp")
+CORE_SOURCES = (
+    "src/time_convert.cpp",
+    "src/sys/sys.cpp",
+    "src/clock.cpp",
+    "src/unique_fd.cpp",
+    "src/timer_fd.cpp",
+    "src/timer_queue.cpp",
+)
 INCLUDE_DIRS = ("python/src", "src", "include")
 SDIST_DIRS = ("python", "src", "include", "examples/python", "bench/python", "docs")
 
@@ -93,10 +100,13 @@ def _record_line(arcname, data):
 
 
 def _package_files():
-    for name in sorted(os.listdir(PACKAGE_DIR)):
-        path = os.path.join(PACKAGE_DIR, name)
-        if os.path.isfile(path) and not name.endswith(".so") and name != "__pycache__":
-            yield path, f"{NAME}/{name}"
+    for folder, dirs, names in os.walk(PACKAGE_DIR):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        relative = os.path.relpath(folder, PACKAGE_DIR)
+        prefix = NAME if relative == "." else f"{NAME}/{relative}"
+        for name in sorted(names):
+            if not name.endswith((".so", ".pyc")):
+                yield os.path.join(folder, name), f"{prefix}/{name}"
 
 
 # --- PEP 517 hooks ------------------------------------------------------------------------

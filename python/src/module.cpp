@@ -2,6 +2,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include "aio_module.hpp"
 #include "module_state.hpp"
 #include "tfd/clock.hpp"
 #include "timer_base.hpp"
@@ -91,7 +92,8 @@ int add_timer_type(PyObject* module, module_state* state) {
 int exec_module(PyObject* module) {
     module_state* state = state_of(module);
     if (intern_keywords(state) < 0 || add_clock_changed(module, state) < 0 ||
-        add_timer_type(module, state) < 0 || add_constants(module) < 0) {
+        add_timer_type(module, state) < 0 || add_constants(module) < 0 ||
+        add_aio_types(module) < 0) {
         return -1;
     }
     return 0;

@@ -1,0 +1,77 @@
+// _tfd.AioLoopCore: the scheduling core of tfd.aio.EventLoop (CPython glue over
+// aio_scheduler and aio_ready_queue).  tfd.aio.EventLoop derives from it and from CPython's
+// selector event loop, so its methods (time, call_soon, call_at, call_later,
+// call_soon_threadsafe, _add_callback, _run_once) replace the stock ones while transports,
+// servers, subprocesses and signals stay CPython's.
+//
+// The pass (_run_once), numbered as in docs/asyncio.md:
+//  1. timeout: 0 when callbacks are ready or the loop is stopping; otherwise the scheduler
+//     arms its timer_fd for the earliest deadline (0 if one is due already), else infinite;
+//  2. wait: epoll_wait on the selector's own epoll set, in which the timer_fd is registered
+//     edge-triggered (any other selector: selector.select() with a timeout rounded up);
+//  3. descriptors: ready readers and writers are queued, as _process_events does;
+//  4. timers: every handle due by the clock (read once) is queued, in (deadline, start order);
+//  5. run: exactly the callbacks queued before this step, in order; the rest wait a pass.
+//
+// Invariants: `ready` holds strong references to handles (ours or any asyncio.Handle);
+// `queued` lists every scheduled TimerHandle (each held by one strong reference);
+// `clocks[i]` is null or a scheduler whose timer_fd is registered in `epoll_fd` when
+// `native` (registered_in == epoll_fd).
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <sys/epoll.h>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "aio_handle.hpp"
+#include "aio_ready_queue.hpp"
+#include "aio_scheduler.hpp"
+
+namespace tfd::python {
+
+// The clocks a loop keeps timers on; slot 0 is the loop's own time() (monotonic).
+enum class aio_clock : unsigned char { monotonic = 0, realtime = 1, boottime = 2 };
+constexpr std::size_t aio_clock_count = 3;
+
+struct aio_loop {
+    PyObject ob_base;
+    std::array<std::unique_ptr<aio::scheduler>, aio_clock_count> clocks;
+    std::array<int, aio_clock_count> registered_in;  // the epoll fd each timer_fd is in, or -1
+    aio::ready_queue<PyObject*> ready;
+    aio_timer_handle* queued;  // head of the list of scheduled TimerHandles
+    std::vector<epoll_event> events;
+    PyObject* handle_type;
+    PyObject* timer_type;
+    PyObject* helpers;       // tfd.aio._support: report, run_debug, source_traceback
+    PyObject* selector;      // the selector the wait state below was computed for
+    PyObject* fd_to_key;     // selector._fd_to_key when native
+    PyObject* str_selector;  // interned attribute names of the hot paths
+    PyObject* str_cancelled;
+    PyObject* str_run;
+    int epoll_fd;
+    std::int64_t coalescing;  // ns
+    std::uint64_t passes;
+    bool constructed;  // the C++ members above exist (tp_new got that far)
+    bool native;
+    bool closed;
+    bool stopping;
+    bool debug;
+};
+
+inline aio_loop* as_loop(PyObject* o) {
+    return reinterpret_cast<aio_loop*>(o);
+}
+
+// Creates AioLoopCore (a new reference); `handle_type` and `timer_type` are the handle
+// types its methods create.
+PyObject* create_loop_type(PyObject* module, PyObject* handle_type, PyObject* timer_type);
+
+// Unqueues a scheduled TimerHandle (dropping the loop's reference to it); no-op otherwise.
+void unschedule(aio_timer_handle* handle);
+
+}  // namespace tfd::python
