@@ -533,6 +533,11 @@ PyObject* loop_set_coalescing(PyObject* self, PyObject* arg) {
     Py_RETURN_NONE;
 }
 
+PyObject* loop_fresh_run(PyObject* self, PyObject*) {
+    as_loop(self)->first_pass = true;
+    Py_RETURN_NONE;
+}
+
 PyObject* loop_stats(PyObject* self, PyObject*) {
     aio_loop* loop = as_loop(self);
     unsigned long long timers = 0, settimes = 0, changes = 0;
@@ -543,10 +548,11 @@ PyObject* loop_stats(PyObject* self, PyObject*) {
             changes += s->clock_changes();
         }
     }
-    return Py_BuildValue("{sKsnsKsKsKsO}", "timers", timers, "ready",
+    return Py_BuildValue("{sKsnsKsKsKsKsO}", "timers", timers, "ready",
                          static_cast<Py_ssize_t>(loop->ready.size()), "settime_calls", settimes,
                          "clock_changes", changes, "passes",
-                         static_cast<unsigned long long>(loop->passes), "native_wait",
+                         static_cast<unsigned long long>(loop->passes), "polls_skipped",
+                         static_cast<unsigned long long>(loop->polls_skipped), "native_wait",
                          loop->native ? Py_True : Py_False);
 }
 
@@ -577,9 +583,11 @@ PyMethodDef loop_methods[] = {
     {"_run_once", loop_run_once, METH_NOARGS, "One pass of the loop."},
     {"_tfd_clear", loop_clear_work, METH_NOARGS, "Drops every pending callback and timer."},
     {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
+    {"_tfd_fresh_run", loop_fresh_run, METH_NOARGS,
+     "Marks the next pass as the first of a run_forever (it always polls)."},
     {"_tfd_stats", loop_stats, METH_NOARGS,
      "Counters: timers pending, ready callbacks, timerfd_settime calls, wall-clock changes,\n"
-     "passes, whether the pass waits on the epoll set itself."},
+     "passes, polls skipped, whether the pass waits on the epoll set itself."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -8,7 +8,12 @@
 //  1. timeout: 0 when callbacks are ready or the loop is stopping; otherwise the scheduler
 //     arms its timer_fd for the earliest deadline (0 if one is due already), else infinite;
 //  2. wait: epoll_wait on the selector's own epoll set, in which the timer_fd is registered
-//     edge-triggered (any other selector: selector.select() with a timeout rounded up);
+//     edge-triggered (any other selector: selector.select() with a timeout rounded up).  A
+//     pass that would only poll (timeout 0) skips the system call when the previous wait
+//     returned less than poll_skip_ns ago, unless it is the first pass of a run_forever or
+//     the loop is stopping: a chain of callbacks queued by callbacks (a task resuming on a
+//     future) then costs no system call per pass, and descriptors are still polled at
+//     least every poll_skip_ns while work keeps the loop busy;
 //  3. descriptors: ready readers and writers are queued, as _process_events does;
 //  4. timers: every handle due by the clock (read once) is queued, in (deadline, start order);
 //  5. run: exactly the callbacks queued before this step, in order; the rest wait a pass.
@@ -37,6 +42,8 @@ namespace tfd::python {
 // The clocks a loop keeps timers on; slot 0 is the loop's own time() (monotonic).
 enum class aio_clock : unsigned char { monotonic = 0, realtime = 1, boottime = 2 };
 constexpr std::size_t aio_clock_count = 3;
+// How long after a wait a pass with work ready may skip polling the descriptors.
+constexpr std::int64_t poll_skip_ns = 100'000;
 
 struct aio_loop {
     PyObject ob_base;
@@ -56,6 +63,9 @@ struct aio_loop {
     int epoll_fd;
     std::int64_t coalescing;  // ns
     std::uint64_t passes;
+    std::int64_t last_wait_end;  // CLOCK_MONOTONIC ns when the last epoll_wait returned
+    std::uint64_t polls_skipped;
+    bool first_pass;   // the next pass is the first of a run_forever: it always waits
     bool constructed;  // the C++ members above exist (tp_new got that far)
     bool native;
     bool closed;

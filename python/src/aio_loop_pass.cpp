@@ -409,6 +409,8 @@ int handle_is_cancelled(aio_loop* loop, PyObject* handle) {
     return truth;
 }
 
+PyObject* run_pass_rest(aio_loop* loop);
+
 PyObject* loop_run_once(PyObject* self, PyObject*) {
     aio_loop* loop = as_loop(self);
     PyObject* selector = PyObject_GetAttr(self, loop->str_selector);
@@ -435,11 +437,21 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
         }
     }
     // 2. wait and 3. descriptors
+    bool first = loop->first_pass;
+    loop->first_pass = false;
+    if (loop->native && poll && !first && !loop->stopping && loop->ready.size() != 0) {
+        std::int64_t now = clock_now(clock_id::monotonic).count();
+        if (now - loop->last_wait_end < poll_skip_ns) {
+            ++loop->polls_skipped;
+            return run_pass_rest(loop);
+        }
+    }
     if (loop->native) {
         int n = wait_epoll(loop, poll ? 0 : timeout_ms);
         if (n < 0) {
             return nullptr;
         }
+        loop->last_wait_end = clock_now(clock_id::monotonic).count();
         for (int i = 0; i < n; ++i) {
             const epoll_event& event = loop->events[i];
             if (!is_timer_fd(loop, event.data.fd) && dispatch_event(loop, event) < 0) {
@@ -449,6 +461,11 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
     } else if (wait_selector(loop, self, poll, wait_ns) < 0) {
         return nullptr;
     }
+    return run_pass_rest(loop);
+}
+
+// Phases 4 and 5.
+PyObject* run_pass_rest(aio_loop* loop) {
     // 4. timers
     if (collect_due(loop) < 0) {
         return nullptr;

@@ -22,6 +22,7 @@ __all__ = [
     "install",
     "new_event_loop",
     "run",
+    "wait_timer",
 ]
 
 Handle = _tfd.AioHandle
@@ -38,6 +39,15 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
     def _loop_factory(self):
         return new_event_loop()
+
+
+async def wait_timer(timer):
+    """``await timer.wait()`` for a tfd.Timer, in two system calls a tick on a tfd.aio loop
+    (EventLoop.wait_timer); on any other loop it is timer.wait() itself."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, EventLoop):
+        return await loop.wait_timer(timer)
+    return await timer.wait()
 
 
 def install():

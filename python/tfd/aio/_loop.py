@@ -5,6 +5,7 @@ import selectors
 
 from .. import _tfd
 from . import _support  # noqa: F401  (attaches the helpers the core needs)
+from ._timer_wait import TimerWatch
 
 
 class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
@@ -29,11 +30,35 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
             raise
         if selector is None:
             selector = selectors.EpollSelector()
+        self._timer_watches = None
         super().__init__(selector)
+
+    def run_forever(self):
+        self._tfd_fresh_run()  # its first pass always polls the descriptors
+        return super().run_forever()
 
     def close(self):
         super().close()
         self._tfd_clear()
+        self._timer_watches = None  # the selector is closed: nothing left to unregister
+
+    async def wait_timer(self, timer):
+        """Waits for the next expiry of the tfd.Timer `timer` and returns the count, like
+        ``await timer.wait()`` but in two system calls a tick (the loop's epoll_wait and one
+        read) instead of about six: the descriptor stays registered between waits.  Only one
+        task may wait for a timer at a time."""
+        if timer.closed:
+            raise ValueError("I/O operation on closed timer")
+        watches = self._timer_watches
+        if watches is None:
+            watches = self._timer_watches = {}
+        fd = timer.fileno()
+        watch = watches.get(fd)
+        if watch is None or watch.timer is not timer:
+            if watch is not None:
+                watch.stop()  # a closed timer's number, reused
+            watch = watches[fd] = TimerWatch(self, timer)
+        return await watch.wait()
 
     def set_timer_coalescing(self, seconds):
         """Lets each wake-up wait up to `seconds` (0 to 3600) longer, so timers due within
