@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "aio_loop_pass.hpp"
+#include "aio_scheduler.hpp"
 
 namespace tfd::python {
 namespace {
@@ -533,9 +534,63 @@ PyObject* loop_set_coalescing(PyObject* self, PyObject* arg) {
     Py_RETURN_NONE;
 }
 
+// _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`
+// seconds, the other clocks at their current readings.  Only before any timer is started.
+PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
+    double start = PyFloat_AsDouble(arg);
+    if (start == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    if (!std::isfinite(start)) {
+        PyErr_Format(PyExc_ValueError, "virtual_start=%R must be a finite number of seconds", arg);
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    for (std::size_t slot = 0; slot < aio_clock_count; ++slot) {
+        if (auto& s = loop->clocks[slot]) {
+            if (s->size() != 0) {
+                PyErr_SetString(PyExc_RuntimeError,
+                                "a loop with timers cannot switch to virtual time");
+                return nullptr;
+            }
+            s->time().make_virtual(slot == 0 ? aio::seconds_to_ns_ceil(start) : s->now());
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+// _tfd_advance(seconds >= 0, checked by the caller): moves every virtual clock forward.
+PyObject* loop_advance(PyObject* self, PyObject* arg) {
+    double seconds = PyFloat_AsDouble(arg);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    advance_clocks(as_loop(self), aio::seconds_to_ns_ceil(seconds));
+    Py_RETURN_NONE;
+}
+
+// _tfd_hold(delta): takes (+1) or releases (-1) a hold on the virtual clock.
+PyObject* loop_hold(PyObject* self, PyObject* arg) {
+    long delta = PyLong_AsLong(arg);
+    if (delta == -1 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    if (loop->holds + delta < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "the virtual clock was released more often than held");
+        return nullptr;
+    }
+    loop->holds += delta;
+    Py_RETURN_NONE;
+}
+
 PyObject* loop_fresh_run(PyObject* self, PyObject*) {
     as_loop(self)->first_pass = true;
     Py_RETURN_NONE;
+}
+
+PyObject* loop_is_virtual(PyObject* self, void*) {
+    return PyBool_FromLong(as_loop(self)->clocks[0]->time().is_virtual());
 }
 
 PyObject* loop_stats(PyObject* self, PyObject*) {
@@ -583,6 +638,9 @@ PyMethodDef loop_methods[] = {
     {"_run_once", loop_run_once, METH_NOARGS, "One pass of the loop."},
     {"_tfd_clear", loop_clear_work, METH_NOARGS, "Drops every pending callback and timer."},
     {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
+    {"_tfd_make_virtual", loop_make_virtual, METH_O, nullptr},
+    {"_tfd_advance", loop_advance, METH_O, nullptr},
+    {"_tfd_hold", loop_hold, METH_O, nullptr},
     {"_tfd_fresh_run", loop_fresh_run, METH_NOARGS,
      "Marks the next pass as the first of a run_forever (it always polls)."},
     {"_tfd_stats", loop_stats, METH_NOARGS,
@@ -595,6 +653,11 @@ PyGetSetDef loop_getset[] = {
     {"_closed", get_flag<&aio_loop::closed>, set_flag<&aio_loop::closed>, nullptr, nullptr},
     {"_stopping", get_flag<&aio_loop::stopping>, set_flag<&aio_loop::stopping>, nullptr, nullptr},
     {"_debug", get_flag<&aio_loop::debug>, set_flag<&aio_loop::debug>, nullptr, nullptr},
+    {"virtual_time", loop_is_virtual, nullptr,
+     "True when the loop runs on virtual time (tfd.aio.new_event_loop(virtual_time=True)).",
+     nullptr},
+    {"_tfd_idle_stop", get_flag<&aio_loop::idle_stop>, set_flag<&aio_loop::idle_stop>, nullptr,
+     nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 

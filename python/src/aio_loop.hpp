@@ -18,6 +18,12 @@
 //  4. timers: every handle due by the clock (read once) is queued, in (deadline, start order);
 //  5. run: exactly the callbacks queued before this step, in order; the rest wait a pass.
 //
+// On virtual time no timer_fd is armed: a pass with timers pending and nothing ready polls,
+// and when the poll brought nothing (no callback ready, no hold taken by work outside the
+// loop: executors, hold_time()), phase 4 first moves every clock forward to the earliest
+// deadline.  With holds, the pass blocks on the descriptors as a real loop does without
+// timers.
+//
 // Invariants: `ready` holds strong references to handles (ours or any asyncio.Handle);
 // `queued` lists every scheduled TimerHandle (each held by one strong reference);
 // `clocks[i]` is null or a scheduler whose timer_fd is registered in `epoll_fd` when
@@ -65,7 +71,10 @@ struct aio_loop {
     std::uint64_t passes;
     std::int64_t last_wait_end;  // CLOCK_MONOTONIC ns when the last epoll_wait returned
     std::uint64_t polls_skipped;
-    bool first_pass;   // the next pass is the first of a run_forever: it always waits
+    std::int64_t holds;  // virtual time: work outside the loop that keeps the clock still
+    bool first_pass;
+    bool idle_stop;  // virtual time: stop when nothing is ready or due instead of jumping   // the
+                     // next pass is the first of a run_forever: it always waits
     bool constructed;  // the C++ members above exist (tp_new got that far)
     bool native;
     bool closed;

@@ -272,15 +272,6 @@ int collect_due(aio_loop* loop) {
             set_os_error(e.code(), "reading the clock");
             return -1;
         }
-        if (s->time().is_virtual()) {
-            // Nothing else happened: jump to the earliest deadline instead of sleeping.
-            if (loop->ready.empty()) {
-                if (std::optional<std::int64_t> next = s->next_deadline()) {
-                    s->time().advance_to(*next);
-                    now = s->now();
-                }
-            }
-        }
         while (timer_entry* entry = s->pop_due(now)) {
             aio_timer_handle* t = timer_of(entry);
             unlink_queued(loop, t);
@@ -289,6 +280,43 @@ int collect_due(aio_loop* loop) {
         }
     }
     return 0;
+}
+
+bool has_timers(aio_loop* loop) {
+    for (auto& s : loop->clocks) {
+        if (s && s->size() != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Virtual time, phase 4: nothing happened, so every clock jumps by the time to the
+// earliest deadline of any clock.
+void jump_to_next_deadline(aio_loop* loop) {
+    std::optional<std::int64_t> delta;
+    for (auto& s : loop->clocks) {
+        if (!s || s->size() == 0) {
+            continue;
+        }
+        std::int64_t left = *s->next_deadline() - s->now();
+        if (left < 0) {
+            left = 0;
+        }
+        delta = delta ? std::min(*delta, left) : left;
+    }
+    if (delta) {
+        advance_clocks(loop, *delta);
+    }
+}
+
+bool any_due(aio_loop* loop) {
+    for (auto& s : loop->clocks) {
+        if (s && s->size() != 0 && *s->next_deadline() <= s->now()) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // Phase 5 for one handle: ours run in C++; any other asyncio.Handle through its _run().
@@ -367,6 +395,14 @@ aio::scheduler* scheduler_for(aio_loop* loop, aio_clock clock) {
     return loop->clocks[slot].get();
 }
 
+void advance_clocks(aio_loop* loop, std::int64_t delta) {
+    for (auto& s : loop->clocks) {
+        if (s) {
+            s->time().advance_by(delta);
+        }
+    }
+}
+
 void unlink_queued(aio_loop* loop, aio_timer_handle* t) {
     if (t->prev != nullptr) {
         t->prev->next = t->next;
@@ -425,16 +461,15 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
     ++loop->passes;
     // 1. timeout
     bool poll = !loop->ready.empty() || loop->stopping;
-    int timeout_ms = 0;
+    int timeout_ms = -1;
     std::int64_t wait_ns = -1;
-    // Arming is for blocking: a pass that polls leaves it to the next one.
-    if (!poll && arm_timers(loop, timeout_ms, wait_ns) < 0) {
+    if (!poll && loop->clocks[0]->time().is_virtual()) {
+        // Never sleeps for a timer: polls, then jumps (phase 4), unless work outside the
+        // loop holds the clock.
+        poll = (loop->holds == 0 && has_timers(loop)) || loop->idle_stop || any_due(loop);
+    } else if (!poll && arm_timers(loop, timeout_ms, wait_ns) < 0) {
+        // Arming is for blocking: a pass that polls leaves it to the next one.
         return nullptr;
-    }
-    for (auto& s : loop->clocks) {
-        if (s && s->size() != 0 && s->time().is_virtual()) {
-            poll = true;  // virtual time never sleeps for a timer: it jumps (phase 4)
-        }
     }
     // 2. wait and 3. descriptors
     bool first = loop->first_pass;
@@ -467,6 +502,10 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
 // Phases 4 and 5.
 PyObject* run_pass_rest(aio_loop* loop) {
     // 4. timers
+    if (loop->clocks[0]->time().is_virtual() && loop->ready.empty() && loop->holds == 0 &&
+        !loop->idle_stop && !loop->stopping) {
+        jump_to_next_deadline(loop);
+    }
     if (collect_due(loop) < 0) {
         return nullptr;
     }
@@ -479,6 +518,9 @@ PyObject* run_pass_rest(aio_loop* loop) {
         if (failed < 0) {
             return nullptr;
         }
+    }
+    if (loop->idle_stop && loop->ready.empty() && !any_due(loop)) {
+        loop->stopping = true;  // advance(): everything that became due has run
     }
     Py_RETURN_NONE;
 }

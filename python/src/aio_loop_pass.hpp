@@ -20,6 +20,9 @@ void clear_work(aio_loop* loop);
 // handle._cancelled, fast for our own handles; -1 on error.
 int handle_is_cancelled(aio_loop* loop, PyObject* handle);
 
+// Moves every clock of a virtual loop forward by `delta` ns.
+void advance_clocks(aio_loop* loop, std::int64_t delta);
+
 PyObject* loop_run_once(PyObject* self, PyObject*);
 
 }  // namespace tfd::python

@@ -21,6 +21,12 @@ void time_source::advance_to(std::int64_t when) noexcept {
     }
 }
 
+void time_source::advance_by(std::int64_t delta) noexcept {
+    if (delta > 0 && __builtin_add_overflow(virtual_now_, delta, &virtual_now_)) {
+        virtual_now_ = std::numeric_limits<std::int64_t>::max();
+    }
+}
+
 scheduler::scheduler(clock_id clock, std::chrono::nanoseconds coalescing)
     : time_(clock),
       fd_(clock, open_flags::nonblocking),

@@ -48,6 +48,8 @@ class time_source {
     void make_virtual(std::int64_t start) noexcept;
     // Moves a virtual clock forward to `when` (no-op when `when` is not later).
     void advance_to(std::int64_t when) noexcept;
+    // Moves a virtual clock forward by `delta` >= 0 ns (saturating).
+    void advance_by(std::int64_t delta) noexcept;
 
   private:
     clock_id clock_;

@@ -29,16 +29,22 @@ Handle = _tfd.AioHandle
 TimerHandle = _tfd.AioTimerHandle
 
 
-def new_event_loop(*, timer_coalescing=0.0):
+def new_event_loop(*, timer_coalescing=0.0, virtual_time=False, virtual_start=0.0):
     """A new tfd.aio.EventLoop (a loop_factory for asyncio.run and asyncio.Runner)."""
-    return EventLoop(timer_coalescing=timer_coalescing)
+    return EventLoop(timer_coalescing=timer_coalescing, virtual_time=virtual_time,
+                     virtual_start=virtual_start)
 
 
 class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
-    """asyncio's default policy (child watchers included) making tfd.aio loops."""
+    """asyncio's default policy (child watchers included) making tfd.aio loops; keyword
+    arguments go to new_event_loop (e.g. virtual_time=True)."""
+
+    def __init__(self, **loop_options):
+        super().__init__()
+        self._tfd_loop_options = loop_options
 
     def _loop_factory(self):
-        return new_event_loop()
+        return new_event_loop(**self._tfd_loop_options)
 
 
 async def wait_timer(timer):
@@ -50,9 +56,9 @@ async def wait_timer(timer):
     return await timer.wait()
 
 
-def install():
+def install(**loop_options):
     """Makes tfd.aio the loop asyncio creates from now on (asyncio.set_event_loop_policy)."""
-    asyncio.set_event_loop_policy(EventLoopPolicy())
+    asyncio.set_event_loop_policy(EventLoopPolicy(**loop_options))
 
 
 def run(main, *, debug=None, **loop_options):
