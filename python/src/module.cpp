@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "aio_module.hpp"
 #include "module_state.hpp"
 #include "tfd/clock.hpp"
 #include "timer_base.hpp"
@@ -99,7 +100,8 @@ int exec_module(PyObject* module) {
     module_state* state = state_of(module);
     if (intern_keywords(state) < 0 || add_clock_changed(module, state) < 0 ||
         add_timer_type(module, state) < 0 || add_constants(module) < 0 ||
-        PyModule_AddStringConstant(module, "__version__", TFD_VERSION) < 0) {
+        PyModule_AddStringConstant(module, "__version__", TFD_VERSION) < 0 ||
+        add_aio_types(module) < 0) {
         return -1;
     }
 #if defined(TFD_PYTHON_TESTING)

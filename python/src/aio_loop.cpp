@@ -1,0 +1,709 @@
+// _tfd.AioLoopCore: construction, the loop's flags, time() and the call_* methods (the pass
+// itself is in aio_loop_pass.cpp).  Each method keeps asyncio's checks, order and messages:
+// None when/delay, a closed loop, and in debug mode the thread and callback checks, which
+// are the stock loop's own Python methods (_check_thread, _check_callback).
+#include "aio_loop.hpp"
+
+#include <cmath>
+#include <new>
+#include <system_error>
+
+#include "aio_loop_pass.hpp"
+#include "aio_scheduler.hpp"
+
+namespace tfd::python {
+namespace {
+
+// ---- construction ----------------------------------------------------------------------
+
+PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
+    PyObject* handle_type =
+        PyObject_GetAttrString(reinterpret_cast<PyObject*>(type), "_tfd_handle_type");
+    PyObject* timer_type =
+        handle_type == nullptr
+            ? nullptr
+            : PyObject_GetAttrString(reinterpret_cast<PyObject*>(type), "_tfd_timer_handle_type");
+    PyObject* helpers =
+        timer_type == nullptr
+            ? nullptr
+            : PyObject_GetAttrString(reinterpret_cast<PyObject*>(type), "_tfd_helpers");
+    if (helpers == nullptr) {
+        Py_XDECREF(handle_type);
+        Py_XDECREF(timer_type);
+        return nullptr;
+    }
+    PyObject* self = type->tp_alloc(type, 0);
+    if (self == nullptr) {
+        Py_DECREF(handle_type);
+        Py_DECREF(timer_type);
+        Py_DECREF(helpers);
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    new (&loop->clocks) decltype(loop->clocks)();
+    new (&loop->registered_in) decltype(loop->registered_in)();
+    loop->registered_in.fill(-1);
+    new (&loop->ready) decltype(loop->ready)();
+    new (&loop->events) decltype(loop->events)();
+    loop->handle_type = handle_type;
+    loop->timer_type = timer_type;
+    loop->helpers = helpers;
+    loop->epoll_fd = -1;
+    loop->constructed = true;
+    loop->str_selector = PyUnicode_InternFromString("_selector");
+    loop->str_cancelled = PyUnicode_InternFromString("_cancelled");
+    loop->str_run = PyUnicode_InternFromString("_run");
+    if (loop->str_selector == nullptr || loop->str_cancelled == nullptr ||
+        loop->str_run == nullptr) {
+        Py_DECREF(self);
+        return nullptr;
+    }
+    if (scheduler_for(loop, aio_clock::monotonic) == nullptr) {
+        Py_DECREF(self);
+        return nullptr;
+    }
+    return self;
+}
+
+int loop_traverse(PyObject* self, visitproc visit, void* arg) {
+    aio_loop* loop = as_loop(self);
+#if PY_VERSION_HEX >= 0x03090000
+    Py_VISIT(Py_TYPE(self));
+#endif
+    if (!loop->constructed) {
+        return 0;
+    }
+    Py_VISIT(loop->handle_type);
+    Py_VISIT(loop->timer_type);
+    Py_VISIT(loop->helpers);
+    Py_VISIT(loop->selector);
+    Py_VISIT(loop->fd_to_key);
+    for (std::size_t i = 0; i < loop->ready.size(); ++i) {
+        Py_VISIT(loop->ready.at(i));
+    }
+    for (aio_timer_handle* t = loop->queued; t != nullptr; t = t->next) {
+        Py_VISIT(reinterpret_cast<PyObject*>(t));
+    }
+    return 0;
+}
+
+int loop_clear(PyObject* self) {
+    aio_loop* loop = as_loop(self);
+    if (!loop->constructed) {
+        return 0;
+    }
+    clear_work(loop);
+    Py_CLEAR(loop->selector);
+    Py_CLEAR(loop->fd_to_key);
+    return 0;
+}
+
+void loop_dealloc(PyObject* self) {
+    PyTypeObject* type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    aio_loop* loop = as_loop(self);
+    if (loop->constructed) {
+        loop_clear(self);
+        Py_CLEAR(loop->handle_type);
+        Py_CLEAR(loop->timer_type);
+        Py_CLEAR(loop->helpers);
+        Py_CLEAR(loop->str_selector);
+        Py_CLEAR(loop->str_cancelled);
+        Py_CLEAR(loop->str_run);
+        using clocks_t = decltype(loop->clocks);
+        using ready_t = decltype(loop->ready);
+        using events_t = decltype(loop->events);
+        loop->clocks.~clocks_t();
+        loop->ready.~ready_t();
+        loop->events.~events_t();
+    }
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+// ---- flags shared with the stock code (BaseEventLoop reads and writes them) -----------------
+
+template <bool aio_loop::*Flag>
+PyObject* get_flag(PyObject* self, void*) {
+    return PyBool_FromLong(as_loop(self)->*Flag);
+}
+
+template <bool aio_loop::*Flag>
+int set_flag(PyObject* self, PyObject* value, void*) {
+    if (value == nullptr) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete the loop's flag");
+        return -1;
+    }
+    int truth = PyObject_IsTrue(value);
+    if (truth < 0) {
+        return -1;
+    }
+    as_loop(self)->*Flag = truth != 0;
+    return 0;
+}
+
+// ---- scheduling ------------------------------------------------------------------------
+
+PyObject* closed_error() {
+    PyErr_SetString(PyExc_RuntimeError, "Event loop is closed");
+    return nullptr;
+}
+
+// Parses (fixed..., callback, *args, context=None) from a vectorcall: `fixed` leading
+// positional parameters, named in `names` for the missing-argument message.
+struct call_arguments {
+    PyObject* callback = nullptr;
+    PyObject* args = nullptr;  // new reference
+    PyObject* context = nullptr;
+};
+
+int parse_call(const char* method, const char* const* names, Py_ssize_t fixed,
+               PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, call_arguments& out) {
+    if (kwnames != nullptr) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); ++i) {
+            PyObject* name = PyTuple_GET_ITEM(kwnames, i);
+            if (PyUnicode_CompareWithASCIIString(name, "context") != 0) {
+                PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
+                             method, name);
+                return -1;
+            }
+            out.context = args[nargs + i];
+        }
+    }
+    if (nargs <= fixed) {
+        Py_ssize_t missing = fixed + 1 - nargs;
+        if (missing == 1) {
+            PyErr_Format(PyExc_TypeError, "%s() missing 1 required positional argument: '%s'",
+                         method, names[fixed]);
+        } else {
+            PyErr_Format(PyExc_TypeError,
+                         "%s() missing %zd required positional arguments: '%s' and 'callback'",
+                         method, missing, names[0]);
+        }
+        return -1;
+    }
+    out.callback = args[fixed];
+    Py_ssize_t extra = nargs - fixed - 1;
+    out.args = PyTuple_New(extra);
+    if (out.args == nullptr) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < extra; ++i) {
+        PyObject* item = args[fixed + 1 + i];
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(out.args, i, item);
+    }
+    return 0;
+}
+
+int call_method(PyObject* self, const char* name, PyObject* a = nullptr, PyObject* b = nullptr) {
+    PyObject* result = PyObject_CallMethod(self, name,
+                                           a == nullptr   ? "()"
+                                           : b == nullptr ? "(O)"
+                                                          : "(OO)",
+                                           a, b);
+    if (result == nullptr) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+// The debug-mode checks of the stock call_* methods, by the stock methods themselves.
+int debug_checks(PyObject* self, PyObject* callback, const char* method, bool check_thread) {
+    if (check_thread && call_method(self, "_check_thread") < 0) {
+        return -1;
+    }
+    PyObject* name = PyUnicode_FromString(method);
+    if (name == nullptr) {
+        return -1;
+    }
+    int rc = call_method(self, "_check_callback", callback, name);
+    Py_DECREF(name);
+    return rc;
+}
+
+// In debug mode, where the handle was created: the stack down to the caller's frame.
+int add_source_traceback(aio_loop* loop, aio_handle* h) {
+    if (!loop->debug) {
+        return 0;
+    }
+    PyObject* stack = PyObject_CallMethod(loop->helpers, "source_traceback", nullptr);
+    if (stack == nullptr) {
+        return -1;
+    }
+    Py_XSETREF(h->source_traceback, stack);
+    return 0;
+}
+
+PyObject* make_soon(PyObject* self, const char* method, bool check_thread, PyObject* callback,
+                    PyObject* args, PyObject* context) {
+    aio_loop* loop = as_loop(self);
+    if (loop->closed) {
+        return closed_error();
+    }
+    if (loop->debug && debug_checks(self, callback, method, check_thread) < 0) {
+        return nullptr;
+    }
+    aio_handle* h = new_handle(reinterpret_cast<PyTypeObject*>(loop->handle_type), callback, args,
+                               self, context);
+    if (h == nullptr || add_source_traceback(loop, h) < 0) {
+        Py_XDECREF(reinterpret_cast<PyObject*>(h));
+        return nullptr;
+    }
+    try {
+        loop->ready.push(reinterpret_cast<PyObject*>(h));
+    } catch (const std::bad_alloc&) {
+        Py_DECREF(reinterpret_cast<PyObject*>(h));
+        return PyErr_NoMemory();
+    }
+    Py_INCREF(reinterpret_cast<PyObject*>(h));  // one for the queue, one returned
+    return reinterpret_cast<PyObject*>(h);
+}
+
+PyObject* loop_call_soon(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                         PyObject* kwnames) {
+    static const char* const names[] = {"callback"};
+    call_arguments a;
+    if (parse_call("call_soon", names, 0, args, nargs, kwnames, a) < 0) {
+        return nullptr;
+    }
+    PyObject* h = make_soon(self, "call_soon", true, a.callback, a.args, a.context);
+    Py_DECREF(a.args);
+    return h;
+}
+
+PyObject* loop_call_soon_threadsafe(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                                    PyObject* kwnames) {
+    static const char* const names[] = {"callback"};
+    call_arguments a;
+    if (parse_call("call_soon_threadsafe", names, 0, args, nargs, kwnames, a) < 0) {
+        return nullptr;
+    }
+    // Under the GIL the ready queue is consistent for every thread; the write to the self-
+    // pipe wakes the loop if it is waiting.
+    PyObject* h = make_soon(self, "call_soon_threadsafe", false, a.callback, a.args, a.context);
+    Py_DECREF(a.args);
+    if (h != nullptr && call_method(self, "_write_to_self") < 0) {
+        Py_CLEAR(h);
+    }
+    return h;
+}
+
+// _call_soon(callback, args, context): the stock helper, for code that calls it directly.
+PyObject* loop_call_soon_internal(PyObject* self, PyObject* args) {
+    PyObject *callback, *tuple, *context;
+    if (!PyArg_ParseTuple(args, "OO!O:_call_soon", &callback, &PyTuple_Type, &tuple, &context)) {
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    aio_handle* h = new_handle(reinterpret_cast<PyTypeObject*>(loop->handle_type), callback, tuple,
+                               self, context);
+    if (h == nullptr || add_source_traceback(loop, h) < 0) {
+        Py_XDECREF(reinterpret_cast<PyObject*>(h));
+        return nullptr;
+    }
+    loop->ready.push(reinterpret_cast<PyObject*>(h));
+    Py_INCREF(reinterpret_cast<PyObject*>(h));
+    return reinterpret_cast<PyObject*>(h);
+}
+
+// Queues a TimerHandle at `when` seconds on `clock` (deadline_ns already rounded up).
+PyObject* schedule(PyObject* self, aio_clock clock, const char* method, double when,
+                   std::int64_t deadline, const call_arguments& a) {
+    aio_loop* loop = as_loop(self);
+    if (loop->closed) {
+        return closed_error();
+    }
+    if (loop->debug && debug_checks(self, a.callback, method, true) < 0) {
+        return nullptr;
+    }
+    aio::scheduler* s = scheduler_for(loop, clock);
+    if (s == nullptr) {
+        return nullptr;
+    }
+    aio_handle* h = new_handle(reinterpret_cast<PyTypeObject*>(loop->timer_type), a.callback,
+                               a.args, self, a.context);
+    if (h == nullptr || add_source_traceback(loop, h) < 0) {
+        Py_XDECREF(reinterpret_cast<PyObject*>(h));
+        return nullptr;
+    }
+    aio_timer_handle* t = reinterpret_cast<aio_timer_handle*>(h);
+    t->when = when;
+    t->deadline = deadline;
+    t->clock_slot = static_cast<unsigned char>(clock);
+    s->start(t->entry, deadline);
+    t->scheduled = true;
+    t->prev = nullptr;
+    t->next = loop->queued;
+    if (loop->queued != nullptr) {
+        loop->queued->prev = t;
+    }
+    loop->queued = t;
+    Py_INCREF(reinterpret_cast<PyObject*>(h));  // the scheduler's reference
+    return reinterpret_cast<PyObject*>(h);
+}
+
+// A float `when`, or an error naming it: NaN has no place in time.
+int when_as_double(const char* method, const char* name, PyObject* value, double& out) {
+    out = PyFloat_AsDouble(value);
+    if (out == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (std::isnan(out)) {
+        PyErr_Format(PyExc_ValueError, "%s(): %s=%R is not a number", method, name, value);
+        return -1;
+    }
+    return 0;
+}
+
+PyObject* loop_call_at(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    static const char* const names[] = {"when", "callback"};
+    call_arguments a;
+    if (parse_call("call_at", names, 1, args, nargs, kwnames, a) < 0) {
+        return nullptr;
+    }
+    PyObject* result = nullptr;
+    double when = 0;
+    if (args[0] == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "when cannot be None");
+    } else if (when_as_double("call_at", "when", args[0], when) == 0) {
+        result =
+            schedule(self, aio_clock::monotonic, "call_at", when, aio::seconds_to_ns_ceil(when), a);
+    }
+    Py_DECREF(a.args);
+    return result;
+}
+
+PyObject* loop_call_later(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                          PyObject* kwnames) {
+    static const char* const names[] = {"delay", "callback"};
+    call_arguments a;
+    if (parse_call("call_later", names, 1, args, nargs, kwnames, a) < 0) {
+        return nullptr;
+    }
+    PyObject* result = nullptr;
+    PyObject* delay = args[0];
+    aio::scheduler* s = as_loop(self)->clocks[0].get();
+    std::int64_t now = 0;
+    try {
+        now = s->now();
+    } catch (const std::system_error& e) {
+        Py_DECREF(a.args);
+        errno = e.code().value();
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    double now_s = aio::ns_to_seconds(now);
+    double when = 0;
+    double delay_s = 0;
+    bool ok = false;
+    if (delay == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "delay must not be None");
+    } else if (PyFloat_CheckExact(delay) || PyLong_CheckExact(delay)) {
+        ok = when_as_double("call_later", "delay", delay, delay_s) == 0;
+        when = now_s + delay_s;
+    } else {
+        // Whatever time() + delay means for this type, as the stock loop computes it.
+        PyObject* now_obj = PyFloat_FromDouble(now_s);
+        PyObject* sum = now_obj == nullptr ? nullptr : PyNumber_Add(now_obj, delay);
+        Py_XDECREF(now_obj);
+        if (sum != nullptr) {
+            ok = when_as_double("call_later", "delay", sum, when) == 0;
+            delay_s = when - now_s;
+            Py_DECREF(sum);
+        }
+    }
+    if (ok) {
+        // The deadline honours both when (what the callback sees as time() >= when) and
+        // now + delay (what a caller timing the sleep sees), whichever is later.
+        std::int64_t deadline = aio::seconds_to_ns_ceil(when);
+        std::int64_t by_delay = 0;
+        if (!__builtin_add_overflow(now, aio::seconds_to_ns_ceil(delay_s), &by_delay) &&
+            by_delay > deadline) {
+            deadline = by_delay;
+        }
+        // "call_at" in the debug checks' messages, as the stock call_later calls call_at.
+        result = schedule(self, aio_clock::monotonic, "call_at", when, deadline, a);
+    }
+    Py_DECREF(a.args);
+    return result;
+}
+
+// call_at_clock(clock, when, callback, *args, context=None): a timer on CLOCK_MONOTONIC,
+// CLOCK_REALTIME or CLOCK_BOOTTIME, `when` in that clock's seconds.
+PyObject* loop_call_at_clock(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                             PyObject* kwnames) {
+    static const char* const names[] = {"clock", "when", "callback"};
+    if (nargs < 1) {
+        PyErr_SetString(PyExc_TypeError,
+                        "call_at_clock() missing 3 required positional arguments: 'clock', "
+                        "'when' and 'callback'");
+        return nullptr;
+    }
+    call_arguments a;
+    if (parse_call("call_at_clock", names + 1, 1, args + 1, nargs - 1, kwnames, a) < 0) {
+        return nullptr;
+    }
+    PyObject* result = nullptr;
+    long id = PyLong_AsLong(args[0]);
+    double when = 0;
+    std::optional<aio_clock> clock = clock_from_id(id);
+    if (id == -1 && PyErr_Occurred()) {
+    } else if (!clock) {
+        PyErr_Format(PyExc_ValueError,
+                     "call_at_clock(): clock=%R is not CLOCK_MONOTONIC, CLOCK_REALTIME or "
+                     "CLOCK_BOOTTIME",
+                     args[0]);
+    } else if (args[1] == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "when cannot be None");
+    } else if (when_as_double("call_at_clock", "when", args[1], when) == 0) {
+        result = schedule(self, *clock, "call_at_clock", when, aio::seconds_to_ns_ceil(when), a);
+    }
+    Py_DECREF(a.args);
+    return result;
+}
+
+PyObject* loop_time(PyObject* self, PyObject*) {
+    try {
+        return PyFloat_FromDouble(aio::ns_to_seconds(as_loop(self)->clocks[0]->now()));
+    } catch (const std::system_error& e) {
+        errno = e.code().value();
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+}
+
+// clock_time(clock): that clock's reading in float seconds (virtual on a virtual loop).
+PyObject* loop_clock_time(PyObject* self, PyObject* arg) {
+    long id = PyLong_AsLong(arg);
+    if (id == -1 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    std::optional<aio_clock> clock = clock_from_id(id);
+    if (!clock) {
+        PyErr_Format(PyExc_ValueError,
+                     "clock_time(): clock=%R is not CLOCK_MONOTONIC, CLOCK_REALTIME or "
+                     "CLOCK_BOOTTIME",
+                     arg);
+        return nullptr;
+    }
+    aio::scheduler* s = scheduler_for(as_loop(self), *clock);
+    if (s == nullptr) {
+        return nullptr;
+    }
+    return PyFloat_FromDouble(aio::ns_to_seconds(s->now()));
+}
+
+PyObject* loop_add_callback(PyObject* self, PyObject* handle) {
+    int cancelled = handle_is_cancelled(as_loop(self), handle);
+    if (cancelled < 0) {
+        return nullptr;
+    }
+    if (!cancelled) {
+        Py_INCREF(handle);
+        as_loop(self)->ready.push(handle);
+    }
+    Py_RETURN_NONE;
+}
+
+PyObject* loop_timer_handle_cancelled(PyObject*, PyObject*) {
+    Py_RETURN_NONE;  // our TimerHandles unqueue themselves; nothing to count
+}
+
+PyObject* loop_clear_work(PyObject* self, PyObject*) {
+    clear_work(as_loop(self));
+    Py_RETURN_NONE;
+}
+
+PyObject* loop_set_coalescing(PyObject* self, PyObject* arg) {
+    double seconds = PyFloat_AsDouble(arg);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    if (!(seconds >= 0) || seconds > 3600) {
+        PyErr_Format(PyExc_ValueError,
+                     "timer_coalescing=%R must be a number of seconds from 0 to 3600", arg);
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    loop->coalescing = aio::seconds_to_ns_ceil(seconds);
+    for (auto& s : loop->clocks) {
+        if (s) {
+            s->set_coalescing(std::chrono::nanoseconds(loop->coalescing));
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+// _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`
+// seconds, the other clocks at their current readings.  Only before any timer is started.
+PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
+    double start = PyFloat_AsDouble(arg);
+    if (start == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    if (!std::isfinite(start)) {
+        PyErr_Format(PyExc_ValueError, "virtual_start=%R must be a finite number of seconds", arg);
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    for (std::size_t slot = 0; slot < aio_clock_count; ++slot) {
+        if (auto& s = loop->clocks[slot]) {
+            if (s->size() != 0) {
+                PyErr_SetString(PyExc_RuntimeError,
+                                "a loop with timers cannot switch to virtual time");
+                return nullptr;
+            }
+            s->time().make_virtual(slot == 0 ? aio::seconds_to_ns_ceil(start) : s->now());
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+// _tfd_advance(seconds >= 0, checked by the caller): moves every virtual clock forward.
+PyObject* loop_advance(PyObject* self, PyObject* arg) {
+    double seconds = PyFloat_AsDouble(arg);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    advance_clocks(as_loop(self), aio::seconds_to_ns_ceil(seconds));
+    Py_RETURN_NONE;
+}
+
+// _tfd_hold(delta): takes (+1) or releases (-1) a hold on the virtual clock.
+PyObject* loop_hold(PyObject* self, PyObject* arg) {
+    long delta = PyLong_AsLong(arg);
+    if (delta == -1 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    if (loop->holds + delta < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "the virtual clock was released more often than held");
+        return nullptr;
+    }
+    loop->holds += delta;
+    Py_RETURN_NONE;
+}
+
+PyObject* loop_fresh_run(PyObject* self, PyObject*) {
+    as_loop(self)->first_pass = true;
+    Py_RETURN_NONE;
+}
+
+PyObject* loop_is_virtual(PyObject* self, void*) {
+    return PyBool_FromLong(as_loop(self)->clocks[0]->time().is_virtual());
+}
+
+PyObject* loop_stats(PyObject* self, PyObject*) {
+    aio_loop* loop = as_loop(self);
+    unsigned long long timers = 0, settimes = 0, changes = 0;
+    for (auto& s : loop->clocks) {
+        if (s) {
+            timers += s->size();
+            settimes += s->settime_calls();
+            changes += s->clock_changes();
+        }
+    }
+    return Py_BuildValue("{sKsnsKsKsKsKsO}", "timers", timers, "ready",
+                         static_cast<Py_ssize_t>(loop->ready.size()), "settime_calls", settimes,
+                         "clock_changes", changes, "passes",
+                         static_cast<unsigned long long>(loop->passes), "polls_skipped",
+                         static_cast<unsigned long long>(loop->polls_skipped), "native_wait",
+                         loop->native ? Py_True : Py_False);
+}
+
+PyMethodDef loop_methods[] = {
+    {"time", loop_time, METH_NOARGS,
+     "The loop's time: CLOCK_MONOTONIC in float seconds, as time.monotonic()."},
+    {"clock_time", loop_clock_time, METH_O,
+     "clock_time(clock): CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME in float seconds."},
+    {"call_soon", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_soon)),
+     METH_FASTCALL | METH_KEYWORDS, "call_soon(callback, *args, context=None), as asyncio's."},
+    {"call_soon_threadsafe",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_soon_threadsafe)),
+     METH_FASTCALL | METH_KEYWORDS, "Like call_soon(), callable from any thread."},
+    {"call_at", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_at)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_at(when, callback, *args, context=None): runs once time() >= when, never earlier."},
+    {"call_later", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_later)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_later(delay, callback, *args, context=None): call_at(time() + delay, ...)."},
+    {"call_at_clock",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_at_clock)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_at_clock(clock, when, callback, *args, context=None): a timer on CLOCK_MONOTONIC,\n"
+     "CLOCK_REALTIME (follows changes of the system time) or CLOCK_BOOTTIME (counts suspend)."},
+    {"_call_soon", loop_call_soon_internal, METH_VARARGS, nullptr},
+    {"_add_callback", loop_add_callback, METH_O, nullptr},
+    {"_timer_handle_cancelled", loop_timer_handle_cancelled, METH_O, nullptr},
+    {"_run_once", loop_run_once, METH_NOARGS, "One pass of the loop."},
+    {"_tfd_clear", loop_clear_work, METH_NOARGS, "Drops every pending callback and timer."},
+    {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
+    {"_tfd_make_virtual", loop_make_virtual, METH_O, nullptr},
+    {"_tfd_advance", loop_advance, METH_O, nullptr},
+    {"_tfd_hold", loop_hold, METH_O, nullptr},
+    {"_tfd_fresh_run", loop_fresh_run, METH_NOARGS,
+     "Marks the next pass as the first of a run_forever (it always polls)."},
+    {"_tfd_stats", loop_stats, METH_NOARGS,
+     "Counters: timers pending, ready callbacks, timerfd_settime calls, wall-clock changes,\n"
+     "passes, polls skipped, whether the pass waits on the epoll set itself."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef loop_getset[] = {
+    {"_closed", get_flag<&aio_loop::closed>, set_flag<&aio_loop::closed>, nullptr, nullptr},
+    {"_stopping", get_flag<&aio_loop::stopping>, set_flag<&aio_loop::stopping>, nullptr, nullptr},
+    {"_debug", get_flag<&aio_loop::debug>, set_flag<&aio_loop::debug>, nullptr, nullptr},
+    {"virtual_time", loop_is_virtual, nullptr,
+     "True when the loop runs on virtual time (tfd.aio.new_event_loop(virtual_time=True)).",
+     nullptr},
+    {"_tfd_idle_stop", get_flag<&aio_loop::idle_stop>, set_flag<&aio_loop::idle_stop>, nullptr,
+     nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyType_Slot loop_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(loop_new)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(loop_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(loop_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(loop_clear)},
+    {Py_tp_methods, loop_methods},
+    {Py_tp_getset, loop_getset},
+    {Py_tp_doc, const_cast<char*>("The scheduling core of tfd.aio.EventLoop.")},
+    {0, nullptr},
+};
+
+PyType_Spec loop_spec = {
+    "tfd._tfd.AioLoopCore",
+    sizeof(aio_loop),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    loop_slots,
+};
+
+}  // namespace
+
+PyObject* create_loop_type(PyObject*, PyObject* handle_type, PyObject* timer_type) {
+    PyObject* type = PyType_FromSpec(&loop_spec);
+    if (type == nullptr) {
+        return nullptr;
+    }
+    if (PyObject_SetAttrString(type, "_tfd_handle_type", handle_type) < 0 ||
+        PyObject_SetAttrString(type, "_tfd_timer_handle_type", timer_type) < 0) {
+        Py_DECREF(type);
+        return nullptr;
+    }
+    return type;
+}
+
+void unschedule(aio_timer_handle* t) {
+    if (!t->scheduled) {
+        return;
+    }
+    aio_loop* loop = as_loop(t->base.loop);
+    loop->clocks[t->clock_slot]->cancel(t->entry);
+    unlink_queued(loop, t);
+    t->scheduled = false;
+    Py_DECREF(reinterpret_cast<PyObject*>(t));
+}
+
+}  // namespace tfd::python

@@ -1,0 +1,132 @@
+// tfd::aio::scheduler: the timers of one clock for tfd.aio's event loop, and the timer_fd
+// that wakes the loop for the earliest of them.  Plain C++ (no Python): the binding embeds a
+// timer_entry in each timer handle and hands the entries over.
+//
+// Theory of operation
+// -------------------
+// Deadlines are absolute integer nanoseconds of one clock in a tfd::timer_queue, so due
+// timers come out exact and in (deadline, start order).  Before the loop waits, arm() programs
+// the timer_fd (TFD_TIMER_ABSTIME, no slack) with the earliest deadline plus the opt-in
+// coalescing delay; the loop registers fd() in its epoll set edge-triggered, so an expiry is
+// reported once and the descriptor never needs reading: one timerfd_settime and one
+// epoll_wait per timer wake-up.  A timer_fd already armed no later than the earliest
+// deadline is left alone (the early wake-up re-arms it), so a timeout that is pushed back or
+// cancelled costs no system call; an earlier deadline re-arms at once.  A deadline the clock
+// has already reached is not armed at all: arm() answers `poll` and the loop does not block.
+//
+// Time comes from time_source: the kernel clock, or a virtual clock that moves only when
+// told (advance_to), for which nothing is ever armed and the loop jumps to next_deadline().
+//
+// Wall-clock timers (clock_id::realtime) are armed with TFD_TIMER_CANCEL_ON_SET, so a change
+// of the system time wakes the loop; fired() then reads the descriptor to learn of it
+// (ECANCELED) and counts it in clock_changes().
+//
+// Not thread-safe: one scheduler belongs to one loop thread (the binding holds the GIL).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <system_error>
+
+#include "tfd/clock.hpp"
+#include "tfd/timer_fd.hpp"
+#include "tfd/timer_queue.hpp"
+
+namespace tfd::aio {
+
+// Where a scheduler reads its time.  Invariant: a virtual source never goes backwards.
+class time_source {
+  public:
+    explicit time_source(clock_id clock) noexcept : clock_(clock) {}
+
+    [[nodiscard]] clock_id clock() const noexcept { return clock_; }
+    [[nodiscard]] bool is_virtual() const noexcept { return virtual_; }
+    // The current reading in nanoseconds of the clock's epoch.
+    [[nodiscard]] std::int64_t now() const;
+    // Switches to a virtual clock reading `start` ns.
+    void make_virtual(std::int64_t start) noexcept;
+    // Moves a virtual clock forward to `when` (no-op when `when` is not later).
+    void advance_to(std::int64_t when) noexcept;
+    // Moves a virtual clock forward by `delta` >= 0 ns (saturating).
+    void advance_by(std::int64_t delta) noexcept;
+
+  private:
+    clock_id clock_;
+    bool virtual_ = false;
+    std::int64_t virtual_now_ = 0;
+};
+
+class scheduler {
+  public:
+    // What the loop's next wait may do.
+    enum class wait_kind { block, poll };
+
+    // Creates the timer_fd (non-blocking, close-on-exec) on `clock`; throws
+    // std::system_error on failure.  `coalescing` (>= 0) delays each wake-up so that timers
+    // due within it fire together: never earlier than their deadline, at most that much later.
+    scheduler(clock_id clock, std::chrono::nanoseconds coalescing);
+
+    [[nodiscard]] int fd() const noexcept { return fd_.native_handle(); }
+    [[nodiscard]] clock_id clock() const noexcept { return time_.clock(); }
+    [[nodiscard]] std::int64_t now() const { return time_.now(); }
+    [[nodiscard]] time_source& time() noexcept { return time_; }
+    [[nodiscard]] std::int64_t coalescing() const noexcept { return coalescing_; }
+    void set_coalescing(std::chrono::nanoseconds coalescing) noexcept;
+
+    void start(timer_entry& e, std::int64_t deadline) {
+        queue_.start(e, std::chrono::nanoseconds(deadline));
+    }
+    void cancel(timer_entry& e) noexcept { queue_.cancel(e); }
+    [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
+    [[nodiscard]] std::optional<std::int64_t> next_deadline();
+
+    // Before a wait: makes sure the timer_fd will wake the loop by the earliest deadline
+    // (plus coalescing).  `poll` when a timer is due already (or on a virtual clock with a
+    // timer pending: the loop must not block for it).  On a failed timerfd_settime `ec` is
+    // set and the loop should report it; the state stays "needs arming".
+    wait_kind arm(std::error_code& ec);
+    // The loop saw fd() readable.
+    void fired() noexcept;
+    // Unqueues the next entry due at `now` (deadline <= now), or nullptr.
+    [[nodiscard]] timer_entry* pop_due(std::int64_t now) {
+        return queue_.pop_due(std::chrono::nanoseconds(now));
+    }
+    // Unqueues any entry (for clearing the loop), or nullptr when empty.
+    [[nodiscard]] timer_entry* pop_any();
+
+    // Wall-clock changes seen through TFD_TIMER_CANCEL_ON_SET.
+    [[nodiscard]] std::uint64_t clock_changes() const noexcept { return clock_changes_; }
+    // timerfd_settime calls made so far (tests check the arming discipline with it).
+    [[nodiscard]] std::uint64_t settime_calls() const noexcept { return settime_calls_; }
+
+  private:
+    // The timer_fd's state.  idle: never armed or its expiry was consumed and not re-armed;
+    // armed: an expiry at armed_at_ will be reported; fired: the expiry was reported.
+    // Transitions: arm() idle|fired -> armed, armed -> armed (earlier target); fired() armed ->
+    // fired.  A reported expiry of an old setting (the kernel filters most) only makes the
+    // next arm() re-arm: never a missed wake-up.
+    enum class fd_state { idle, armed, fired };
+
+    time_source time_;
+    timer_fd fd_;
+    timer_queue queue_;
+    fd_state state_ = fd_state::idle;
+    std::int64_t armed_at_ = 0;
+    std::int64_t coalescing_ = 0;
+    bool cancel_on_set_;
+    std::uint64_t clock_changes_ = 0;
+    std::uint64_t settime_calls_ = 0;
+};
+
+// A float of seconds as integer nanoseconds, rounded up (towards +inf) exactly: the result
+// is the least integer n with n >= when * 1e9 in real arithmetic, so that a timer due at n
+// never runs while the loop's time() is below `when`.  Saturates at the int64 range; NaN is
+// the caller's to reject.
+[[nodiscard]] std::int64_t seconds_to_ns_ceil(double when) noexcept;
+// Nanoseconds as float seconds, the way time.monotonic() converts them.
+[[nodiscard]] inline double ns_to_seconds(std::int64_t ns) noexcept {
+    return static_cast<double>(ns) / 1e9;
+}
+
+}  // namespace tfd::aio

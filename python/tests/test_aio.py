@@ -1,0 +1,432 @@
+"""tfd.aio: the event loop's entry points and the asyncio semantics its C++ core keeps."""
+
+import asyncio
+import contextvars
+import gc
+import math
+import selectors
+import sys
+import threading
+import time
+import unittest
+import weakref
+from fractions import Fraction
+
+import tfd
+import tfd.aio
+
+
+def ceil_ns(when):
+    """The exact ceiling of when * 1e9 (when is a float)."""
+    return math.ceil(Fraction(when) * 10**9)
+
+
+class LoopTestCase(unittest.TestCase):
+    def setUp(self):
+        self.loop = tfd.aio.new_event_loop()
+        self.addCleanup(self.loop.close)
+
+    def run_soon_and_stop(self, timeout=5.0):
+        self.loop.call_later(timeout, self.fail, "the loop did not stop in time")
+        self.loop.run_forever()
+
+
+class EntryPointTest(unittest.TestCase):
+    def test_run(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(0.001)
+            return type(loop)
+
+        self.assertIs(tfd.aio.run(main()), tfd.aio.EventLoop)
+
+    def test_run_debug(self):
+        async def main():
+            return asyncio.get_running_loop().get_debug()
+
+        self.assertTrue(tfd.aio.run(main(), debug=True))
+
+    def test_policy_and_install(self):
+        old = asyncio.get_event_loop_policy()
+        self.addCleanup(asyncio.set_event_loop_policy, old)
+        tfd.aio.install()
+        self.assertIsInstance(asyncio.get_event_loop_policy(), tfd.aio.EventLoopPolicy)
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        self.assertIsInstance(loop, tfd.aio.EventLoop)
+
+    @unittest.skipIf(sys.version_info < (3, 12), "loop_factory is new in 3.12")
+    def test_asyncio_run_loop_factory(self):
+        async def main():
+            return type(asyncio.get_running_loop())
+
+        got = asyncio.run(main(), loop_factory=tfd.aio.new_event_loop)
+        self.assertIs(got, tfd.aio.EventLoop)
+
+    @unittest.skipIf(sys.version_info < (3, 11), "asyncio.Runner is new in 3.11")
+    def test_runner_loop_factory(self):
+        async def main():
+            return type(asyncio.get_running_loop())
+
+        with asyncio.Runner(loop_factory=tfd.aio.new_event_loop) as runner:
+            self.assertIs(runner.run(main()), tfd.aio.EventLoop)
+
+    def test_is_a_selector_event_loop(self):
+        loop = tfd.aio.EventLoop()
+        self.addCleanup(loop.close)
+        self.assertIsInstance(loop, asyncio.SelectorEventLoop)
+        self.assertIsInstance(loop._selector, selectors.EpollSelector)
+        self.assertEqual(loop.get_timer_coalescing(), 0.0)
+
+    def test_time_is_monotonic_clock(self):
+        loop = tfd.aio.EventLoop()
+        self.addCleanup(loop.close)
+        before = time.monotonic()
+        now = loop.time()
+        after = time.monotonic()
+        self.assertLessEqual(before, now)
+        self.assertLessEqual(now, after)
+
+
+class OrderTest(LoopTestCase):
+    def test_call_soon_fifo(self):
+        seen = []
+        for i in range(1000):
+            self.loop.call_soon(seen.append, i)
+        self.loop.call_soon(self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, list(range(1000)))
+
+    def test_pass_runs_only_what_was_ready(self):
+        seen = []
+
+        def first():
+            seen.append(("first", self.loop._tfd_stats()["passes"]))
+            self.loop.call_soon(second)
+
+        def second():
+            seen.append(("second", self.loop._tfd_stats()["passes"]))
+            self.loop.stop()
+
+        self.loop.call_soon(first)
+        self.run_soon_and_stop()
+        self.assertEqual(seen[0][0], "first")
+        self.assertEqual(seen[1][1], seen[0][1] + 1)  # queued by a callback: the next pass
+
+    def test_due_timers_in_deadline_then_start_order(self):
+        seen = []
+        base = self.loop.time() + 0.02
+        for i, offset in enumerate([3, 1, 2, 1, 3, 0, 2]):
+            self.loop.call_at(base + offset * 0.001, seen.append, (offset, i))
+        self.loop.call_at(base + 0.01, self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, sorted(seen))
+
+    def test_equal_deadlines_fire_in_start_order(self):
+        seen = []
+        when = self.loop.time() + 0.01
+        for i in range(100):
+            self.loop.call_at(when, seen.append, i)
+        self.loop.call_at(when, self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, list(range(100)))
+
+
+class TimerTest(LoopTestCase):
+    def test_never_before_when(self):
+        lateness = []
+
+        def check(when):
+            now = self.loop.time()
+            self.assertGreaterEqual(now, when)
+            lateness.append(now - when)
+
+        start = self.loop.time()
+        for i in range(200):
+            self.loop.call_at(start + i * 0.0001 + 1e-7 * (i % 7), check, start + i * 0.0001 + 1e-7 * (i % 7))
+        self.loop.call_at(start + 0.05, self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(len(lateness), 200)
+
+    def test_when_rounds_up_to_nanoseconds(self):
+        for when in (1.0, 1.1, 0.3, 1e-10, 123.456789123, 1e6 + 1e-9, 4e9 + 0.1, -0.5, 9.2e9, 2.0**52 + 0.5):
+            with self.subTest(when=when):
+                h = self.loop.call_at(when, lambda: None)
+                self.assertEqual(h._deadline_ns, min(ceil_ns(when), 2**63 - 1))
+                self.assertEqual(h.when(), when)
+                h.cancel()
+
+    def test_far_and_infinite_deadlines_saturate(self):
+        for when in (1e30, float("inf")):
+            h = self.loop.call_at(when, self.fail)
+            self.assertEqual(h._deadline_ns, 2**63 - 1)
+        h = self.loop.call_at(float("-inf"), lambda: None)
+        self.assertEqual(h._deadline_ns, -(2**63))
+        self.loop.call_later(0.01, self.loop.stop)
+        self.run_soon_and_stop()
+
+    def test_call_later_is_call_at_time_plus_delay(self):
+        before = self.loop.time()
+        h = self.loop.call_later(0.5, lambda: None)
+        after = self.loop.time()
+        self.assertTrue(before + 0.5 <= h.when() <= after + 0.5)
+        self.assertIsInstance(h, tfd.aio.TimerHandle)
+        h.cancel()
+
+    def test_call_later_with_fraction_delay(self):
+        h = self.loop.call_later(Fraction(1, 3), lambda: None)
+        self.assertIsInstance(h.when(), float)
+        h.cancel()
+
+    def test_cancel_unqueues_at_once(self):
+        handles = [self.loop.call_later(10 + i, lambda: None) for i in range(100)]
+        self.assertEqual(self.loop._tfd_stats()["timers"], 100)
+        for h in handles:
+            self.assertTrue(h._scheduled)
+            h.cancel()
+            self.assertFalse(h._scheduled)
+            self.assertTrue(h.cancelled())
+        self.assertEqual(self.loop._tfd_stats()["timers"], 0)
+        ref = weakref.ref(handles[0])
+        del handles, h
+        gc.collect()
+        self.assertIsNone(ref())
+
+    def test_cancel_in_ready_queue_skips(self):
+        seen = []
+        h = self.loop.call_soon(seen.append, 1)
+        h.cancel()
+        h.cancel()  # idempotent
+        self.loop.call_soon(self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, [])
+        self.assertIsNone(h._callback)
+        self.assertIsNone(h._args)
+
+    def test_a_timer_cancelling_a_due_timer(self):
+        seen = []
+        when = self.loop.time() + 0.005
+        second = None
+
+        def first():
+            seen.append("first")
+            second.cancel()
+
+        self.loop.call_at(when, first)
+        second = self.loop.call_at(when, seen.append, "second")
+        self.loop.call_at(when + 0.005, self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, ["first"])
+
+    def test_two_syscalls_a_tick_at_most(self):
+        # A periodic grid re-armed with call_at: one timerfd_settime per tick.
+        ticks = []
+        start = self.loop.time()
+
+        def tick(n):
+            ticks.append(self.loop.time())
+            if n == 50:
+                self.loop.stop()
+            else:
+                self.loop.call_at(start + (n + 1) * 0.002, tick, n + 1)
+
+        self.loop.call_at(start + 0.002, tick, 1)
+        before = self.loop._tfd_stats()["settime_calls"]
+        self.run_soon_and_stop()
+        self.assertLessEqual(self.loop._tfd_stats()["settime_calls"] - before, 51)
+
+    def test_close_drops_pending_work(self):
+        loop = tfd.aio.new_event_loop()
+        seen = []
+        h = loop.call_later(100, seen.append, 1)
+        loop.call_soon(seen.append, 2)
+        ref = weakref.ref(h)
+        del h
+        loop.close()
+        self.assertEqual(loop._tfd_stats()["timers"], 0)
+        self.assertEqual(loop._tfd_stats()["ready"], 0)
+        gc.collect()
+        self.assertIsNone(ref())
+        self.assertEqual(seen, [])
+
+    def test_unclosed_loop_with_timers_is_collected(self):
+        loop = tfd.aio.new_event_loop()
+        loop.call_later(100, loop.stop)
+        ref = weakref.ref(loop)
+        with self.assertWarns(ResourceWarning):
+            del loop
+            gc.collect()
+        self.assertIsNone(ref())
+
+
+class HandleTest(LoopTestCase):
+    def test_repr_like_asyncio(self):
+        def noop():
+            pass
+
+        h = self.loop.call_soon(noop)
+        self.assertRegex(repr(h), r"^<Handle .*noop\(\) at .*test_aio.py:\d+>$")
+        h.cancel()
+        self.assertEqual(repr(h), "<Handle cancelled>")
+        t = self.loop.call_at(123.5, noop)
+        self.assertRegex(repr(t), r"^<TimerHandle when=123.5 .*noop\(\) at .*>$")
+        t.cancel()
+        self.assertEqual(repr(t), "<TimerHandle cancelled when=123.5>")
+
+    def test_context(self):
+        var = contextvars.ContextVar("var", default="unset")
+        seen = []
+        var.set("outer")
+        ctx = contextvars.copy_context()
+        var.set("changed")
+        h = self.loop.call_soon(lambda: seen.append(var.get()), context=ctx)
+        self.assertIs(h.get_context(), ctx)
+        self.loop.call_soon(lambda: seen.append(var.get()))
+        self.loop.call_soon(self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, ["outer", "changed"])
+
+    def test_comparisons(self):
+        a = self.loop.call_at(10, lambda: None)
+        b = self.loop.call_at(20, lambda: None)
+        self.assertLess(a, b)
+        self.assertGreater(b, a)
+        self.assertEqual(hash(a), hash(10.0))
+        self.assertNotEqual(a, b)
+        a.cancel()
+        b.cancel()
+
+    def test_not_constructible(self):
+        with self.assertRaises(TypeError):
+            tfd.aio.Handle()
+        with self.assertRaises(TypeError):
+            tfd.aio.TimerHandle()
+
+
+class ExceptionTest(LoopTestCase):
+    def test_exception_goes_to_handler(self):
+        contexts = []
+        self.loop.set_exception_handler(lambda loop, context: contexts.append(context))
+
+        def boom():
+            raise ZeroDivisionError("boom")
+
+        h = self.loop.call_soon(boom)
+        self.loop.call_soon(self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(len(contexts), 1)
+        self.assertIsInstance(contexts[0]["exception"], ZeroDivisionError)
+        self.assertIs(contexts[0]["handle"], h)
+        self.assertRegex(contexts[0]["message"], r"^Exception in callback .*boom\(\)")
+
+    def test_keyboard_interrupt_propagates(self):
+        def interrupt():
+            raise KeyboardInterrupt
+
+        seen = []
+        self.loop.call_soon(interrupt)
+        self.loop.call_soon(seen.append, 1)
+        with self.assertRaises(KeyboardInterrupt):
+            self.loop.run_forever()
+        # What was not run yet stays queued, as in the stock loop.
+        self.loop.call_soon(self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, [1])
+
+    def test_debug_mode_source_traceback_and_slow_callback(self):
+        self.loop.set_debug(True)
+        self.loop.slow_callback_duration = 0.001
+        h = self.loop.call_soon(time.sleep, 0.01)
+        self.assertIsNotNone(h._source_traceback)
+        self.assertEqual(h._source_traceback[-1].name, "test_debug_mode_source_traceback_and_slow_callback")
+        t = self.loop.call_later(0.001, lambda: None)
+        self.assertEqual(t._source_traceback[-1].name, "test_debug_mode_source_traceback_and_slow_callback")
+        self.loop.call_later(0.01, self.loop.stop)
+        with self.assertLogs("asyncio", level="WARNING") as logs:
+            self.run_soon_and_stop()
+        self.assertTrue(any("took" in line for line in logs.output), logs.output)
+
+
+class ThreadTest(LoopTestCase):
+    def test_call_soon_threadsafe_wakes_a_blocked_loop(self):
+        seen = []
+
+        def other():
+            time.sleep(0.05)
+            self.loop.call_soon_threadsafe(seen.append, threading.get_ident())
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        self.run_soon_and_stop()
+        thread.join()
+        self.assertEqual(seen, [thread.ident])
+
+    def test_run_in_executor(self):
+        async def main():
+            return await asyncio.get_running_loop().run_in_executor(None, sum, [1, 2, 3])
+
+        self.assertEqual(self.loop.run_until_complete(main()), 6)
+
+
+class OtherSelectorTest(unittest.TestCase):
+    def test_select_selector_works_too(self):
+        loop = tfd.aio.EventLoop(selectors.SelectSelector())
+        self.addCleanup(loop.close)
+        start = loop.time()
+        fired = []
+        loop.call_later(0.01, lambda: (fired.append(loop.time()), loop.stop()))
+        loop.run_forever()
+        self.assertFalse(loop._tfd_stats()["native_wait"])
+        self.assertGreaterEqual(fired[0], start + 0.01)
+
+
+class ClockTest(LoopTestCase):
+    def test_wall_clock_timer(self):
+        when = self.loop.clock_time(tfd.CLOCK_REALTIME) + 0.01
+        fired = []
+        self.loop.call_at_clock(tfd.CLOCK_REALTIME, when,
+                                lambda: (fired.append(time.time()), self.loop.stop()))
+        self.run_soon_and_stop()
+        self.assertGreaterEqual(fired[0], when - 1e-6)  # time.time() is coarser
+
+    def test_boottime_timer(self):
+        when = self.loop.clock_time(tfd.CLOCK_BOOTTIME) + 0.01
+        fired = []
+        self.loop.call_at_clock(tfd.CLOCK_BOOTTIME, when,
+                                lambda: (fired.append(self.loop.clock_time(tfd.CLOCK_BOOTTIME)),
+                                         self.loop.stop()))
+        self.run_soon_and_stop()
+        self.assertGreaterEqual(fired[0], when)
+
+    def test_bad_clock(self):
+        with self.assertRaisesRegex(ValueError, r"clock=12345 is not CLOCK_MONOTONIC"):
+            self.loop.call_at_clock(12345, 1.0, lambda: None)
+        with self.assertRaisesRegex(ValueError, r"clock=12345"):
+            self.loop.clock_time(12345)
+
+
+class CoalescingTest(unittest.TestCase):
+    def test_coalesced_timers_never_early_and_batched(self):
+        loop = tfd.aio.new_event_loop(timer_coalescing=0.005)
+        self.addCleanup(loop.close)
+        fired = []
+        start = loop.time() + 0.01
+        for i in range(50):
+            when = start + i * 0.0001
+            loop.call_at(when, lambda w=when: fired.append((w, loop.time(), loop._tfd_stats()["passes"])))
+        loop.call_at(start + 0.05, loop.stop)
+        loop.run_forever()
+        self.assertEqual(len(fired), 50)
+        for when, now, _ in fired:
+            self.assertGreaterEqual(now, when)
+        self.assertLess(len({p for _, _, p in fired}), 10)  # a few passes ran all 50
+
+    def test_bad_coalescing(self):
+        for bad in (-1, float("nan"), 1e9):
+            with self.assertRaisesRegex(ValueError, "timer_coalescing="):
+                tfd.aio.new_event_loop(timer_coalescing=bad)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,252 @@
+"""tfd.aio on virtual time: an hour of asyncio timers in a moment, the same every run; real
+I/O beside it; executors and held threads keep the clock still; advance()."""
+
+import asyncio
+import math
+import sys
+import threading
+import time
+import unittest
+from fractions import Fraction
+
+import tfd.aio
+from tfd.aio.testing import VirtualTimeTestCase
+
+
+def ceil_ns(when):
+    return math.ceil(Fraction(when) * 10**9)
+
+
+async def an_hour():
+    """Sleeps, wait_for, asyncio.timeout and periodic tasks over one virtual hour; returns
+    what happened when, in loop time."""
+    loop = asyncio.get_running_loop()
+    log = []
+
+    async def periodic(name, period, count):
+        for i in range(count):
+            await asyncio.sleep(period)
+            log.append((round(loop.time(), 9), name, i))
+
+    async def slow():
+        await asyncio.sleep(600)
+        return "slow"
+
+    async def timeouts():
+        for limit in (1, 59.5, 300):
+            try:
+                await asyncio.wait_for(slow(), limit)
+            except asyncio.TimeoutError:
+                log.append((round(loop.time(), 9), "wait_for timed out", limit))
+        log.append((round(loop.time(), 9), "wait_for", await asyncio.wait_for(slow(), 700)))
+        if hasattr(asyncio, "timeout"):
+            try:
+                async with asyncio.timeout(42):
+                    await asyncio.sleep(100)
+            except TimeoutError:
+                log.append((round(loop.time(), 9), "timeout", 42))
+
+    await asyncio.gather(
+        periodic("heartbeat", 1.0, 3600),
+        periodic("minute", 60, 60),
+        periodic("odd", 0.7, 100),
+        timeouts(),
+    )
+    return loop.time(), log
+
+
+class VirtualHourTest(unittest.TestCase):
+    def test_an_hour_in_a_moment_and_identical_every_run(self):
+        runs = []
+        walls = []
+        for _ in range(3):
+            start = time.perf_counter()
+            runs.append(tfd.aio.run(an_hour(), virtual_time=True))
+            walls.append(time.perf_counter() - start)
+        end, log = runs[0]
+        self.assertEqual(runs[1], runs[0])
+        self.assertEqual(runs[2], runs[0])
+        self.assertGreaterEqual(end, 3600)
+        self.assertEqual(sum(1 for e in log if e[1] == "heartbeat"), 3600)
+        self.assertIn((1.0, "wait_for timed out", 1), log)
+        self.assertIn((60.5, "wait_for timed out", 59.5), log)
+        self.assertIn((360.5, "wait_for timed out", 300), log)
+        # Not a speed assertion: an hour of real sleeping is what this rules out.
+        self.assertLess(min(walls), 30.0)
+        print(f"\n  one virtual hour ({len(log)} events): {min(walls) * 1e3:.0f} ms of wall time",
+              file=sys.stderr)
+
+    def test_callbacks_see_their_deadline(self):
+        loop = tfd.aio.new_event_loop(virtual_time=True)
+        self.addCleanup(loop.close)
+        self.assertEqual(loop.time(), 0.0)
+        seen = []
+        for when in (1.1, 0.3, 2.0, 1e-9, 1234.5678):
+            loop.call_at(when, lambda w=when: seen.append((w, loop.time())))
+        loop.call_at(1e4, loop.stop)
+        loop.run_forever()
+        self.assertEqual([w for w, _ in seen], sorted(w for w, _ in seen))
+        for when, now in seen:
+            self.assertEqual(now, ceil_ns(when) / 1e9)
+            self.assertGreaterEqual(now, when)
+
+    def test_virtual_start(self):
+        loop = tfd.aio.new_event_loop(virtual_time=True, virtual_start=1000.0)
+        self.addCleanup(loop.close)
+        self.assertTrue(loop.virtual_time)
+        self.assertEqual(loop.time(), 1000.0)
+        loop.run_until_complete(asyncio.sleep(5))
+        self.assertEqual(loop.time(), 1005.0)
+
+
+class AdvanceTest(unittest.TestCase):
+    def test_advance_runs_what_became_due(self):
+        loop = tfd.aio.new_event_loop(virtual_time=True)
+        self.addCleanup(loop.close)
+        seen = []
+        loop.call_later(10, seen.append, "10")
+        loop.call_later(20, seen.append, "20")
+        loop.call_later(15, lambda: loop.call_later(1, seen.append, "16"))
+        loop.advance(15)
+        self.assertEqual(seen, ["10"])
+        self.assertEqual(loop.time(), 15.0)
+        loop.advance(5)
+        self.assertEqual(seen, ["10", "16", "20"])
+        self.assertEqual(loop.time(), 20.0)
+        loop.advance(0)
+        self.assertEqual(loop.time(), 20.0)
+
+    def test_advance_errors(self):
+        loop = tfd.aio.new_event_loop(virtual_time=True)
+        self.addCleanup(loop.close)
+        with self.assertRaisesRegex(ValueError, r"advance\(\): seconds=-1 must not be negative"):
+            loop.advance(-1)
+        with self.assertRaisesRegex(ValueError, "seconds=nan"):
+            loop.advance(float("nan"))
+        with self.assertRaises(TypeError):
+            loop.advance("1")
+        self.assertEqual(loop.time(), 0.0)
+        real = tfd.aio.new_event_loop()
+        self.addCleanup(real.close)
+        with self.assertRaisesRegex(RuntimeError, "virtual time"):
+            real.advance(1)
+        with self.assertRaisesRegex(ValueError, "virtual_start="):
+            tfd.aio.new_event_loop(virtual_time=True, virtual_start=float("inf"))
+
+    def test_advance_inside_the_running_loop(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+            fired = loop.create_future()
+            loop.call_later(30, fired.set_result, None)
+            with loop.hold_time():  # keep the loop from jumping by itself
+                loop.advance(30)
+                await fired
+            return loop.time()
+
+        self.assertEqual(tfd.aio.run(main(), virtual_time=True), 30.0)
+
+
+class RealWorkTest(unittest.TestCase):
+    def test_socket_data_before_a_30s_timeout(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+
+            async def handler(reader, writer):
+                line = await asyncio.wait_for(reader.readline(), 30)
+                writer.write(line.upper())
+                await writer.drain()
+                writer.close()
+
+            server = await asyncio.start_server(handler, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            await asyncio.sleep(10)  # virtual: the client is slow
+            writer.write(b"hello\n")
+            reply = await asyncio.wait_for(reader.readline(), 30)
+            at = loop.time()
+            writer.close()
+            # No data at all: the 30 s timeout jumps.
+            reader2, writer2 = await asyncio.open_connection("127.0.0.1", port)
+            start = loop.time()
+            try:
+                await asyncio.wait_for(reader2.readline(), 30)
+                timed_out = False
+            except asyncio.TimeoutError:
+                timed_out = True
+            waited = loop.time() - start
+            writer2.close()
+            server.close()
+            await server.wait_closed()
+            return reply, at, timed_out, waited
+
+        reply, at, timed_out, waited = tfd.aio.run(main(), virtual_time=True)
+        self.assertEqual(reply, b"HELLO\n")
+        self.assertEqual(at, 10.0)
+        self.assertTrue(timed_out)
+        self.assertEqual(waited, 30.0)
+
+    def test_executor_holds_the_clock(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+            order = []
+
+            async def sleeper():
+                await asyncio.sleep(1)
+                order.append(("sleep", loop.time()))
+
+            async def worker():
+                await loop.run_in_executor(None, time.sleep, 0.05)
+                order.append(("executor", loop.time()))
+
+            await asyncio.gather(sleeper(), worker())
+            return order
+
+        order = tfd.aio.run(main(), virtual_time=True)
+        self.assertEqual(order, [("executor", 0.0), ("sleep", 1.0)])
+
+    def test_thread_with_hold_time(self):
+        async def main():
+            loop = asyncio.get_running_loop()
+            got = loop.create_future()
+            hold = loop.hold_time()
+            hold.__enter__()
+
+            def thread():
+                time.sleep(0.05)
+                loop.call_soon_threadsafe(got.set_result, loop.time())
+                loop.call_soon_threadsafe(hold.__exit__, None, None, None)
+
+            threading.Thread(target=thread).start()
+            sleeper = asyncio.ensure_future(asyncio.sleep(5))
+            at = await got
+            await sleeper
+            return at, loop.time()
+
+        self.assertEqual(tfd.aio.run(main(), virtual_time=True), (0.0, 5.0))
+
+
+class PolicyTest(unittest.TestCase):
+    def test_policy_keyword(self):
+        policy = tfd.aio.EventLoopPolicy(virtual_time=True)
+        loop = policy.new_event_loop()
+        self.addCleanup(loop.close)
+        self.assertTrue(loop.virtual_time)
+        self.assertEqual(loop.time(), 0.0)
+
+
+class TestCaseBaseTest(VirtualTimeTestCase):
+    async def test_sleeps_are_instant(self):
+        start = time.perf_counter()
+        await asyncio.sleep(86400)
+        self.assertEqual(self.loop.time(), 86400.0)
+        self.assertIsInstance(self.loop, tfd.aio.EventLoop)
+        self.assertLess(time.perf_counter() - start, 30)
+
+    async def test_wait_for_times_out_on_virtual_time(self):
+        with self.assertRaises(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.sleep(100), 7)
+        self.assertEqual(self.loop.time(), 7.0)
+
+
+if __name__ == "__main__":
+    unittest.main()

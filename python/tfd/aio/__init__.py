@@ -1,0 +1,118 @@
+"""tfd.aio: an asyncio event loop on tfd, with timers exact to the nanosecond, never early.
+
+Switch a program over in one line::
+
+    tfd.aio.run(main())                  # or asyncio.run(main(), loop_factory=tfd.aio.new_event_loop)
+
+The entry points are uvloop's: EventLoop, new_event_loop(), EventLoopPolicy, install() and
+run().  See docs/asyncio.md.
+"""
+
+import asyncio
+import sys
+
+from .. import _tfd
+from ._loop import EventLoop
+
+__all__ = [
+    "EventLoop",
+    "EventLoopPolicy",
+    "Handle",
+    "TimerHandle",
+    "install",
+    "new_event_loop",
+    "run",
+    "wait_timer",
+]
+
+Handle = _tfd.AioHandle
+TimerHandle = _tfd.AioTimerHandle
+
+
+def new_event_loop(*, timer_coalescing=0.0, virtual_time=False, virtual_start=0.0):
+    """A new tfd.aio.EventLoop (a loop_factory for asyncio.run and asyncio.Runner)."""
+    return EventLoop(timer_coalescing=timer_coalescing, virtual_time=virtual_time,
+                     virtual_start=virtual_start)
+
+
+class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """asyncio's default policy (child watchers included) making tfd.aio loops; keyword
+    arguments go to new_event_loop (e.g. virtual_time=True)."""
+
+    def __init__(self, **loop_options):
+        super().__init__()
+        self._tfd_loop_options = loop_options
+
+    def _loop_factory(self):
+        return new_event_loop(**self._tfd_loop_options)
+
+
+async def wait_timer(timer):
+    """``await timer.wait()`` for a tfd.Timer, in two system calls a tick on a tfd.aio loop
+    (EventLoop.wait_timer); on any other loop it is timer.wait() itself."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, EventLoop):
+        return await loop.wait_timer(timer)
+    return await timer.wait()
+
+
+def install(**loop_options):
+    """Makes tfd.aio the loop asyncio creates from now on (asyncio.set_event_loop_policy)."""
+    asyncio.set_event_loop_policy(EventLoopPolicy(**loop_options))
+
+
+def run(main, *, debug=None, **loop_options):
+    """asyncio.run(main) on a new tfd.aio loop; `loop_options` go to new_event_loop()."""
+
+    def factory():
+        return new_event_loop(**loop_options)
+
+    if sys.version_info >= (3, 12):
+        return asyncio.run(main, debug=debug, loop_factory=factory)
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(debug=debug, loop_factory=factory) as runner:
+            return runner.run(main)
+    return _run_before_311(main, debug, factory)
+
+
+def _run_before_311(main, debug, factory):
+    # What asyncio.run does on 3.8-3.10, with the loop made by `factory`.
+    if asyncio.events._get_running_loop() is not None:
+        raise RuntimeError("asyncio.run() cannot be called from a running event loop")
+    if not asyncio.iscoroutine(main):
+        raise ValueError("a coroutine was expected, got {!r}".format(main))
+    loop = factory()
+    try:
+        asyncio.set_event_loop(loop)
+        if debug is not None:
+            loop.set_debug(debug)
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            _cancel_all_tasks(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            if hasattr(loop, "shutdown_default_executor"):
+                loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def _cancel_all_tasks(loop):
+    to_cancel = asyncio.all_tasks(loop)
+    if not to_cancel:
+        return
+    for task in to_cancel:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*to_cancel, return_exceptions=True))
+    for task in to_cancel:
+        if task.cancelled():
+            continue
+        if task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception during asyncio.run() shutdown",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )

@@ -1,0 +1,144 @@
+"""tfd.aio.EventLoop: CPython's selector event loop on tfd's scheduling core."""
+
+import asyncio
+import selectors
+
+from .. import _tfd
+from . import _support  # noqa: F401  (attaches the helpers the core needs)
+from ._timer_wait import TimerWatch
+
+
+class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
+    """An asyncio event loop whose timers are exact to the nanosecond and never early.
+
+    Transports, servers, subprocesses, signal handlers, executors and sock_* are CPython's
+    own (this class derives from asyncio.SelectorEventLoop); time(), call_soon, call_at,
+    call_later, call_soon_threadsafe, their handles and each pass of the loop run in C++ on
+    tfd's timer queue, waking through one timer_fd armed at the earliest deadline.
+
+    selector: an EpollSelector by default; any other selector works too, but then waits
+    through selector.select() with its millisecond rounding (timers still never run early).
+    timer_coalescing: seconds (default 0) by which a wake-up may be delayed so that timers
+    due close together run in one pass; never early, at most that much late.
+    virtual_time: run every timer on a virtual clock that starts at virtual_start (seconds,
+    default 0) and jumps to the next deadline whenever nothing else can happen (no callback
+    ready, no descriptor ready, no hold: see hold_time and run_in_executor); advance() moves
+    it by hand.  Timers fire in the same order and see the same time() as on a real clock.
+    """
+
+    def __init__(self, selector=None, *, timer_coalescing=0.0, virtual_time=False,
+                 virtual_start=0.0):
+        try:
+            self.set_timer_coalescing(timer_coalescing)  # first: they validate
+            if virtual_time:
+                self._tfd_make_virtual(virtual_start)
+        except BaseException:
+            self._closed = True  # nothing to close: no warning from __del__
+            raise
+        if selector is None:
+            selector = selectors.EpollSelector()
+        self._timer_watches = None
+        super().__init__(selector)
+
+    def run_forever(self):
+        self._tfd_fresh_run()  # its first pass always polls the descriptors
+        return super().run_forever()
+
+    def advance(self, seconds):
+        """Moves a virtual clock forward by `seconds` (>= 0) and, when the loop is not
+        running, runs everything that became due (and what that queues) before returning.
+        Called from inside the running loop, the loop runs it on its next pass."""
+        if not self.virtual_time:
+            raise RuntimeError("advance() needs a loop on virtual time (virtual_time=True)")
+        if seconds is None:
+            raise TypeError("seconds must not be None")
+        if not seconds >= 0:  # also NaN
+            raise ValueError(f"advance(): seconds={seconds!r} must not be negative")
+        self._tfd_advance(seconds)
+        if self.is_running():
+            return
+        self._tfd_idle_stop = True
+        try:
+            self.run_forever()
+        finally:
+            self._tfd_idle_stop = False
+
+    def hold_time(self):
+        """A context manager that keeps a virtual clock from jumping while work outside the
+        loop (a thread that will call call_soon_threadsafe, another process) is under way;
+        the loop then waits for descriptors as a real one would.  Executors hold it by
+        themselves (run_in_executor).  Usable on any loop (a no-op on real time)."""
+        return _TimeHold(self)
+
+    def run_in_executor(self, executor, func, *args):
+        future = super().run_in_executor(executor, func, *args)
+        if self.virtual_time:
+            # The executor's result comes back through call_soon_threadsafe: until then the
+            # clock must not jump past what the job would have taken in real time.
+            self._tfd_hold(1)
+            future.add_done_callback(self._release_hold)
+        return future
+
+    def _release_hold(self, _future):
+        self._tfd_hold(-1)
+
+    if hasattr(asyncio.AbstractEventLoop, "shutdown_default_executor"):
+
+        async def shutdown_default_executor(self, *args, **kwargs):
+            # Joining the executor's threads happens outside the loop: hold a virtual clock,
+            # or the join's timeout (asyncio.run's 300 s) would expire at once.
+            with self.hold_time():
+                return await super().shutdown_default_executor(*args, **kwargs)
+
+    def close(self):
+        super().close()
+        self._tfd_clear()
+        self._timer_watches = None  # the selector is closed: nothing left to unregister
+
+    async def wait_timer(self, timer):
+        """Waits for the next expiry of the tfd.Timer `timer` and returns the count, like
+        ``await timer.wait()`` but in two system calls a tick (the loop's epoll_wait and one
+        read) instead of about six: the descriptor stays registered between waits.  Only one
+        task may wait for a timer at a time."""
+        if timer.closed:
+            raise ValueError("I/O operation on closed timer")
+        watches = self._timer_watches
+        if watches is None:
+            watches = self._timer_watches = {}
+        fd = timer.fileno()
+        watch = watches.get(fd)
+        if watch is None or watch.timer is not timer:
+            if watch is not None:
+                watch.stop()  # a closed timer's number, reused
+            watch = watches[fd] = TimerWatch(self, timer)
+        return await watch.wait()
+
+    def set_timer_coalescing(self, seconds):
+        """Lets each wake-up wait up to `seconds` (0 to 3600) longer, so timers due within
+        that window run together; 0 (the default) wakes exactly at each deadline."""
+        self._tfd_set_coalescing(seconds)
+        self._timer_coalescing = float(seconds)
+
+    def get_timer_coalescing(self):
+        return self._timer_coalescing
+
+
+class _TimeHold:
+    __slots__ = ("loop", "held")
+
+    def __init__(self, loop):
+        self.loop = loop
+        self.held = False
+
+    def __enter__(self):
+        if self.loop.virtual_time:
+            self.loop._tfd_hold(1)
+            self.held = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.held:
+            self.held = False
+            self.loop._tfd_hold(-1)
+            self.loop._write_to_self()  # a waiting loop re-evaluates: it may jump now
+        return False
