@@ -58,6 +58,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <memory>
 
@@ -74,7 +75,10 @@ namespace tfd {
 
 namespace detail {
 class loop_impl;
+class spawned_tasks;  // coroutines: src/task.cpp
 }  // namespace detail
+template <class T>
+class task;  // coroutines: tfd/task.hpp
 
 // Options of a periodic timer.
 struct periodic_options {
@@ -183,8 +187,22 @@ class event_loop {
     // Active watchers of all kinds (internal ones excluded): for tests and introspection.
     [[nodiscard]] std::size_t active_watchers() const noexcept;
 
+    // --- Coroutines (tfd/task.hpp, docs/coroutines.md) -----------------------------------
+    // Runs `work` detached: starts it at once, up to its first suspension, and owns its frame
+    // until it finishes (or until the loop is destroyed, which destroys it).  An exception
+    // that escapes it goes to the handler set by on_task_exception(); by default it is
+    // rethrown from run() (posted, so it leaves in phase 6).  EINVAL for an empty task.
+    void spawn(task<void> work);
+    void on_task_exception(std::function<void(std::exception_ptr)> handler);
+    // Detached tasks not finished yet.
+    [[nodiscard]] std::size_t spawned() const noexcept;
+
   private:
     std::unique_ptr<detail::loop_impl> impl_;
+    // Declared after impl_, so suspended detached tasks are destroyed first, while the loop
+    // can still take back the timers and watches they hold.
+    std::unique_ptr<detail::spawned_tasks, void (*)(detail::spawned_tasks*)> tasks_{nullptr,
+                                                                                   nullptr};
 };
 
 }  // namespace tfd
