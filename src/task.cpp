@@ -3,6 +3,8 @@
 
 #include <system_error>
 
+#include "coroutine_state.hpp"
+
 namespace tfd {
 namespace detail {
 
@@ -72,34 +74,41 @@ void task_promise_base::finish_detached(task_promise_base& promise,
     }
 }
 
-}  // namespace detail
-
-namespace {
-void delete_tasks(detail::spawned_tasks* tasks) {
-    delete tasks;
+coroutine_state& coroutine_state_of(event_loop& loop) {
+    if (!loop.coroutines_) {
+        loop.coroutines_ = {new coroutine_state(loop),
+                            [](coroutine_state* state) { delete state; }};
+    }
+    return *loop.coroutines_;
 }
-}  // namespace
+
+fd_slot& coroutine_state::slot(int fd) {
+    auto index = static_cast<std::size_t>(fd);
+    if (index >= fds_.size()) {
+        fds_.resize(index + 1);
+    }
+    if (!fds_[index]) {
+        fds_[index] = std::make_unique<fd_slot>(loop_, fd);
+    }
+    return *fds_[index];
+}
+
+}  // namespace detail
 
 void event_loop::spawn(task<void> work) {
     if (!work.valid() || work.done()) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "event_loop::spawn: empty or finished task");
     }
-    if (!tasks_) {
-        tasks_ = {new detail::spawned_tasks(*this), &delete_tasks};
-    }
-    tasks_->start(work.release());
+    detail::coroutine_state_of(*this).tasks.start(work.release());
 }
 
 void event_loop::on_task_exception(std::function<void(std::exception_ptr)> handler) {
-    if (!tasks_) {
-        tasks_ = {new detail::spawned_tasks(*this), &delete_tasks};
-    }
-    tasks_->set_handler(std::move(handler));
+    detail::coroutine_state_of(*this).tasks.set_handler(std::move(handler));
 }
 
 std::size_t event_loop::spawned() const noexcept {
-    return tasks_ ? tasks_->size() : 0;
+    return coroutines_ ? coroutines_->tasks.size() : 0;
 }
 
 }  // namespace tfd

@@ -27,12 +27,11 @@
 namespace tfd {
 
 // What co_await throws when a stop request ended the wait.  code() is
-// std::errc::operation_canceled; what() names the operation ("sleep_for: stop requested").
+// std::errc::operation_canceled; what() names the operation ("sleep: Operation canceled").
 class operation_cancelled : public std::system_error {
   public:
     explicit operation_cancelled(const char* operation)
-        : std::system_error(std::make_error_code(std::errc::operation_canceled),
-                            std::string(operation) + ": stop requested") {}
+        : std::system_error(std::make_error_code(std::errc::operation_canceled), operation) {}
 };
 
 // A cancellable awaiter: an awaiter whose suspended wait cancel() ends at once, on the

@@ -73,9 +73,11 @@
 
 namespace tfd {
 
+class event_loop;
 namespace detail {
 class loop_impl;
-class spawned_tasks;  // coroutines: src/task.cpp
+class coroutine_state;  // coroutines: src/coroutine_state.hpp
+coroutine_state& coroutine_state_of(event_loop& loop);
 }  // namespace detail
 template <class T>
 class task;  // coroutines: tfd/task.hpp
@@ -198,11 +200,13 @@ class event_loop {
     [[nodiscard]] std::size_t spawned() const noexcept;
 
   private:
+    friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);
+
     std::unique_ptr<detail::loop_impl> impl_;
-    // Declared after impl_, so suspended detached tasks are destroyed first, while the loop
-    // can still take back the timers and watches they hold.
-    std::unique_ptr<detail::spawned_tasks, void (*)(detail::spawned_tasks*)> tasks_{nullptr,
-                                                                                   nullptr};
+    // Detached tasks and descriptor waits of coroutines, made at first use.  Declared after
+    // impl_, so they are destroyed first, while the loop can still take back what they hold.
+    std::unique_ptr<detail::coroutine_state, void (*)(detail::coroutine_state*)> coroutines_{
+        nullptr, nullptr};
 };
 
 }  // namespace tfd
