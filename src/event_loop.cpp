@@ -3,6 +3,8 @@
 #include "tfd/event_loop.hpp"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <system_error>
 
 #include "loop_impl.hpp"
@@ -12,6 +14,12 @@
 namespace tfd {
 namespace detail {
 namespace {
+
+#ifdef NDEBUG
+constexpr bool debug_build = false;
+#else
+constexpr bool debug_build = true;
+#endif
 
 void check_options(const loop_options& options) {
     if (options.spin_margin.count() < 0) {
@@ -81,6 +89,10 @@ loop_impl::loop_impl(backend_kind kind, loop_options options)
 }
 
 loop_impl::~loop_impl() {
+    if constexpr (debug_build) {
+        check_nothing_refers_to_me();
+    }
+    unbind_all();
     for (fd_node* node : by_fd_) {
         if (node != nullptr && node->internal) {
             delete node;
@@ -88,8 +100,31 @@ loop_impl::~loop_impl() {
     }
 }
 
+// A handle or an active embedded timer that outlives its loop would later touch freed memory:
+// debug builds stop here and say what was left.
+void loop_impl::check_nothing_refers_to_me() const noexcept {
+    std::size_t active_timers = due_.size();
+    for (const auto& clock : clocks_) {
+        if (clock) {
+            active_timers += clock->queue.size();
+        }
+    }
+    std::size_t guards = guards_.load();
+    if (timers_ + user_fds_ + signal_watchers_ + active_timers + guards == 0) {
+        return;
+    }
+    std::fprintf(stderr,
+                 "tfd::event_loop %p destroyed while still in use: %zu timer handle(s), %zu fd "
+                 "watcher(s), %zu signal watcher(s), %zu work guard(s), %zu active timer(s) "
+                 "(handles' and embedded ones) refer to it; destroy or stop them before the "
+                 "loop\n",
+                 static_cast<const void*>(this), timers_, user_fds_, signal_watchers_, guards,
+                 active_timers);
+    std::abort();
+}
+
 bool loop_impl::work_waiting() const noexcept {
-    if (has_posted_.load(std::memory_order_acquire) || due_next_ < due_.size()) {
+    if (has_posted_.load(std::memory_order_acquire) || !due_.empty()) {
         return true;
     }
     if (!any_clock_) {
@@ -104,11 +139,11 @@ bool loop_impl::work_waiting() const noexcept {
 }
 
 bool loop_impl::alive() const noexcept {
-    return active_watchers() > 0 || work_waiting();
+    return active_watchers() > 0 || work_waiting() || guards_.load(std::memory_order_acquire) > 0;
 }
 
 std::size_t loop_impl::active_watchers() const noexcept {
-    std::size_t count = user_fds_ + signal_watchers_ + (due_.size() - due_next_);
+    std::size_t count = user_fds_ + signal_watchers_ + due_.size();
     for (const auto& clock : clocks_) {
         if (clock) {
             count += clock->queue.size();
@@ -146,8 +181,10 @@ void loop_impl::wait(std::chrono::nanoseconds timeout) {
         return;
     }
     std::optional<std::int64_t> target = virtual_jump(timeout);
-    if (!target) {
-        backend_->wait(timeout, ready_);  // nothing to jump to: only descriptors or post()
+    if (!target || guards_.load(std::memory_order_acquire) > 0) {
+        // Nothing to jump to (only descriptors or post()), or work another thread does for
+        // the loop is outstanding (a work_guard): wait for real.
+        backend_->wait(timeout, ready_);
         return;
     }
     backend_->wait(std::chrono::nanoseconds(0), ready_);

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "loop_impl.hpp"
+#include "sys/sys.hpp"
 
 namespace tfd {
 namespace detail {
@@ -32,6 +33,26 @@ fd_node* loop_impl::register_fd(int fd, io_events interest, bool internal, fd_ca
     backend_->add(fd, interest);
     by_fd_[index] = node.get();
     return node.release();
+}
+
+// A descriptor the loop opens for itself gets the lowest free number from the kernel, which
+// can be the number of a descriptor a user closed without stopping its watcher.  Registering
+// it there would fail (EEXIST, about a descriptor the user never named) or steal the user's
+// events, so such a descriptor is moved above every watched number instead.  Returns `fd`
+// when its number is free in the registry, else the duplicate, which the caller adopts in
+// place of `fd` (closing it).
+int loop_impl::unwatched_number(int fd) {
+    auto index = static_cast<std::size_t>(fd);
+    if (index >= by_fd_.size() || by_fd_[index] == nullptr) {
+        return fd;
+    }
+    int moved = sys::dup_at_least(fd, static_cast<int>(by_fd_.size()));
+    if (moved < 0) {
+        throw std::system_error(errno, std::system_category(),
+                                "event_loop: moving the loop's own fd=" + std::to_string(fd) +
+                                    " off the number of a watched (closed?) descriptor");
+    }
+    return moved;
 }
 
 fd_watcher loop_impl::watch(int fd, io_events interest, fd_callback callback) {

@@ -8,9 +8,8 @@
 //    descriptor number, are never delivered;
 //  * current_ is the node whose callback is running (nullptr otherwise); a node released
 //    while current is only marked, and freed when its callback returns or throws;
-//  * due_ holds the timers collected in phase 5 and not yet run (from due_next_ on); a timer
-//    in it has due_index == its position, every other timer has due_index == not_due; a timer
-//    stopped while in it leaves a nullptr behind;
+//  * due_ holds the timers collected in phase 5 and not yet run (see due_list.hpp); a timer
+//    stopped or restarted while due leaves it;
 //  * on virtual time (options_.virtual_time) the loop reads clock c as
 //    virtual_start_[base c] + virtual_elapsed_, which never decreases; no timer_fd is ever
 //    armed, so clock_timers::fired is set by mark_due() instead of a timer_fd;
@@ -41,6 +40,8 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "due_list.hpp"
+#include "tfd/embedded_timer.hpp"
 #include "tfd/event_loop.hpp"
 #include "tfd/latency_histogram.hpp"
 #include "tfd/loop_options.hpp"
@@ -51,6 +52,8 @@
 
 namespace tfd::detail {
 
+class loop_impl;
+
 struct fd_node {
     int fd = -1;
     io_events interest = io_events::none;
@@ -60,18 +63,18 @@ struct fd_node {
     fd_callback callback;
 };
 
-// One timer.  Kept to 64 bytes (one cache line, the size issue 5 budgets per timer): the
-// queue's 32-byte hook, a 16-byte callback and 16 bytes of state.
-struct timer_node : timer_entry {
-    static constexpr std::uint32_t not_due = UINT32_MAX;
+// A timer made by a handle (event_loop::after/at/every): the scheduler's part, then the
+// handle's callback.  56 bytes from the loop's pool, so a pending one-shot timer costs 64
+// bytes with its 8-byte handle.  A periodic timer adds its period and policy (periodic_node).
+struct timer_node : timer_base {
     timer_callback callback;
-    std::int64_t period = 0;  // ns; 0 for a one-shot timer
-    std::uint32_t due_index = not_due;
-    std::uint8_t clock_slot = 0;
-    missed_ticks policy = missed_ticks::skip;
-    bool released = false;
 };
-static_assert(sizeof(timer_node) <= 64, "a timer should fit in one cache line");
+static_assert(sizeof(timer_node) <= 56, "a handle's timer should stay within 56 bytes");
+
+struct periodic_node : timer_node {
+    std::int64_t period = 0;  // ns, > 0
+    missed_ticks policy = missed_ticks::skip;
+};
 
 struct signal_node {
     int signo = 0;
@@ -90,10 +93,11 @@ struct clock_timers {
     // Expired and not read, so still readable: never equal to a target either, so the next
     // arm calls settime, which re-arms or disarms it and clears its readiness.
     static constexpr std::int64_t expired = INT64_MIN + 2;
-    explicit clock_timers(clock_id id)
+    clock_timers(clock_id id, loop_impl* loop)
         : clock(id),
           fd(id, open_flags::nonblocking),
-          reads_on_fire(base_clock(id) == clock_id::realtime) {}
+          reads_on_fire(base_clock(id) == clock_id::realtime),
+          owner(loop) {}
     clock_id clock;
     timer_fd fd;
     // Armed with TFD_TIMER_CANCEL_ON_SET, whose ECANCELED only a read reports: read when it
@@ -106,6 +110,12 @@ struct clock_timers {
     bool changed = false;            // the wall clock was set; tell on_clock_change in phase 5
     std::int64_t now = 0;            // the clock reading used for the last collection
     fd_node* node = nullptr;
+    loop_impl* owner = nullptr;
+
+    // The bound record of `unbound`'s callback on this clock (made on first use).
+    const timer_binding* bind(const timer_binding* unbound);
+    std::vector<std::unique_ptr<timer_binding>> bindings;
+    const timer_binding* last_bound = nullptr;  // the last bind() answer: usually the next one
 };
 
 // Fixed-size blocks for timer nodes, so a timer costs 64 bytes rather than a malloc chunk
@@ -126,7 +136,7 @@ class timer_pool {
 
     union slot {
         slot* next;
-        alignas(timer_node) unsigned char bytes[sizeof(timer_node)];
+        alignas(timer_node) unsigned char bytes[sizeof(timer_node)];  // one-shot nodes only
     };
     static constexpr std::size_t chunk_slots = 256;
     std::vector<std::unique_ptr<slot[]>> chunks_;
@@ -146,10 +156,13 @@ class loop_impl {
 
     timer_watcher start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
                               missed_ticks policy, timer_callback callback);
-    void restart(timer_node* node, std::int64_t deadline);
-    void stop(timer_node* node) noexcept;
     void release(timer_node* node) noexcept;
-    [[nodiscard]] clock_id clock_of(const timer_node* node) const noexcept;
+    [[nodiscard]] static clock_id clock_of(const timer_base& timer) noexcept;
+    // Starts `timer` (idle or active) at `deadline` on `clock`, binding it there.
+    void start(timer_base& timer, clock_timers& clock, std::int64_t deadline);
+    // Cancels an active timer, queued or due.
+    static void stop(timer_base& timer) noexcept;
+    clock_timers& timers_for(clock_id clock);
 
     signal_watcher on_signal(int signo, signal_callback callback);
     void release(signal_node* node) noexcept;
@@ -157,6 +170,11 @@ class loop_impl {
     // Any thread.
     void post(std::function<void()> work);
     void stop() noexcept;
+    void hold_work() noexcept { guards_.fetch_add(1, std::memory_order_acq_rel); }
+    void release_work() noexcept {
+        guards_.fetch_sub(1, std::memory_order_acq_rel);
+        wake_.notify();
+    }
 
     // Running.
     void run();
@@ -182,6 +200,8 @@ class loop_impl {
 
     void free_node(fd_node* node) noexcept { delete node; }
     void free_node(timer_node* node) noexcept;
+    void unbind_all() noexcept;
+    void check_nothing_refers_to_me() const noexcept;
     void free_node(signal_node* node) noexcept { delete node; }
 
     void pass(std::chrono::nanoseconds timeout);
@@ -197,6 +217,7 @@ class loop_impl {
     [[nodiscard]] bool alive() const noexcept;
     [[nodiscard]] bool work_waiting() const noexcept;
     fd_node* register_fd(int fd, io_events interest, bool internal, fd_callback callback);
+    [[nodiscard]] int unwatched_number(int fd);
     void dispatch_fds();
     void arm_timers();
     bool already_due(clock_timers& timers, std::int64_t target) const;
@@ -205,8 +226,12 @@ class loop_impl {
     void fire(timer_node* node);
     void run_posted();
     void read_signals();
-    clock_timers& timers_for(clock_id clock);
     static void timer_fd_ready(clock_timers& timers);
+    static void fire_one_shot(timer_base& timer);
+    static const timer_binding one_shot_unbound;
+    static const timer_binding periodic_unbound;
+    static void fire_periodic(timer_base& timer);
+    void run_node(timer_node& node, std::uint64_t overruns);
 
     loop_options options_;
     std::unique_ptr<backend> backend_;
@@ -223,9 +248,10 @@ class loop_impl {
     static constexpr std::size_t clock_slots = 5;
     std::array<std::unique_ptr<clock_timers>, clock_slots> clocks_{};
     bool any_clock_ = false;  // some clocks_ entry exists: the timer phases have work to check
-    std::vector<timer_node*> due_;
-    std::size_t due_next_ = 0;
-    std::size_t timers_ = 0;  // live timer nodes, pending or not
+    due_list due_;
+    std::size_t timers_ = 0;        // live timer nodes, pending or not
+    timer_node* firing_ = nullptr;  // the node whose callback runs
+    bool firing_released_ = false;  // its handle let go of it meanwhile: free it after
 
     // Virtual time: the readings of realtime, monotonic and boottime when the loop was made,
     // and how far the loop has moved them since (ns).
@@ -249,6 +275,7 @@ class loop_impl {
     std::mutex posted_mutex_;
     std::deque<std::function<void()>> posted_;  // guarded by posted_mutex_
     std::atomic<bool> has_posted_{false};       // mirrors !posted_.empty()
+    std::atomic<std::size_t> guards_{0};        // live work_guards
 };
 
 // Marks `node` as the one whose callback runs, and frees it afterwards if it was released
@@ -273,6 +300,11 @@ class loop_impl::callback_scope {
     loop_impl& loop_;
     Node* node_;
     void* previous_;
+};
+
+// The library's way from the public façade to its state.
+struct event_loop_access {
+    static loop_impl& impl(event_loop& loop) noexcept { return *loop.impl_; }
 };
 
 }  // namespace tfd::detail

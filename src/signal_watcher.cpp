@@ -29,6 +29,9 @@ signal_watcher loop_impl::on_signal(int signo, signal_callback callback) {
     sigaddset(&mask, signo);
     if (!signals_.is_open()) {
         signal_fd created(mask);
+        if (int fd = unwatched_number(created.native_handle()); fd != created.native_handle()) {
+            created = signal_fd::adopt(fd);
+        }
         register_fd(created.native_handle(), io_events::readable, true,
                     [this](io_events) { read_signals(); });
         signals_ = std::move(created);

@@ -64,8 +64,8 @@ std::string describe(const timer_entry* e, std::int64_t deadline, std::uint64_t 
 
 timer_entry::~timer_entry() {
     if constexpr (debug_build) {
-        TFD_TQ_REQUIRE(!queued(),
-                       "timer_entry destroyed while queued: " + describe(this, deadline_, order_));
+        TFD_TQ_REQUIRE(idle(), "timer_entry destroyed while queued or due: " +
+                                   describe(this, deadline_, order_));
     }
 }
 
@@ -94,7 +94,7 @@ std::size_t timer_queue::heap_capacity_bytes() const noexcept {
 // ---- public operations -------------------------------------------------------------------
 
 void timer_queue::start(timer_entry& e, std::chrono::nanoseconds deadline) {
-    if (e.queued()) {
+    if (!e.idle()) {
         throw std::invalid_argument("timer_queue::start: entry already queued (deadline " +
                                     std::to_string(e.deadline_) + " ns); use refresh()");
     }

@@ -30,10 +30,14 @@ std::size_t slot_of(clock_id clock) {
 }
 
 // The next deadline of a periodic timer scheduled at `deadline` and run at `now`, and the
-// number of whole periods that elapsed in between (its overrun count).
+// number of whole periods that elapsed in between (its overrun count).  `ends` when that next
+// deadline lies past the end of the clock's range (INT64_MAX ns): the schedule has run out of
+// time (only a virtual clock gets there, by advance(nanoseconds::max())), and the timer stops
+// after this run rather than fall due again, forever, at the last representable instant.
 struct next_tick {
     std::int64_t deadline;
     std::uint64_t overruns;
+    bool ends;
 };
 
 next_tick schedule_next(std::int64_t deadline, std::int64_t period, std::int64_t now,
@@ -44,22 +48,34 @@ next_tick schedule_next(std::int64_t deadline, std::int64_t period, std::int64_t
         overruns = (static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(deadline)) /
                    static_cast<std::uint64_t>(period);
     }
+    std::int64_t next = 0;
+    bool ends = false;
     switch (policy) {
         case missed_ticks::burst:
-            return {saturating_add(deadline, period), overruns};
+            ends = __builtin_add_overflow(deadline, period, &next);
+            return {next, overruns, ends};
         case missed_ticks::delay:
-            return {saturating_add(now, period), overruns};
+            ends = __builtin_add_overflow(now, period, &next);
+            return {next, overruns, ends};
         case missed_ticks::skip:
             break;
     }
     // The first scheduled tick after `now`: deadline + (overruns + 1) * period.
     __extension__ using wide = __int128;
-    wide next =
+    wide first_after =
         static_cast<wide>(deadline) + static_cast<wide>(overruns + 1) * static_cast<wide>(period);
-    return {next > INT64_MAX ? INT64_MAX : static_cast<std::int64_t>(next), overruns};
+    if (first_after > INT64_MAX) {
+        return {0, overruns, true};
+    }
+    return {static_cast<std::int64_t>(first_after), overruns, false};
 }
 
 }  // namespace
+
+const timer_binding loop_impl::one_shot_unbound{&loop_impl::fire_one_shot,
+                                                &loop_impl::one_shot_unbound, nullptr};
+const timer_binding loop_impl::periodic_unbound{&loop_impl::fire_periodic,
+                                                &loop_impl::periodic_unbound, nullptr};
 
 // A new chunk's blocks go to the front of the free list in address order, so that timers
 // started one after another sit next to each other.
@@ -117,16 +133,23 @@ void loop_impl::timer_fd_ready(clock_timers& timers) {
 }
 
 void loop_impl::free_node(timer_node* node) noexcept {
-    node->~timer_node();
-    pool_.deallocate(node);
+    if (node->binding->unbound == &periodic_unbound) {
+        delete static_cast<periodic_node*>(node);
+    } else {
+        node->~timer_node();
+        pool_.deallocate(node);
+    }
     --timers_;
 }
 
 clock_timers& loop_impl::timers_for(clock_id clock) {
     std::unique_ptr<clock_timers>& slot = clocks_[slot_of(clock)];
     if (!slot) {
-        auto timers = std::make_unique<clock_timers>(clock);
+        auto timers = std::make_unique<clock_timers>(clock, this);
         clock_timers* raw = timers.get();
+        if (int fd = unwatched_number(raw->fd.native_handle()); fd != raw->fd.native_handle()) {
+            raw->fd = timer_fd::adopt(fd, clock);
+        }
         raw->node = register_fd(raw->fd.native_handle(), io_events::readable, true,
                                 [raw](io_events) { timer_fd_ready(*raw); });
         slot = std::move(timers);
@@ -135,8 +158,52 @@ clock_timers& loop_impl::timers_for(clock_id clock) {
     return *slot;
 }
 
-clock_id loop_impl::clock_of(const timer_node* node) const noexcept {
-    return slot_clocks[node->clock_slot];
+const timer_binding* clock_timers::bind(const timer_binding* unbound) {
+    if (last_bound != nullptr && last_bound->unbound == unbound) {
+        return last_bound;
+    }
+    for (const auto& bound : bindings) {
+        if (bound->unbound == unbound) {
+            return last_bound = bound.get();
+        }
+    }
+    bindings.push_back(
+        std::make_unique<timer_binding>(timer_binding{unbound->invoke, unbound, this}));
+    return last_bound = bindings.back().get();
+}
+
+clock_id loop_impl::clock_of(const timer_base& timer) noexcept {
+    return timer.binding->clock->clock;
+}
+
+void loop_impl::start(timer_base& timer, clock_timers& clock, std::int64_t deadline) {
+    const timer_binding* binding = timer.binding;
+    if (!timer.idle()) {
+        if (binding->clock == &clock) {
+            if (due_list::holds(timer)) {
+                due_.remove(timer);
+            }
+            clock.queue.refresh(timer, std::chrono::nanoseconds(deadline));
+            clock.dirty = true;
+            return;
+        }
+        stop(timer);  // registered with another clock or loop
+    }
+    if (binding->clock != &clock) {
+        timer.binding = clock.bind(binding->unbound);
+    }
+    clock.queue.start(timer, std::chrono::nanoseconds(deadline));
+    clock.dirty = true;
+}
+
+void loop_impl::stop(timer_base& timer) noexcept {
+    clock_timers& clock = *timer.binding->clock;
+    if (due_list::holds(timer)) {
+        clock.owner->due_.remove(timer);
+    } else {
+        clock.queue.cancel(timer);
+        clock.dirty = true;
+    }
 }
 
 timer_watcher loop_impl::start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
@@ -146,45 +213,56 @@ timer_watcher loop_impl::start_timer(clock_id clock, std::int64_t deadline, std:
                                 "event_loop: empty timer callback");
     }
     clock_timers& timers = timers_for(clock);
-    auto* node = ::new (pool_.allocate()) timer_node;
+    timer_node* node = nullptr;
+    if (period > 0) {
+        auto* periodic = new periodic_node;
+        periodic->period = period;
+        periodic->policy = policy;
+        periodic->binding = timers.bind(&periodic_unbound);
+        node = periodic;
+    } else {
+        node = ::new (pool_.allocate()) timer_node;
+        node->binding = timers.bind(&one_shot_unbound);
+    }
     ++timers_;
     node->callback = std::move(callback);
-    node->period = period;
-    node->clock_slot = static_cast<std::uint8_t>(slot_of(clock));
-    node->policy = policy;
-    timers.queue.start(*node, std::chrono::nanoseconds(deadline));
-    timers.dirty = true;
-    return timer_watcher(this, node);
-}
-
-void loop_impl::restart(timer_node* node, std::int64_t deadline) {
-    if (node->due_index != timer_node::not_due) {
-        due_[node->due_index] = nullptr;
-        node->due_index = timer_node::not_due;
+    try {
+        start(*node, timers, deadline);
+    } catch (...) {
+        free_node(node);
+        throw;
     }
-    clock_timers& timers = *clocks_[node->clock_slot];
-    timers.queue.refresh(*node, std::chrono::nanoseconds(deadline));
-    timers.dirty = true;
-}
-
-void loop_impl::stop(timer_node* node) noexcept {
-    if (node->due_index != timer_node::not_due) {
-        due_[node->due_index] = nullptr;
-        node->due_index = timer_node::not_due;
-    }
-    if (node->queued()) {
-        clock_timers& timers = *clocks_[node->clock_slot];
-        timers.queue.cancel(*node);
-        timers.dirty = true;
-    }
+    return timer_watcher(node);
 }
 
 void loop_impl::release(timer_node* node) noexcept {
-    stop(node);
-    if (current_ == node) {
-        node->released = true;  // freed when its callback returns
+    if (!node->idle()) {
+        stop(*node);
+    }
+    if (firing_ == node) {
+        firing_released_ = true;  // freed when its callback returns
     } else {
         free_node(node);
+    }
+}
+
+// Leaves every timer still registered with this loop idle and unbound, so that an embedded
+// timer that outlives the loop can still be destroyed or started on another loop.
+void loop_impl::unbind_all() noexcept {
+    auto unbind = [](timer_entry& entry) {
+        auto& timer = static_cast<timer_base&>(entry);
+        timer.binding = timer.binding->unbound;
+    };
+    while (timer_entry* entry = due_.pop_front()) {
+        unbind(*entry);
+    }
+    for (const auto& timers : clocks_) {
+        if (timers) {
+            while (timer_entry* entry =
+                       timers->queue.pop_due(std::chrono::nanoseconds(INT64_MAX))) {
+                unbind(*entry);
+            }
+        }
     }
 }
 
@@ -291,11 +369,9 @@ void loop_impl::collect_due_timers() {
             spin_to_deadline(*timers);
         }
         while (timer_entry* entry = timers->queue.pop_due(std::chrono::nanoseconds(timers->now))) {
-            auto* node = static_cast<timer_node*>(entry);
             lateness_.record(
-                std::chrono::nanoseconds(saturating_sub(timers->now, node->deadline().count())));
-            node->due_index = static_cast<std::uint32_t>(due_.size());
-            due_.push_back(node);
+                std::chrono::nanoseconds(saturating_sub(timers->now, entry->deadline().count())));
+            due_.push_back(*entry);
         }
     }
 }
@@ -313,50 +389,63 @@ void loop_impl::spin_to_deadline(clock_timers& timers) {
     }
 }
 
+// A callback may stop or restart any due timer (which leaves the list) or destroy an embedded
+// one (which it stopped first), so the list is read afresh for each.  One that throws leaves
+// the rest in the list for the next pass.
 void loop_impl::run_due_timers() {
-    if (due_.empty()) {
-        return;
+    while (timer_entry* entry = due_.pop_front()) {
+        auto& timer = static_cast<timer_base&>(*entry);
+        timer.binding->invoke(timer);
     }
-    while (due_next_ < due_.size()) {
-        timer_node* node = due_[due_next_++];
-        if (node == nullptr) {
-            continue;  // stopped after it was collected
-        }
-        node->due_index = timer_node::not_due;
-        fire(node);
-    }
-    due_.clear();
-    due_next_ = 0;
 }
 
-void loop_impl::fire(timer_node* node) {
-    std::uint64_t overruns = 0;
-    if (node->period > 0) {
-        // Re-armed before the callback runs, so the callback can stop or restart it.  Being
-        // re-queued after collection, it cannot run again in this pass even when due.
-        clock_timers& timers = *clocks_[node->clock_slot];
-        next_tick next =
-            schedule_next(node->deadline().count(), node->period, timers.now, node->policy);
-        overruns = next.overruns;
-        timers.queue.start(*node, std::chrono::nanoseconds(next.deadline));
-        timers.dirty = true;
+void loop_impl::fire_one_shot(timer_base& timer) {
+    auto& node = static_cast<timer_node&>(timer);
+    node.binding->clock->owner->run_node(node, 0);
+}
+
+void loop_impl::fire_periodic(timer_base& timer) {
+    auto& node = static_cast<periodic_node&>(timer);
+    // Re-armed before the callback runs, so the callback can stop or restart it.  Being
+    // re-queued after collection, it cannot run again in this pass even when due.
+    clock_timers& clock = *node.binding->clock;
+    next_tick next = schedule_next(node.deadline().count(), node.period, clock.now, node.policy);
+    if (!next.ends) {
+        clock.queue.start(node, std::chrono::nanoseconds(next.deadline));
+        clock.dirty = true;
     }
-    callback_scope<timer_node> scope(*this, node);
-    node->callback(overruns);
+    clock.owner->run_node(node, next.overruns);
+}
+
+// Runs a handle's callback; frees the node afterwards if the handle let go of it meanwhile,
+// whether the callback returns or throws.
+void loop_impl::run_node(timer_node& node, std::uint64_t overruns) {
+    struct scope {
+        loop_impl& loop;
+        timer_node* previous;
+        bool previous_released;
+        ~scope() {
+            timer_node* node = std::exchange(loop.firing_, previous);
+            if (std::exchange(loop.firing_released_, previous_released)) {
+                loop.free_node(node);
+            }
+        }
+    } guard{*this, std::exchange(firing_, &node), std::exchange(firing_released_, false)};
+    node.callback(overruns);
 }
 
 }  // namespace detail
 
 void timer_watcher::stop() noexcept {
-    if (node_ != nullptr) {
-        loop_->stop(node_);
+    if (node_ != nullptr && !node_->idle()) {
+        detail::loop_impl::stop(*node_);
     }
 }
 
 void timer_watcher::reset() noexcept {
     if (node_ != nullptr) {
-        loop_->release(std::exchange(node_, nullptr));
-        loop_ = nullptr;
+        detail::loop_impl* loop = node_->binding->clock->owner;
+        loop->release(std::exchange(node_, nullptr));
     }
 }
 
@@ -365,12 +454,13 @@ void timer_watcher::restart_after(std::chrono::nanoseconds delay) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "timer_watcher::restart_after: empty handle");
     }
-    std::int64_t now = loop_->read_clock(clock());
+    detail::clock_timers& clock = *node_->binding->clock;
+    std::int64_t now = clock.owner->read_clock(clock.clock);
     std::int64_t deadline = 0;
     if (__builtin_add_overflow(now, delay.count(), &deadline)) {
         deadline = delay.count() > 0 ? INT64_MAX : INT64_MIN;
     }
-    loop_->restart(node_, deadline);
+    clock.owner->start(*node_, clock, deadline);
 }
 
 void timer_watcher::restart_at(std::chrono::nanoseconds deadline) {
@@ -378,11 +468,12 @@ void timer_watcher::restart_at(std::chrono::nanoseconds deadline) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "timer_watcher::restart_at: empty handle");
     }
-    loop_->restart(node_, deadline.count());
+    detail::clock_timers& clock = *node_->binding->clock;
+    clock.owner->start(*node_, clock, deadline.count());
 }
 
 bool timer_watcher::pending() const noexcept {
-    return node_ != nullptr && (node_->queued() || node_->due_index != detail::timer_node::not_due);
+    return node_ != nullptr && !node_->idle();
 }
 
 std::chrono::nanoseconds timer_watcher::deadline() const noexcept {
@@ -390,7 +481,7 @@ std::chrono::nanoseconds timer_watcher::deadline() const noexcept {
 }
 
 clock_id timer_watcher::clock() const noexcept {
-    return node_ != nullptr ? loop_->clock_of(node_) : clock_id::monotonic;
+    return node_ != nullptr ? detail::loop_impl::clock_of(*node_) : clock_id::monotonic;
 }
 
 }  // namespace tfd

@@ -64,18 +64,21 @@
 
 #include "tfd/backend_kind.hpp"
 #include "tfd/clock.hpp"
+#include "tfd/embedded_timer.hpp"
 #include "tfd/fd_watcher.hpp"
 #include "tfd/io_events.hpp"
 #include "tfd/latency_histogram.hpp"
 #include "tfd/loop_options.hpp"
 #include "tfd/signal_watcher.hpp"
 #include "tfd/timer_watcher.hpp"
+#include "tfd/work_guard.hpp"
 
 namespace tfd {
 
 class event_loop;
 namespace detail {
 class loop_impl;
+struct event_loop_access;
 class coroutine_state;  // coroutines: src/coroutine_state.hpp
 coroutine_state& coroutine_state_of(event_loop& loop);
 }  // namespace detail
@@ -200,6 +203,7 @@ class event_loop {
     [[nodiscard]] std::size_t spawned() const noexcept;
 
   private:
+    friend struct detail::event_loop_access;
     friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);
 
     std::unique_ptr<detail::loop_impl> impl_;

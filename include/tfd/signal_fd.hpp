@@ -31,6 +31,12 @@ class signal_fd {
     signal_fd() noexcept = default;
     // Creates a signalfd receiving the signals in `mask`; throws std::system_error.
     explicit signal_fd(const sigset_t& mask);
+    // Takes ownership of an existing non-blocking signalfd.
+    [[nodiscard]] static signal_fd adopt(int fd) noexcept {
+        signal_fd adopted;
+        adopted.fd_ = unique_fd(fd);
+        return adopted;
+    }
 
     // Replaces the set of signals the descriptor receives.
     void set_mask(const sigset_t& mask);

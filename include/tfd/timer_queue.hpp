@@ -51,6 +51,9 @@
 namespace tfd {
 
 class timer_queue;
+namespace detail {
+class due_list;
+}  // namespace detail
 
 // The intrusive hook a timer embeds (or derives from).  32 bytes; address is identity, so it
 // cannot be copied or moved.
@@ -65,11 +68,18 @@ class timer_entry {
     [[nodiscard]] std::chrono::nanoseconds deadline() const noexcept {
         return std::chrono::nanoseconds(deadline_);
     }
-    [[nodiscard]] bool queued() const noexcept { return where() != place::none; }
+    [[nodiscard]] bool queued() const noexcept {
+        return where() == place::heap || where() == place::wheel;
+    }
+    // Neither queued nor held in an event loop's list of collected, not yet run, timers (the
+    // loop keeps that list in the entry's links once the queue has handed the entry over).
+    [[nodiscard]] bool idle() const noexcept { return where() == place::none; }
 
   private:
     friend class timer_queue;
-    enum class place : std::uint64_t { none = 0, heap = 1, wheel = 2 };
+    friend class detail::due_list;
+    // due: collected by an event loop and waiting to run; never set by a timer_queue.
+    enum class place : std::uint64_t { none = 0, heap = 1, wheel = 2, due = 3 };
     static constexpr unsigned place_bits = 2;
     static constexpr std::uint64_t place_mask = (1u << place_bits) - 1;
 

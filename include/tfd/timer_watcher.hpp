@@ -37,12 +37,10 @@ enum class missed_ticks : unsigned char { skip, burst, delay };
 class timer_watcher {
   public:
     timer_watcher() noexcept = default;
-    timer_watcher(timer_watcher&& other) noexcept
-        : loop_(std::exchange(other.loop_, nullptr)), node_(std::exchange(other.node_, nullptr)) {}
+    timer_watcher(timer_watcher&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
     timer_watcher& operator=(timer_watcher&& other) noexcept {
         if (this != &other) {
             reset();
-            loop_ = std::exchange(other.loop_, nullptr);
             node_ = std::exchange(other.node_, nullptr);
         }
         return *this;
@@ -72,11 +70,9 @@ class timer_watcher {
 
   private:
     friend class detail::loop_impl;
-    timer_watcher(detail::loop_impl* loop, detail::timer_node* node) noexcept
-        : loop_(loop), node_(node) {}
+    explicit timer_watcher(detail::timer_node* node) noexcept : node_(node) {}
 
-    detail::loop_impl* loop_ = nullptr;
-    detail::timer_node* node_ = nullptr;
+    detail::timer_node* node_ = nullptr;  // its binding leads to the loop
 };
 
 }  // namespace tfd

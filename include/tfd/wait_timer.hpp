@@ -2,17 +2,16 @@
 // inside the coroutine frame).
 //
 // All timed awaiters start, stop and test their timer through this one type, so what backs
-// it is decided here only.  Today it is the loop's handle API: the node comes from the
-// loop's timer pool (no malloc once the pool has a free block, see
-// event_loop::reserve_timers), and the callback, one pointer, is stored in place.
+// it is decided here only: an embedded_timer (tfd/embedded_timer.hpp), whose queue hook and
+// callback live in the awaiter.  Starting and stopping it allocate nothing; the callback is
+// one pointer, to the awaiter.
 #pragma once
 
 #include <chrono>
-#include <cstdint>
 
 #include "tfd/clock.hpp"
+#include "tfd/embedded_timer.hpp"
 #include "tfd/event_loop.hpp"
-#include "tfd/timer_watcher.hpp"
 
 namespace tfd::detail {
 
@@ -22,18 +21,20 @@ class wait_timer {
     template <class Owner>
     void start_at(event_loop& loop, clock_id clock, std::chrono::nanoseconds deadline,
                   Owner* owner) {
-        watcher_ = loop.at(clock, deadline, [owner](std::uint64_t) { owner->on_timer(); });
+        timer_.set_callback([owner] { owner->on_timer(); });
+        timer_.start_at(loop, deadline, clock);
     }
     template <class Owner>
     void start_after(event_loop& loop, std::chrono::nanoseconds delay, Owner* owner) {
-        watcher_ = loop.after(delay, [owner](std::uint64_t) { owner->on_timer(); });
+        timer_.set_callback([owner] { owner->on_timer(); });
+        timer_.start_after(loop, delay);
     }
     // Safe from the timer's own callback.
-    void stop() noexcept { watcher_.reset(); }
-    [[nodiscard]] bool active() const noexcept { return watcher_.pending(); }
+    void stop() noexcept { timer_.stop(); }
+    [[nodiscard]] bool active() const noexcept { return timer_.active(); }
 
   private:
-    timer_watcher watcher_;
+    embedded_timer timer_;
 };
 
 }  // namespace tfd::detail

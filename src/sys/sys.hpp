@@ -61,6 +61,7 @@ enum class call : unsigned char {
     recv,
     send,
     open,
+    dup_at_least,
 };
 
 // A fault hook returns true to answer the call itself: `result` is then returned to the
@@ -317,6 +318,14 @@ inline int open(const char* path, int flags) noexcept {
         return static_cast<int>(r);
     }
     return ::open(path, flags);
+}
+
+// fcntl(fd, F_DUPFD_CLOEXEC, lowest): a close-on-exec duplicate numbered `lowest` or above.
+inline int dup_at_least(int fd, int lowest) noexcept {
+    if (long r = 0; detail::hooked(call::dup_at_least, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::fcntl(fd, F_DUPFD_CLOEXEC, lowest);
 }
 
 }  // namespace tfd::sys
