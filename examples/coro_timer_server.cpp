@@ -168,8 +168,9 @@ settings parse_arguments(int argc, char** argv) {
             config.port = static_cast<std::uint16_t>(port);
         } else if (option == "--clock") {
             auto clock = tfd::parse_clock_id(value);
-            if (!clock || (*clock != tfd::clock_id::monotonic &&
-                           *clock != tfd::clock_id::realtime && *clock != tfd::clock_id::boottime)) {
+            if (!clock ||
+                (*clock != tfd::clock_id::monotonic && *clock != tfd::clock_id::realtime &&
+                 *clock != tfd::clock_id::boottime)) {
                 usage("--clock takes monotonic, realtime or boottime");
             }
             config.clock = *clock;
@@ -228,8 +229,8 @@ int run(const settings& config) {
     // Ends whatever still waits (after an error), before the listener and the server state
     // the coroutines use are destroyed.
     s.stopping.request_stop();
-    std::printf("Timers expired %" PRIu64 ", %" PRIu64 " and %" PRIu64 " times\n",
-                s.expirations[0], s.expirations[1], s.expirations[2]);
+    std::printf("Timers expired %" PRIu64 ", %" PRIu64 " and %" PRIu64 " times\n", s.expirations[0],
+                s.expirations[1], s.expirations[2]);
     return 0;
 }
 

@@ -8,12 +8,12 @@ namespace tfd {
 async_connection::async_connection(event_loop& loop, unique_fd socket, limits limits)
     : loop_(&loop),
       max_queued_(limits.max_queued),
-      connection_(loop, std::move(socket),
-                  tcp_connection::callbacks{
-                      [this](std::string_view line) { on_line(line, false); },
-                      [this](std::string_view prefix) { on_line(prefix, true); },
-                      [this](close_reason reason) { on_close(reason); }},
-                  limits.connection) {}
+      connection_(
+          loop, std::move(socket),
+          tcp_connection::callbacks{[this](std::string_view line) { on_line(line, false); },
+                                    [this](std::string_view prefix) { on_line(prefix, true); },
+                                    [this](close_reason reason) { on_close(reason); }},
+          limits.connection) {}
 
 async_connection::~async_connection() = default;
 

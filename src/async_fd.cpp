@@ -33,8 +33,8 @@ long async_fd::write_once(const void* data, std::size_t size, int& error) noexce
     for (;;) {
         // send() with MSG_NOSIGNAL, so a peer that went away is an EPIPE error here rather
         // than a SIGPIPE that kills the process; write() for what is not a socket.
-        ssize_t n = not_socket_ ? sys::write(fd(), data, size)
-                                : sys::send(fd(), data, size, MSG_NOSIGNAL);
+        ssize_t n =
+            not_socket_ ? sys::write(fd(), data, size) : sys::send(fd(), data, size, MSG_NOSIGNAL);
         if (n >= 0) {
             return n;
         }

@@ -5,8 +5,8 @@
 
 namespace tfd {
 
-async_listener::async_listener(event_loop& loop, const std::string& address,
-                               std::uint16_t port, options opts)
+async_listener::async_listener(event_loop& loop, const std::string& address, std::uint16_t port,
+                               options opts)
     : loop_(&loop),
       options_(opts),
       listener_(

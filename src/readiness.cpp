@@ -31,10 +31,10 @@ io_events fd_slot::wanted() const noexcept {
 void fd_slot::begin(fd_op& op, io_events direction) {
     fd_op*& slot = direction == io_events::readable ? reader_ : writer_;
     if (slot != nullptr) {
-        throw std::system_error(
-            std::make_error_code(std::errc::device_or_resource_busy),
-            "fd=" + std::to_string(fd_) + " already has a pending " +
-                (direction == io_events::readable ? "read" : "write") + " wait");
+        throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy),
+                                "fd=" + std::to_string(fd_) + " already has a pending " +
+                                    (direction == io_events::readable ? "read" : "write") +
+                                    " wait");
     }
     if (!watcher_) {
         watcher_ = loop_->watch(fd_, wanted() | direction,

@@ -8,7 +8,8 @@ namespace tfd {
 
 ticker::ticker(event_loop& loop, std::chrono::nanoseconds period, periodic_options options, int)
     : loop_(&loop) {
-    timer_ = loop.every(period, [this](std::uint64_t overruns) { on_tick(overruns); }, options);
+    timer_ = loop.every(
+        period, [this](std::uint64_t overruns) { on_tick(overruns); }, options);
 }
 
 void ticker::on_tick(std::uint64_t overruns) noexcept {

@@ -87,15 +87,16 @@ op_result asio_ready_read_with_timeout(std::size_t ops) {
                     std::abort();
                 }
                 timer.expires_after(1s);
-                auto won = co_await (a.async_read_some(asio::buffer(&byte, 1), asio::use_awaitable) ||
-                                     timer.async_wait(asio::use_awaitable));
+                auto won =
+                    co_await (a.async_read_some(asio::buffer(&byte, 1), asio::use_awaitable) ||
+                              timer.async_wait(asio::use_awaitable));
                 if (won.index() != 0 || std::get<0>(won) != 1) {
                     std::abort();
                 }
             }
             result.ns = ns_since(start, ops);
-            result.allocations = static_cast<double>(allocation_count() - allocations) /
-                                 static_cast<double>(ops);
+            result.allocations =
+                static_cast<double>(allocation_count() - allocations) / static_cast<double>(ops);
         },
         asio::detached);
     context.run();
@@ -125,8 +126,8 @@ asio::awaitable<void> bounce(stream& socket, bool first, std::size_t count, op_r
     }
     if (out != nullptr) {
         out->ns = ns_since(start, count);
-        out->allocations = static_cast<double>(allocation_count() - allocations) /
-                           static_cast<double>(count);
+        out->allocations =
+            static_cast<double>(allocation_count() - allocations) / static_cast<double>(count);
     }
 }
 

@@ -78,16 +78,16 @@ void row(const char* what, const char* unit, const std::vector<double>& tfd,
          const std::vector<double>& asio) {
     double t = median(tfd);
     double a = median(asio);
-    std::printf("| %-56s | %10.1f | %10.1f | %7.2fx |\n", (std::string(what) + " (" + unit + ")").c_str(),
-                t, a, a != 0 ? t / a : 0.0);
+    std::printf("| %-56s | %10.1f | %10.1f | %7.2fx |\n",
+                (std::string(what) + " (" + unit + ")").c_str(), t, a, a != 0 ? t / a : 0.0);
 }
 
 std::size_t parse_count(const char* text, const char* option) {
     char* end = nullptr;
     unsigned long long value = std::strtoull(text, &end, 10);
     if (*text == '\0' || *end != '\0' || value == 0 || value > 100000000ULL) {
-        std::fprintf(stderr, "coro_bench: %s takes a count from 1 to 100000000, not '%s'\n",
-                     option, text);
+        std::fprintf(stderr, "coro_bench: %s takes a count from 1 to 100000000, not '%s'\n", option,
+                     text);
         std::exit(2);
     }
     return static_cast<std::size_t>(value);
@@ -149,9 +149,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "round %zu/%zu done\n", r + 1, rounds);
     }
 
-    std::printf("coro_bench: %zu sleepers, %zu timed reads, %zu round trips, %zu rounds "
-                "(alternating), medians\n\n",
-                sleepers, ops, ops / 4, rounds);
+    std::printf(
+        "coro_bench: %zu sleepers, %zu timed reads, %zu round trips, %zu rounds "
+        "(alternating), medians\n\n",
+        sleepers, ops, ops / 4, rounds);
     std::printf("| %-56s | %10s | %10s | %8s |\n", "measurement", "tfd", "asio 1.22", "tfd/asio");
     std::printf("|%s|%s|%s|%s|\n", std::string(58, '-').c_str(), std::string(12, '-').c_str(),
                 std::string(12, '-').c_str(), std::string(10, '-').c_str());

@@ -82,14 +82,15 @@ op_result tfd_ready_read_with_timeout(std::size_t ops) {
             if (::write(writer, &byte, 1) != 1) {
                 std::abort();
             }
-            std::optional<std::size_t> n = co_await tfd::with_timeout(l, io.read_some(&byte, 1), 1s);
+            std::optional<std::size_t> n =
+                co_await tfd::with_timeout(l, io.read_some(&byte, 1), 1s);
             if (n != std::optional<std::size_t>(1)) {
                 std::abort();
             }
         }
         out.ns = ns_since(start, count);
-        out.allocations = static_cast<double>(allocation_count() - allocations) /
-                          static_cast<double>(count);
+        out.allocations =
+            static_cast<double>(allocation_count() - allocations) / static_cast<double>(count);
     }(loop, fds[0], fds[1], ops, result));
     loop.run();
     ::close(fds[0]);
@@ -99,8 +100,7 @@ op_result tfd_ready_read_with_timeout(std::size_t ops) {
 
 namespace {
 
-tfd::task<> bounce(tfd::event_loop& loop, int fd, bool first, std::size_t count,
-                   op_result* out) {
+tfd::task<> bounce(tfd::event_loop& loop, int fd, bool first, std::size_t count, op_result* out) {
     tfd::async_fd io(loop, fd);
     char byte = 'x';
     std::uint64_t allocations = allocation_count();
@@ -119,8 +119,8 @@ tfd::task<> bounce(tfd::event_loop& loop, int fd, bool first, std::size_t count,
     }
     if (out != nullptr) {
         out->ns = ns_since(start, count);
-        out->allocations = static_cast<double>(allocation_count() - allocations) /
-                           static_cast<double>(count);
+        out->allocations =
+            static_cast<double>(allocation_count() - allocations) / static_cast<double>(count);
     }
 }
 

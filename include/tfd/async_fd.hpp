@@ -16,8 +16,9 @@
 // One reader and one writer at a time (a second concurrent wait in the same direction throws
 // EBUSY), whether through this async_fd, another one or readable()/writable().  The async_fd
 // does not own the descriptor (see "Closing" in tfd/readiness.hpp), must outlive its waits
-// (in a coroutine: declare it before them), and must not outlive its loop.  Every awaiter is cancellable (with_timeout, when_any) and, given a
-// stop token, ends with operation_cancelled on a stop request.
+// (in a coroutine: declare it before them), and must not outlive its loop.  Every awaiter is
+// cancellable (with_timeout, when_any) and, given a stop token, ends with operation_cancelled on a
+// stop request.
 #pragma once
 
 #include <cerrno>
@@ -60,8 +61,7 @@ class async_fd {
     [[nodiscard]] transfer<detail::stop_binding> read_some(void* buffer, std::size_t size,
                                                            std::stop_token token) noexcept;
     // Writes up to `size` bytes once there is room; returns the count written.
-    [[nodiscard]] transfer<detail::no_stop> write_some(const void* data,
-                                                       std::size_t size) noexcept;
+    [[nodiscard]] transfer<detail::no_stop> write_some(const void* data, std::size_t size) noexcept;
     [[nodiscard]] transfer<detail::stop_binding> write_some(const void* data, std::size_t size,
                                                             std::stop_token token) noexcept;
 
@@ -128,9 +128,8 @@ class async_fd::transfer : detail::fd_op {
     }
     // True when the call completed (bytes, end of file or an error other than EAGAIN).
     bool try_once() noexcept {
-        result_ = direction_ == io_events::readable
-                      ? owner_->read_once(buffer_, size_, error_)
-                      : owner_->write_once(buffer_, size_, error_);
+        result_ = direction_ == io_events::readable ? owner_->read_once(buffer_, size_, error_)
+                                                    : owner_->write_once(buffer_, size_, error_);
         return result_ >= 0 || error_ != EAGAIN;
     }
     void cancel_quietly() noexcept {
@@ -173,7 +172,7 @@ inline async_fd::readiness<detail::stop_binding> async_fd::writable(
     return {*slot_, io_events::writable, detail::stop_binding(std::move(token))};
 }
 inline async_fd::transfer<detail::no_stop> async_fd::read_some(void* buffer,
-                                                              std::size_t size) noexcept {
+                                                               std::size_t size) noexcept {
     return {*this, io_events::readable, buffer, size, detail::no_stop{}};
 }
 inline async_fd::transfer<detail::stop_binding> async_fd::read_some(
@@ -181,7 +180,7 @@ inline async_fd::transfer<detail::stop_binding> async_fd::read_some(
     return {*this, io_events::readable, buffer, size, detail::stop_binding(std::move(token))};
 }
 inline async_fd::transfer<detail::no_stop> async_fd::write_some(const void* data,
-                                                               std::size_t size) noexcept {
+                                                                std::size_t size) noexcept {
     return {*this, io_events::writable, const_cast<void*>(data), size, detail::no_stop{}};
 }
 inline async_fd::transfer<detail::stop_binding> async_fd::write_some(

@@ -49,8 +49,7 @@ class async_listener {
     class accept_awaiter;
 
     // Binds and listens as tcp_listener does (throws std::system_error naming the address).
-    async_listener(event_loop& loop, const std::string& address, std::uint16_t port,
-                   options opts);
+    async_listener(event_loop& loop, const std::string& address, std::uint16_t port, options opts);
     async_listener(event_loop& loop, const std::string& address, std::uint16_t port)
         : async_listener(loop, address, port, options{}) {}
     async_listener(const async_listener&) = delete;

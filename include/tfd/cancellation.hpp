@@ -41,7 +41,8 @@ template <class A>
 concept cancellable_awaiter = requires(A& a) {
     { a.await_ready() } -> std::convertible_to<bool>;
     a.await_resume();
-    { a.cancel() } noexcept;
+    { a.cancel() }
+    noexcept;
 };
 
 namespace detail {

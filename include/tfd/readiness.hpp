@@ -100,8 +100,7 @@ class readiness_awaiter : fd_op {
     }
     io_events await_resume() const {
         if (events_ == io_events::none && stop_.requested()) {
-            throw operation_cancelled(direction_ == io_events::readable ? "readable"
-                                                                        : "writable");
+            throw operation_cancelled(direction_ == io_events::readable ? "readable" : "writable");
         }
         return events_;
     }
@@ -136,8 +135,7 @@ class readiness_awaiter : fd_op {
 }  // namespace detail
 
 // EBADF for a negative fd (thrown here, not at co_await).
-[[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> readable(event_loop& loop,
-                                                                         int fd) {
+[[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> readable(event_loop& loop, int fd) {
     return {detail::fd_slot_of(loop, fd), io_events::readable, detail::no_stop{}};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::stop_binding> readable(
@@ -145,8 +143,7 @@ class readiness_awaiter : fd_op {
     return {detail::fd_slot_of(loop, fd), io_events::readable,
             detail::stop_binding(std::move(token))};
 }
-[[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> writable(event_loop& loop,
-                                                                         int fd) {
+[[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> writable(event_loop& loop, int fd) {
     return {detail::fd_slot_of(loop, fd), io_events::writable, detail::no_stop{}};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::stop_binding> writable(

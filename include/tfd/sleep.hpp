@@ -143,14 +143,14 @@ template <class Rep, class Period>
 template <class Clock, class Duration>
 [[nodiscard]] detail::sleep_awaiter<detail::no_stop> sleep_until(
     event_loop& loop, std::chrono::time_point<Clock, Duration> deadline) {
-    return {loop, clock_of<Clock>::value, detail::ceil_ns(deadline.time_since_epoch(), "sleep_until"),
-            detail::no_stop{}};
+    return {loop, clock_of<Clock>::value,
+            detail::ceil_ns(deadline.time_since_epoch(), "sleep_until"), detail::no_stop{}};
 }
 template <class Clock, class Duration>
 [[nodiscard]] detail::sleep_awaiter<detail::stop_binding> sleep_until(
-    event_loop& loop, std::chrono::time_point<Clock, Duration> deadline,
-    std::stop_token token) {
-    return {loop, clock_of<Clock>::value, detail::ceil_ns(deadline.time_since_epoch(), "sleep_until"),
+    event_loop& loop, std::chrono::time_point<Clock, Duration> deadline, std::stop_token token) {
+    return {loop, clock_of<Clock>::value,
+            detail::ceil_ns(deadline.time_since_epoch(), "sleep_until"),
             detail::stop_binding(std::move(token))};
 }
 

@@ -92,7 +92,7 @@ class task_promise : public task_promise_base {
     task<T> get_return_object() noexcept;
 
     template <class U>
-        requires std::is_convertible_v<U&&, T>
+    requires std::is_convertible_v<U&&, T>
     void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         value_.emplace(std::forward<U>(value));
     }

@@ -169,10 +169,10 @@ TEST_P(CoroTimerServer, StatusHelpErrorsAndStopOverTcp) {
     double uptime = -1;
     std::size_t at = replies.find("timer1=");
     ASSERT_NE(at, std::string::npos) << replies;
-    ASSERT_EQ(std::sscanf(replies.c_str() + at,
-                          "timer1=%ld timer2=%ld timer3=%ld uptime=%lf clients=%ld", &t1, &t2,
-                          &t3, &uptime, &clients),
-              5);
+    ASSERT_EQ(
+        std::sscanf(replies.c_str() + at, "timer1=%ld timer2=%ld timer3=%ld uptime=%lf clients=%ld",
+                    &t1, &t2, &t3, &uptime, &clients),
+        5);
     // Never early; late by at most two ticks on a loaded machine.
     EXPECT_LE(t1, static_cast<long>(uptime / 0.25));
     EXPECT_GE(t1, static_cast<long>(uptime / 0.25) - 2);
@@ -197,9 +197,9 @@ TEST_P(CoroTimerServer, StatusHelpErrorsAndStopOverTcp) {
 TEST_P(CoroTimerServer, DurationAndSigtermStopIt) {
     TFD_SKIP_WITHOUT("coro_timer_server");
     {
-        example_process server("coro_timer_server", {"--port", "0", "--duration", "0.6",
-                                                     "--backend",
-                                                     std::string(to_string(GetParam()))});
+        example_process server(
+            "coro_timer_server",
+            {"--port", "0", "--duration", "0.6", "--backend", std::string(to_string(GetParam()))});
         EXPECT_EQ(server.wait_exit(20s), std::optional<int>(0)) << server.output();
         EXPECT_NE(server.output().find("Ran for 0.600 s, stopping server"), std::string::npos);
     }

@@ -28,8 +28,7 @@ struct harness {
         peer.reset(fds[1]);
     }
     void send(std::string_view data) {
-        ASSERT_EQ(::write(peer.get(), data.data(), data.size()),
-                  static_cast<ssize_t>(data.size()));
+        ASSERT_EQ(::write(peer.get(), data.data(), data.size()), static_cast<ssize_t>(data.size()));
     }
     std::string receive() {
         char buffer[4096];
@@ -93,8 +92,7 @@ TEST(CoroAsyncConnection, IdleTimeoutCancelsTheReadAndCloses) {
 
 TEST(CoroAsyncConnection, APeerThatOutrunsTheReaderIsDisconnected) {
     harness h;
-    async_connection client(h.loop, std::move(h.ours),
-                            async_connection::limits{{}, 16});
+    async_connection client(h.loop, std::move(h.ours), async_connection::limits{{}, 16});
     h.send("0123456789\n0123456789\n");
     h.loop.run_for(10ms);
     EXPECT_FALSE(client.is_open());

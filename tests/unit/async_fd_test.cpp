@@ -111,7 +111,7 @@ TEST_P(CoroAsyncFd, HangupWithNobodyWaitingDoesNotSpin) {
     async_fd io(loop, pair.a.get());
     loop.spawn([](async_fd& f) -> task<> { co_await f.readable(); }(io));
     ASSERT_EQ(::write(pair.b.get(), "x", 1), 1);
-    loop.run();  // the reader finished; the registration stays for the next wait
+    loop.run();      // the reader finished; the registration stays for the next wait
     pair.b.reset();  // hang-up with nobody waiting
     for (int i = 0; i < 5; ++i) {
         loop.run_once();

@@ -76,8 +76,8 @@ TEST(CoroAsyncListener, StopAndTimeoutEndTheWait) {
     }(loop, listener, source.get_token(), outcomes));
     loop.run_for(20ms);
     source.request_stop();
-    EXPECT_EQ(outcomes, (std::vector<std::string>{
-                            "timed out", "async_listener::accept: Operation canceled"}));
+    EXPECT_EQ(outcomes, (std::vector<std::string>{"timed out",
+                                                  "async_listener::accept: Operation canceled"}));
 }
 
 TEST(CoroAsyncListener, CloseEndsAWaitingAcceptWithEbadf) {

@@ -110,7 +110,8 @@ TEST_P(CoroReadiness, ASecondReaderGetsEbusy) {
     event_loop loop(GetParam());
     socket_pair pair;
     std::string what;
-    loop.spawn([](event_loop& l, int fd) -> task<> { co_await readable(l, fd); }(loop, pair.a.get()));
+    loop.spawn(
+        [](event_loop& l, int fd) -> task<> { co_await readable(l, fd); }(loop, pair.a.get()));
     loop.spawn([](event_loop& l, int fd, std::string& w) -> task<> {
         try {
             co_await readable(l, fd);
@@ -152,7 +153,7 @@ TEST_P(CoroReadiness, DestroyingTheWaitingTaskUnregisters) {
     socket_pair pair;
     {
         task<> t = [](event_loop& l, int fd) -> task<> { co_await readable(l, fd); }(loop,
-                                                                                   pair.a.get());
+                                                                                     pair.a.get());
         auto frame = t.release();
         frame.resume();
         EXPECT_EQ(loop.active_watchers(), 1u);

@@ -71,9 +71,9 @@ TEST(CoroSleep, SleepUntilOnEachClock) {
     std::vector<std::string> woke;
     loop.spawn([](event_loop& l, std::vector<std::string>& out) -> task<> {
         auto start = std::chrono::nanoseconds(l.now(clock_id::realtime));
-        co_await sleep_until(l, std::chrono::system_clock::time_point(
-                                    std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                        start + 2s)));
+        co_await sleep_until(
+            l, std::chrono::system_clock::time_point(
+                   std::chrono::duration_cast<std::chrono::system_clock::duration>(start + 2s)));
         out.push_back("system");
         co_await sleep_until(l, boottime_clock::time_point(l.now(clock_id::boottime) + 1s));
         out.push_back("boottime");
@@ -115,7 +115,8 @@ TEST(CoroSleep, HugeDelaysSaturateInsteadOfWrapping) {
 TEST(CoroSleep, NanIsRefusedByName) {
     event_loop loop;
     try {
-        (void)sleep_for(loop, std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN()));
+        (void)sleep_for(loop,
+                        std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN()));
         FAIL() << "expected EINVAL";
     } catch (const std::system_error& e) {
         EXPECT_EQ(e.code(), std::errc::invalid_argument);

@@ -14,7 +14,8 @@ using namespace std::chrono_literals;
 
 // The first program, as written.
 task<> three_ticks(event_loop& loop) {
-    for (int i = 0; i < 3; ++i) co_await sleep_for(loop, 10ms);
+    for (int i = 0; i < 3; ++i)
+        co_await sleep_for(loop, 10ms);
     loop.stop();
 }
 
@@ -121,9 +122,8 @@ TEST(CoroTask, DestroyingASuspendedTaskUnregistersItsTimer) {
     bool finished = false;
     {
         // Resume manually: start the child through co_await in a frame we own.
-        task<> parent = [](event_loop& l, bool& f) -> task<> {
-            co_await sleeps_long(l, f);
-        }(loop, finished);
+        task<> parent = [](event_loop& l, bool& f) -> task<> { co_await sleeps_long(l, f); }(
+                                                       loop, finished);
         // Drive it by hand, as spawn would, but keep ownership.
         auto handle = parent.release();
         handle.resume();

@@ -151,9 +151,9 @@ TEST(CoroWithTimeout, DestroyingTheFrameStopsBoth) {
 
 TEST(CoroWithTimeout, NanLimitIsRefused) {
     event_loop loop;
-    EXPECT_THROW((void)with_timeout(loop, sleep_for(loop, 1s),
-                                    std::chrono::duration<double>(std::nan(""))),
-                 std::system_error);
+    EXPECT_THROW(
+        (void)with_timeout(loop, sleep_for(loop, 1s), std::chrono::duration<double>(std::nan(""))),
+        std::system_error);
 }
 
 }  // namespace
