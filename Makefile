@@ -41,7 +41,7 @@ valgrind: build
 # The cross-thread tests (post/stop from other threads, wake-ups, and the fault tests with
 # client and poster threads) under ThreadSanitizer.
 TSAN_BUILD ?= build-tsan
-TSAN_TESTS ?= RunContract|WakeFd|EventLoop|fault_eintr|fault_eagain|fault_accept|fault_short_io
+TSAN_TESTS ?= RunContract|WakeFd|EventLoop|fault_eintr|fault_eagain|fault_accept|fault_short_io|Coro
 tsan:
 	$(CONFIGURE) -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTFD_SANITIZE=thread \
 	  -DTFD_BUILD_BENCH=OFF -DTFD_BUILD_PYTHON=OFF -DTFD_BUILD_TOOLS=OFF

@@ -68,6 +68,8 @@
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -88,10 +90,15 @@
 
 namespace tfd {
 
+class event_loop;
 namespace detail {
 class loop_impl;
 struct event_loop_access;
+class coroutine_state;  // coroutines: src/coroutine_state.hpp
+coroutine_state& coroutine_state_of(event_loop& loop);
 }  // namespace detail
+template <class T>
+class task;  // coroutines: tfd/task.hpp
 
 // Work for post(): move-only, so it may own what it captures (a unique_ptr, a promise).
 // Captures up to 24 bytes are stored in place.
@@ -256,6 +263,16 @@ class event_loop {
     // ones; internal ones excluded): for tests and introspection.
     [[nodiscard]] std::size_t active_watchers() const noexcept;
 
+    // --- Coroutines (tfd/task.hpp, docs/coroutines.md) -----------------------------------
+    // Runs `work` detached: starts it at once, up to its first suspension, and owns its frame
+    // until it finishes (or until the loop is destroyed, which destroys it).  An exception
+    // that escapes it goes to the handler set by on_task_exception(); by default it is
+    // rethrown from run() (posted, so it leaves in phase 6).  EINVAL for an empty task.
+    void spawn(task<void> work);
+    void on_task_exception(std::function<void(std::exception_ptr)> handler);
+    // Detached tasks not finished yet.
+    [[nodiscard]] std::size_t spawned() const noexcept;
+
   private:
     friend struct detail::event_loop_access;
 
@@ -276,8 +293,13 @@ class event_loop {
                                  timer_callback callback, periodic_options options);
     void run_for_ns(std::chrono::nanoseconds duration);
     void advance_ns(std::chrono::nanoseconds delta);
+    friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);
 
     std::unique_ptr<detail::loop_impl> impl_;
+    // Detached tasks and descriptor waits of coroutines, made at first use.  Declared after
+    // impl_, so they are destroyed first, while the loop can still take back what they hold.
+    std::unique_ptr<detail::coroutine_state, void (*)(detail::coroutine_state*)> coroutines_{
+        nullptr, nullptr};
 };
 
 }  // namespace tfd

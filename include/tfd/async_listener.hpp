@@ -1,0 +1,157 @@
+// tfd::async_listener: tcp_listener for coroutines: `co_await listener.accept()`.
+//
+//   tfd::async_listener listener(loop, "127.0.0.1", 0);
+//   for (;;) {
+//       tfd::accepted client = co_await listener.accept(stop_token);
+//       loop.spawn(serve(loop, std::move(client.socket)));
+//   }
+//
+// The accepting is tcp_listener's, with its protection against running out of descriptors
+// (the spare descriptor, the pause).  Connections the listener accepts while no coroutine
+// waits are queued, up to max_queued; beyond that each is closed at once and counted in
+// rejected(), so a server that stops accepting cannot be made to hold descriptors without
+// bound.  One waiting accept() at a time (EBUSY otherwise).  accept() is cancellable
+// (with_timeout) and, given a stop token, ends with operation_cancelled on a stop request;
+// after close() it throws std::system_error (EBADF).
+#pragma once
+
+#include <netinet/in.h>
+
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <stop_token>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "tfd/cancellation.hpp"
+#include "tfd/event_loop.hpp"
+#include "tfd/tcp_listener.hpp"
+#include "tfd/unique_fd.hpp"
+
+namespace tfd {
+
+// A connection accepted by async_listener: a non-blocking, close-on-exec socket and its peer.
+struct accepted {
+    unique_fd socket;
+    sockaddr_in peer{};
+};
+
+class async_listener {
+  public:
+    struct options {
+        tcp_listener::options listen{};
+        std::size_t max_queued = 128;
+    };
+    template <class Stop>
+    class accept_awaiter;
+
+    // Binds and listens as tcp_listener does (throws std::system_error naming the address).
+    async_listener(event_loop& loop, const std::string& address, std::uint16_t port, options opts);
+    async_listener(event_loop& loop, const std::string& address, std::uint16_t port)
+        : async_listener(loop, address, port, options{}) {}
+    async_listener(const async_listener&) = delete;
+    async_listener& operator=(const async_listener&) = delete;
+    ~async_listener();
+
+    [[nodiscard]] accept_awaiter<detail::no_stop> accept() noexcept;
+    [[nodiscard]] accept_awaiter<detail::stop_binding> accept(std::stop_token token) noexcept;
+
+    [[nodiscard]] std::uint16_t port() const noexcept { return listener_.port(); }
+    [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
+    // Connections closed at once: by tcp_listener for lack of descriptors, or here because
+    // max_queued were already waiting for accept().
+    [[nodiscard]] std::uint64_t rejected() const noexcept {
+        return listener_.rejected() + overflowed_;
+    }
+    [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
+    // Stops listening; a waiting accept() ends with EBADF, queued connections are closed.
+    void close() noexcept;
+
+  private:
+    struct waiter {
+        void (*complete)(waiter& self) noexcept;
+    };
+    void on_accept(unique_fd socket, const sockaddr_in& peer);
+    void wait(waiter& w);
+
+    event_loop* loop_;
+    options options_;
+    std::deque<accepted> queue_;
+    waiter* waiting_ = nullptr;
+    std::uint64_t overflowed_ = 0;
+    bool closed_ = false;
+    tcp_listener listener_;  // last: destroyed first, so no accept reaches a half-gone object
+};
+
+template <class Stop>
+class async_listener::accept_awaiter : async_listener::waiter {
+  public:
+    accept_awaiter(async_listener& owner, Stop stop) noexcept
+        : waiter{&complete}, owner_(&owner), stop_(std::move(stop)) {}
+    accept_awaiter(accept_awaiter&&) noexcept = default;
+    ~accept_awaiter() { cancel_quietly(); }
+
+    bool await_ready() const noexcept {
+        return stop_.requested() || owner_->closed_ || !owner_->queue_.empty();
+    }
+    bool await_suspend(std::coroutine_handle<> h) {
+        owner_->wait(*this);
+        if (!stop_.bind(owner_->loop(), &on_stop, this)) {
+            owner_->waiting_ = nullptr;
+            return false;
+        }
+        awaiting_ = h;
+        return true;
+    }
+    accepted await_resume() {
+        if (stop_.requested() && !completed_) {
+            throw operation_cancelled("async_listener::accept");
+        }
+        if (owner_->queue_.empty()) {
+            throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),
+                                    "async_listener::accept: the listener was closed");
+        }
+        accepted next = std::move(owner_->queue_.front());
+        owner_->queue_.pop_front();
+        return next;
+    }
+    void cancel() noexcept {
+        if (awaiting_) {
+            cancel_quietly();
+            std::exchange(awaiting_, nullptr).resume();
+        }
+    }
+
+  private:
+    void cancel_quietly() noexcept {
+        if (awaiting_) {
+            owner_->waiting_ = nullptr;
+            stop_.unbind();
+        }
+    }
+    static void complete(waiter& w) noexcept {
+        auto& self = static_cast<accept_awaiter&>(w);
+        self.completed_ = true;
+        self.stop_.unbind();
+        std::exchange(self.awaiting_, nullptr).resume();
+    }
+    static void on_stop(void* self) noexcept { static_cast<accept_awaiter*>(self)->cancel(); }
+
+    async_listener* owner_;
+    bool completed_ = false;
+    std::coroutine_handle<> awaiting_;
+    [[no_unique_address]] Stop stop_;
+};
+
+inline async_listener::accept_awaiter<detail::no_stop> async_listener::accept() noexcept {
+    return {*this, detail::no_stop{}};
+}
+inline async_listener::accept_awaiter<detail::stop_binding> async_listener::accept(
+    std::stop_token token) noexcept {
+    return {*this, detail::stop_binding(std::move(token))};
+}
+
+}  // namespace tfd

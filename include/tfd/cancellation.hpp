@@ -1,0 +1,119 @@
+// Cancellation of tfd's awaitables: the outcome a stop request gives, the protocol
+// with_timeout uses to cancel an operation, and the stop_token listener every stoppable
+// awaiter embeds.
+//
+// Two ways end a wait early:
+//  * a stop request on the std::stop_token the awaitable was given: the waiting coroutine
+//    resumes at once and co_await throws tfd::operation_cancelled.  Requested on the loop's
+//    thread, the coroutine resumes inside request_stop(); requested on any other thread, the
+//    request is posted to the loop and the coroutine resumes in that pass's phase 6.
+//  * cancel(), the protocol of cancellable awaiters (with_timeout uses it when the timeout
+//    wins): a suspended awaiter unregisters what it waits on and resumes its coroutine at
+//    once, inline; the caller that cancelled decides what co_await then returns.
+//
+// Either way the awaiter unregisters its timer and descriptor watch before the coroutine
+// runs again, so nothing of the wait outlives it.
+#pragma once
+
+#include <coroutine>
+#include <optional>
+#include <stop_token>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "tfd/event_loop.hpp"
+
+namespace tfd {
+
+// What co_await throws when a stop request ended the wait.  code() is
+// std::errc::operation_canceled; what() names the operation ("sleep: Operation canceled").
+class operation_cancelled : public std::system_error {
+  public:
+    explicit operation_cancelled(const char* operation)
+        : std::system_error(std::make_error_code(std::errc::operation_canceled), operation) {}
+};
+
+// A cancellable awaiter: an awaiter whose suspended wait cancel() ends at once, on the
+// loop's thread, by unregistering and resuming the awaiting coroutine inline.  cancel() on
+// an awaiter that is not suspended does nothing.
+template <class A>
+concept cancellable_awaiter = requires(A& a) {
+    { a.await_ready() } -> std::convertible_to<bool>;
+    a.await_resume();
+    { a.cancel() }
+    noexcept;
+};
+
+namespace detail {
+
+// The stop-token listener of a stoppable awaiter.  bind() starts listening when the awaiter
+// suspends, unbind() stops (the awaiter calls it before it resumes its coroutine, and its
+// destructor calls it too).
+//
+// Threads: the std::stop_callback runs on the thread that requested the stop.  On the
+// thread that bound it (the loop's), it cancels the wait inline.  On any other thread it
+// may not touch the loop, so it links the binding into a process-wide list of pending
+// remote stops (under a mutex) and posts a delivery to the loop; the delivery cancels the
+// wait only if the binding is still in that list.  unbind() first destroys the
+// stop_callback, which waits for a callback running on another thread to finish, and then
+// removes the binding from the list, so a delivery never reaches a finished wait.
+//
+// Invariants: callback_ engaged exactly while bound; remote_pending_ (changed under the
+// list's mutex) exactly while linked into the list; both only while bound.
+class stop_binding {
+  public:
+    explicit stop_binding(std::stop_token token) noexcept : token_(std::move(token)) {}
+    // Only an unbound listener moves (awaiters move before they suspend, never after).
+    stop_binding(stop_binding&& other) noexcept : token_(std::move(other.token_)) {}
+    stop_binding& operator=(stop_binding&&) = delete;
+    ~stop_binding() { unbind(); }
+
+    [[nodiscard]] bool requested() const noexcept { return token_.stop_requested(); }
+    // Listens for a stop request, which will call cancel(target) on the loop's thread.
+    // Returns false, listening to nothing, when the stop was requested during the call.
+    [[nodiscard]] bool bind(event_loop& loop, void (*cancel)(void*) noexcept, void* target);
+    void unbind() noexcept {
+        if (callback_) {
+            callback_.reset();
+            if (remote_pending_) {
+                forget_remote();
+            }
+        }
+    }
+
+  private:
+    struct forward {
+        stop_binding* self;
+        void operator()() const noexcept { self->on_stop(); }
+    };
+    void on_stop() noexcept;
+    void forget_remote() noexcept;
+    static void deliver_remote(stop_binding* self) noexcept;
+
+    std::stop_token token_;
+    std::optional<std::stop_callback<forward>> callback_;
+    event_loop* loop_ = nullptr;
+    void (*cancel_)(void*) noexcept = nullptr;
+    void* target_ = nullptr;
+    std::thread::id thread_;
+    bool binding_ = false;
+    bool stopped_while_binding_ = false;
+    bool remote_pending_ = false;
+    stop_binding* remote_prev_ = nullptr;
+    stop_binding* remote_next_ = nullptr;
+};
+
+// The listener of an awaiter made without a stop token: nothing to listen to, no bytes.
+struct no_stop {
+    [[nodiscard]] static constexpr bool requested() noexcept { return false; }
+    [[nodiscard]] static constexpr bool bind(event_loop&, void (*)(void*) noexcept,
+                                             void*) noexcept {
+        return true;
+    }
+    static constexpr void unbind() noexcept {}
+};
+
+}  // namespace detail
+
+}  // namespace tfd

@@ -1,0 +1,86 @@
+// Descriptor waits: one slot per descriptor, registered with the loop while waits go on.
+#include "tfd/readiness.hpp"
+
+#include <string>
+#include <system_error>
+
+#include "coroutine_state.hpp"
+
+namespace tfd {
+namespace detail {
+
+fd_slot& fd_slot_of(event_loop& loop, int fd) {
+    if (fd < 0) {
+        throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),
+                                "readable/writable: fd=" + std::to_string(fd));
+    }
+    return coroutine_state_of(loop).slot(fd);
+}
+
+io_events fd_slot::wanted() const noexcept {
+    io_events want = io_events::none;
+    if (reader_ != nullptr) {
+        want |= io_events::readable;
+    }
+    if (writer_ != nullptr) {
+        want |= io_events::writable;
+    }
+    return want;
+}
+
+void fd_slot::begin(fd_op& op, io_events direction) {
+    fd_op*& slot = direction == io_events::readable ? reader_ : writer_;
+    if (slot != nullptr) {
+        throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy),
+                                "fd=" + std::to_string(fd_) + " already has a pending " +
+                                    (direction == io_events::readable ? "read" : "write") +
+                                    " wait");
+    }
+    if (!watcher_) {
+        watcher_ = loop_->watch(fd_, wanted() | direction,
+                                [this](io_events events) { on_events(events); });
+    } else if (!any(watcher_.interest(), direction)) {
+        watcher_.set_interest(watcher_.interest() | direction);
+    }
+    slot = &op;
+}
+
+void fd_slot::end(io_events direction) noexcept {
+    (direction == io_events::readable ? reader_ : writer_) = nullptr;
+    release();
+}
+
+void fd_slot::release() noexcept {
+    if (reader_ == nullptr && writer_ == nullptr) {
+        watcher_.stop();
+    }
+}
+
+void fd_slot::on_events(io_events events) {
+    constexpr io_events trouble = io_events::error | io_events::hangup;
+    for (io_events direction : {io_events::readable, io_events::writable}) {
+        fd_op*& slot = direction == io_events::readable ? reader_ : writer_;
+        fd_op* op = slot;
+        if (op == nullptr || !any(events, direction | trouble) || !op->attempt(*op, events)) {
+            continue;
+        }
+        slot = nullptr;
+        // The coroutine runs until its next suspension; if that is another wait on this
+        // descriptor, begin() finds the registration still here and reuses it.
+        std::exchange(op->awaiting, nullptr).resume();
+    }
+    io_events want = wanted();
+    if (want == io_events::none) {
+        watcher_.stop();
+    } else if (watcher_.interest() != want) {
+        watcher_.set_interest(want);
+    }
+}
+
+}  // namespace detail
+
+void release_waits(event_loop& loop, int fd) {
+    detail::fd_slot_of(loop, fd).release();
+}
+
+}  // namespace tfd

@@ -1,0 +1,114 @@
+// Detached tasks: event_loop::spawn and the list that owns their frames.
+#include "tfd/task.hpp"
+
+#include <system_error>
+
+#include "coroutine_state.hpp"
+
+namespace tfd {
+namespace detail {
+
+spawned_tasks::~spawned_tasks() {
+    // Destroying a frame runs its awaiters' destructors, which unregister from the loop; a
+    // destructor never spawns, so the list only shrinks here.
+    while (head_ != nullptr) {
+        task_promise_base* promise = head_;
+        unlink(*promise);
+        promise->self_.destroy();
+    }
+}
+
+void spawned_tasks::start(std::coroutine_handle<task_promise<void>> frame) {
+    task_promise_base& promise = frame.promise();
+    promise.spawned_ = this;
+    promise.self_ = frame;
+    promise.next_ = head_;
+    if (head_ != nullptr) {
+        head_->prev_ = &promise;
+    }
+    head_ = &promise;
+    ++count_;
+    frame.resume();  // an exception inside ends the task through final_suspend, not here
+}
+
+void spawned_tasks::unlink(task_promise_base& promise) noexcept {
+    if (promise.prev_ != nullptr) {
+        promise.prev_->next_ = promise.next_;
+    } else {
+        head_ = promise.next_;
+    }
+    if (promise.next_ != nullptr) {
+        promise.next_->prev_ = promise.prev_;
+    }
+    promise.prev_ = promise.next_ = nullptr;
+    promise.spawned_ = nullptr;
+    --count_;
+}
+
+void spawned_tasks::report(std::exception_ptr error) noexcept {
+    try {
+        if (handler_) {
+            handler_(error);
+        } else {
+            // Posted rather than thrown here: the task ended inside some callback of the
+            // loop's pass (or inside spawn()), and the loop's own rule for an exception from
+            // a callback then keeps everything else pending for the next run().
+            loop_.post([error] { std::rethrow_exception(error); });
+        }
+    } catch (...) {
+        // The handler itself threw (or post ran out of memory): nowhere is left to report
+        // it without losing the first error, so end the program as an unhandled exception
+        // would.
+        std::terminate();
+    }
+}
+
+void task_promise_base::finish_detached(task_promise_base& promise,
+                                        std::coroutine_handle<> frame) noexcept {
+    spawned_tasks& owner = *promise.spawned_;
+    owner.unlink(promise);
+    std::exception_ptr error = std::exchange(promise.error_, nullptr);
+    frame.destroy();
+    if (error) {
+        owner.report(error);
+    }
+}
+
+coroutine_state& coroutine_state_of(event_loop& loop) {
+    if (!loop.coroutines_) {
+        loop.coroutines_ = {new coroutine_state(loop),
+                            [](coroutine_state* state) { delete state; }};
+    }
+    return *loop.coroutines_;
+}
+
+fd_slot& coroutine_state::slot(int fd) {
+    auto index = static_cast<std::size_t>(fd);
+    if (index >= fds_.size()) {
+        fds_.resize(index + 1);
+    }
+    if (!fds_[index]) {
+        fds_[index] = std::make_unique<fd_slot>(loop_, fd);
+    }
+    return *fds_[index];
+}
+
+}  // namespace detail
+
+void event_loop::spawn(task<void> work) {
+    if (!work.valid() || work.done()) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "event_loop::spawn: empty or finished task");
+    }
+    detail::coroutine_state_of(*this).tasks.start(work.release());
+}
+
+void event_loop::on_task_exception(std::function<void(std::exception_ptr)> handler) {
+    detail::coroutine_state_of(*this).tasks.set_handler(std::move(handler));
+}
+
+std::size_t event_loop::spawned() const noexcept {
+    return coroutines_ ? coroutines_->tasks.size() : 0;
+}
+
+}  // namespace tfd

@@ -1,0 +1,262 @@
+// Counts heap allocations made by the coroutine awaitables once their frame exists: a timed
+// wait, a readiness wait and a time limit keep their registration in the awaiter, so a
+// steady stream of them allocates nothing.  A suite of its own, since it replaces the global
+// operator new for the whole executable.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "tfd/async_fd.hpp"
+#include "tfd/readiness.hpp"
+#include "tfd/task.hpp"
+#include "tfd/unique_fd.hpp"
+#include "tfd/with_timeout.hpp"
+
+namespace {
+
+std::atomic<std::uint64_t> allocations{0};
+
+void* counted(std::size_t size) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(size == 0 ? 1 : size)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+
+void* counted_aligned(std::size_t size, std::align_val_t align) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    std::size_t a = static_cast<std::size_t>(align);
+    if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+    return counted(size);
+}
+void* operator new[](std::size_t size) {
+    return counted(size);
+}
+void* operator new(std::size_t size, std::align_val_t align) {
+    return counted_aligned(size, align);
+}
+void* operator new[](std::size_t size, std::align_val_t align) {
+    return counted_aligned(size, align);
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(size == 0 ? 1 : size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    return std::malloc(size == 0 ? 1 : size);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+
+namespace tfd {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int warm_up = 100;
+constexpr int measured = 10000;
+
+std::uint64_t now_allocations() {
+    return allocations.load(std::memory_order_relaxed);
+}
+
+struct socket_pair {
+    unique_fd a, b;
+    socket_pair() {
+        int fds[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+        a.reset(fds[0]);
+        b.reset(fds[1]);
+    }
+};
+
+// Counts the allocations of iterations warm_up to warm_up + measured of a loop that runs in
+// one coroutine frame (the loop's own tables grow during the first ones).
+class steady_counter {
+  public:
+    explicit steady_counter(std::uint64_t& out) : out_(out) {}
+    bool next() {
+        if (i_ == warm_up) {
+            before_ = now_allocations();
+        }
+        if (i_++ == warm_up + measured) {
+            out_ = now_allocations() - before_;
+            return false;
+        }
+        return true;
+    }
+
+  private:
+    std::uint64_t& out_;
+    std::uint64_t before_ = 0;
+    int i_ = 0;
+};
+
+TEST(CoroAllocations, TheCounterSeesAllocations) {
+    std::uint64_t before = now_allocations();
+    auto* p = new int(3);
+    delete p;
+    EXPECT_EQ(now_allocations() - before, 1u);
+}
+
+TEST(CoroAllocations, ARegistrationPerWaitWouldBeSeen) {
+    // What the awaitables avoid: a watch made and dropped per wait allocates its node.
+    event_loop loop;
+    socket_pair pair;
+    for (int i = 0; i < warm_up; ++i) {
+        fd_watcher w = loop.watch(pair.a.get(), io_events::readable, [](io_events) {});
+    }
+    std::uint64_t before = now_allocations();
+    for (int i = 0; i < 10; ++i) {
+        fd_watcher w = loop.watch(pair.a.get(), io_events::readable, [](io_events) {});
+    }
+    EXPECT_GE(now_allocations() - before, 10u);
+}
+
+TEST(CoroAllocations, NoneForASleep) {
+    for (bool virtual_clock : {true, false}) {
+        event_loop loop(backend_kind::epoll, loop_options{.virtual_time = virtual_clock});
+        std::uint64_t count = 99;
+        loop.spawn([](event_loop& l, std::uint64_t& out) -> task<> {
+            for (steady_counter c(out); c.next();) {
+                co_await sleep_for(l, 1us);
+            }
+        }(loop, count));
+        loop.run();
+        EXPECT_EQ(count, 0u) << (virtual_clock ? "virtual time" : "real time");
+    }
+}
+
+TEST(CoroAllocations, NoneForAStoppableSleepOrATimeLimit) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    std::stop_source source;
+    std::uint64_t count = 99;
+    loop.spawn([](event_loop& l, std::stop_token t, std::uint64_t& out) -> task<> {
+        for (steady_counter c(out); c.next();) {
+            co_await sleep_for(l, 1ms, t);
+            bool slept = co_await with_timeout(l, sleep_for(l, 1h), 1ms);
+            EXPECT_FALSE(slept);
+        }
+    }(loop, source.get_token(), count));
+    loop.run();
+    EXPECT_EQ(count, 0u);
+}
+
+enum class wait_kind { readable, readable_with_timeout, async_fd_with_timeout };
+
+// Two coroutines bounce a byte over a socket pair, each waiting before its read.
+task<> bounce(event_loop& l, int fd, bool first, wait_kind kind, std::uint64_t* out) {
+    async_fd io(l, fd);
+    char byte = 'x';
+    std::uint64_t ignored = 0;
+    for (steady_counter c(out != nullptr ? *out : ignored); c.next();) {
+        if (first) {
+            EXPECT_EQ(::write(fd, &byte, 1), 1);
+        }
+        switch (kind) {
+            case wait_kind::readable:
+                co_await readable(l, fd);
+                EXPECT_EQ(::read(fd, &byte, 1), 1);
+                break;
+            case wait_kind::readable_with_timeout: {
+                std::optional<io_events> events = co_await with_timeout(l, readable(l, fd), 10s);
+                EXPECT_TRUE(events.has_value());
+                EXPECT_EQ(::read(fd, &byte, 1), 1);
+                break;
+            }
+            case wait_kind::async_fd_with_timeout: {
+                std::optional<std::size_t> n =
+                    co_await with_timeout(l, io.read_some(&byte, 1), 10s);
+                EXPECT_EQ(n, std::optional<std::size_t>(1));
+                break;
+            }
+        }
+        if (!first) {
+            EXPECT_EQ(::write(fd, &byte, 1), 1);
+        }
+    }
+}
+
+std::uint64_t ping_pong(backend_kind backend, wait_kind kind) {
+    event_loop loop(backend);
+    socket_pair pair;
+    std::uint64_t count = 99;
+    loop.spawn(bounce(loop, pair.b.get(), false, kind, nullptr));
+    loop.spawn(bounce(loop, pair.a.get(), true, kind, &count));
+    loop.run();
+    return count;
+}
+
+class CoroAllocationsOnBackend : public ::testing::TestWithParam<backend_kind> {};
+
+TEST_P(CoroAllocationsOnBackend, NoneForReadable) {
+    EXPECT_EQ(ping_pong(GetParam(), wait_kind::readable), 0u);
+}
+
+TEST_P(CoroAllocationsOnBackend, NoneForReadableWithTimeout) {
+    EXPECT_EQ(ping_pong(GetParam(), wait_kind::readable_with_timeout), 0u);
+}
+
+TEST_P(CoroAllocationsOnBackend, NoneForAsyncFdReadsWithTimeout) {
+    EXPECT_EQ(ping_pong(GetParam(), wait_kind::async_fd_with_timeout), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CoroAllocationsOnBackend,
+                         ::testing::Values(backend_kind::epoll, backend_kind::poll,
+                                           backend_kind::select));
+
+TEST(CoroAllocations, NoneForWithTimeoutAroundAReadyRead) {
+    event_loop loop;
+    socket_pair pair;
+    std::uint64_t count = 99;
+    loop.spawn([](event_loop& l, int reader, int writer, std::uint64_t& out) -> task<> {
+        async_fd io(l, reader);
+        for (steady_counter c(out); c.next();) {
+            char byte = 'x';
+            EXPECT_EQ(::write(writer, &byte, 1), 1);
+            std::optional<std::size_t> n = co_await with_timeout(l, io.read_some(&byte, 1), 1s);
+            EXPECT_EQ(n, std::optional<std::size_t>(1));
+        }
+    }(loop, pair.a.get(), pair.b.get(), count));
+    loop.run();
+    EXPECT_EQ(count, 0u);
+}
+
+}  // namespace
+}  // namespace tfd

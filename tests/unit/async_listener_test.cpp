@@ -1,0 +1,104 @@
+#include "tfd/async_listener.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "tfd/task.hpp"
+#include "tfd/with_timeout.hpp"
+
+namespace tfd {
+namespace {
+
+using namespace std::chrono_literals;
+
+unique_fd connect_to(std::uint16_t port) {
+    unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in where{};
+    where.sin_family = AF_INET;
+    where.sin_port = htons(port);
+    where.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&where), sizeof where), 0);
+    return fd;
+}
+
+TEST(CoroAsyncListener, AcceptsConnectionsOneAwaitAtATime) {
+    event_loop loop;
+    async_listener listener(loop, "127.0.0.1", 0);
+    std::vector<int> peers;
+    loop.spawn([](async_listener& l, std::vector<int>& out) -> task<> {
+        for (int i = 0; i < 3; ++i) {
+            accepted client = co_await l.accept();
+            EXPECT_TRUE(client.socket.valid());
+            out.push_back(client.peer.sin_family);
+        }
+    }(listener, peers));
+    std::vector<unique_fd> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.push_back(connect_to(listener.port()));
+    }
+    loop.run_for(50ms);
+    EXPECT_EQ(peers, (std::vector<int>{AF_INET, AF_INET, AF_INET}));
+    EXPECT_EQ(loop.spawned(), 0u);
+}
+
+TEST(CoroAsyncListener, ConnectionsBeyondTheQueueAreClosedAndCounted) {
+    event_loop loop;
+    async_listener listener(loop, "127.0.0.1", 0, async_listener::options{{}, 2});
+    std::vector<unique_fd> clients;
+    for (int i = 0; i < 5; ++i) {
+        clients.push_back(connect_to(listener.port()));
+    }
+    loop.run_for(20ms);
+    EXPECT_EQ(listener.queued(), 2u);
+    EXPECT_EQ(listener.rejected(), 3u);
+}
+
+TEST(CoroAsyncListener, StopAndTimeoutEndTheWait) {
+    event_loop loop;
+    async_listener listener(loop, "127.0.0.1", 0);
+    std::stop_source source;
+    std::vector<std::string> outcomes;
+    loop.spawn([](event_loop& lp, async_listener& l, std::stop_token t,
+                  std::vector<std::string>& out) -> task<> {
+        std::optional<accepted> none = co_await with_timeout(lp, l.accept(), 1ms);
+        out.push_back(none ? "accepted" : "timed out");
+        try {
+            co_await l.accept(t);
+        } catch (const operation_cancelled& e) {
+            out.push_back(e.what());
+        }
+    }(loop, listener, source.get_token(), outcomes));
+    loop.run_for(20ms);
+    source.request_stop();
+    EXPECT_EQ(outcomes, (std::vector<std::string>{"timed out",
+                                                  "async_listener::accept: Operation canceled"}));
+}
+
+TEST(CoroAsyncListener, CloseEndsAWaitingAcceptWithEbadf) {
+    event_loop loop;
+    async_listener listener(loop, "127.0.0.1", 0);
+    int code = 0;
+    loop.spawn([](async_listener& l, int& c) -> task<> {
+        try {
+            co_await l.accept();
+        } catch (const std::system_error& e) {
+            c = e.code().value();
+        }
+    }(listener, code));
+    listener.close();
+    EXPECT_EQ(code, EBADF);
+}
+
+TEST(CoroAsyncListener, BadAddressIsReported) {
+    event_loop loop;
+    EXPECT_THROW(async_listener(loop, "not-an-address", 0), std::system_error);
+}
+
+}  // namespace
+}  // namespace tfd

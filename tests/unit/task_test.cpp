@@ -1,0 +1,182 @@
+#include "tfd/task.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tfd {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The first program, as written.
+task<> three_ticks(event_loop& loop) {
+    for (int i = 0; i < 3; ++i)
+        co_await sleep_for(loop, 10ms);
+    loop.stop();
+}
+
+TEST(CoroTask, TheFirstProgramRunsAsWritten) {
+    event_loop loop;
+    std::chrono::nanoseconds start = loop.now();
+    loop.spawn(three_ticks(loop));
+    loop.run();
+    EXPECT_GE(loop.now() - start, 30ms);
+    EXPECT_EQ(loop.spawned(), 0u);
+    EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
+task<int> answer(std::vector<std::string>& log) {
+    log.push_back("answer runs");
+    co_return 42;
+}
+
+task<> caller(std::vector<std::string>& log, int& out) {
+    task<int> pending = answer(log);
+    log.push_back("made");
+    out = co_await std::move(pending);
+    log.push_back("resumed");
+}
+
+TEST(CoroTask, IsLazyAndReturnsTheValueToItsAwaiter) {
+    event_loop loop;
+    std::vector<std::string> log;
+    int out = 0;
+    task<> top = caller(log, out);
+    EXPECT_TRUE(log.empty());  // nothing runs before the task is started
+    loop.spawn(std::move(top));
+    EXPECT_FALSE(top.valid());
+    EXPECT_EQ(out, 42);
+    EXPECT_EQ(log, (std::vector<std::string>{"made", "answer runs", "resumed"}));
+}
+
+task<int> fails(event_loop& loop) {
+    co_await sleep_for(loop, 1ms);
+    throw std::runtime_error("inner failure");
+}
+
+task<> catches(event_loop& loop, std::string& seen) {
+    try {
+        (void)co_await fails(loop);
+    } catch (const std::runtime_error& e) {
+        seen = e.what();
+    }
+}
+
+TEST(CoroTask, ExceptionsPropagateToTheAwaiter) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    std::string seen;
+    loop.spawn(catches(loop, seen));
+    loop.run();
+    EXPECT_EQ(seen, "inner failure");
+}
+
+task<> throws_detached(event_loop& loop) {
+    co_await sleep_for(loop, 5ms);
+    throw std::logic_error("escaped");
+}
+
+TEST(CoroTask, AnEscapedExceptionIsRethrownFromRunByDefault) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    loop.spawn(throws_detached(loop));
+    EXPECT_THROW(loop.run(), std::logic_error);
+    EXPECT_EQ(loop.spawned(), 0u);
+    loop.run();  // the loop can run again afterwards
+}
+
+TEST(CoroTask, AnEscapedExceptionGoesToTheHandlerWhenSet) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    std::vector<std::string> errors;
+    loop.on_task_exception([&](std::exception_ptr e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            errors.emplace_back(x.what());
+        }
+    });
+    loop.spawn(throws_detached(loop));
+    loop.spawn(throws_detached(loop));
+    EXPECT_NO_THROW(loop.run());
+    EXPECT_EQ(errors, (std::vector<std::string>{"escaped", "escaped"}));
+}
+
+task<> sleeps_long(event_loop& loop, bool& finished) {
+    co_await sleep_for(loop, 1h);
+    finished = true;
+}
+
+TEST(CoroTask, DestroyingTheLoopDestroysDetachedTasks) {
+    bool finished = false;
+    auto loop = std::make_unique<event_loop>();
+    loop->spawn(sleeps_long(*loop, finished));
+    EXPECT_EQ(loop->active_watchers(), 1u);
+    loop.reset();  // destroys the frame first (ASan checks nothing is touched afterwards)
+    EXPECT_FALSE(finished);
+}
+
+TEST(CoroTask, DestroyingASuspendedTaskUnregistersItsTimer) {
+    event_loop loop;
+    bool finished = false;
+    {
+        // Resume manually: start the child through co_await in a frame we own.
+        task<> parent = [](event_loop& l, bool& f) -> task<> { co_await sleeps_long(l, f); }(
+                                                       loop, finished);
+        // Drive it by hand, as spawn would, but keep ownership.
+        auto handle = parent.release();
+        handle.resume();
+        EXPECT_EQ(loop.active_watchers(), 1u);
+        handle.destroy();  // destroys the parent, the child task object, the child frame
+    }
+    EXPECT_EQ(loop.active_watchers(), 0u);
+    EXPECT_FALSE(finished);
+}
+
+task<long> depth(long n) {
+    if (n == 0) {
+        co_return 0;
+    }
+    co_return 1 + co_await depth(n - 1);
+}
+
+TEST(CoroTask, DeepChainsRunInConstantStack) {
+    event_loop loop;
+    long result = -1;
+    loop.spawn([](long& out) -> task<> { out = co_await depth(100000); }(result));
+    EXPECT_EQ(result, 100000);
+}
+
+TEST(CoroTask, SpawnRefusesAnEmptyTask) {
+    event_loop loop;
+    try {
+        loop.spawn(task<>());
+        FAIL() << "expected EINVAL";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find("event_loop::spawn"), std::string::npos);
+    }
+}
+
+TEST(CoroTask, AwaitingAnEmptyTaskThrows) {
+    event_loop loop;
+    std::string what;
+    loop.spawn([](std::string& out) -> task<> {
+        try {
+            co_await task<>();
+        } catch (const std::invalid_argument& e) {
+            out = e.what();
+        }
+    }(what));
+    EXPECT_NE(what.find("empty task"), std::string::npos);
+}
+
+TEST(CoroTask, MoveOnly) {
+    static_assert(!std::is_copy_constructible_v<task<int>>);
+    static_assert(std::is_nothrow_move_constructible_v<task<int>>);
+    static_assert(std::is_nothrow_move_assignable_v<task<>>);
+}
+
+}  // namespace
+}  // namespace tfd
