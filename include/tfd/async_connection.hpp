@@ -23,6 +23,8 @@
 // outlive its waits and not outlive its loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <coroutine>
 #include <cstddef>
 #include <deque>

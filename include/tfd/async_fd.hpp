@@ -21,6 +21,8 @@
 // stop request.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <cerrno>
 #include <coroutine>
 #include <cstddef>

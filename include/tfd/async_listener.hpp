@@ -15,6 +15,8 @@
 // after close() it throws std::system_error (EBADF).
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <netinet/in.h>
 
 #include <coroutine>

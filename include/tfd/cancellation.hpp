@@ -15,6 +15,8 @@
 // runs again, so nothing of the wait outlives it.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <coroutine>
 #include <optional>
 #include <stop_token>

@@ -26,6 +26,8 @@
 // Each awaiter is cancellable (with_timeout).
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <coroutine>
 #include <stop_token>
 

@@ -18,6 +18,8 @@
 // sleeps stops the timer.  Each awaiter is cancellable (with_timeout, when_any).
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <coroutine>
 #include <ratio>

@@ -16,6 +16,8 @@
 // a program that sleeps on a loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <coroutine>
 #include <exception>
 #include <functional>

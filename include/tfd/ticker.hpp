@@ -15,6 +15,8 @@
 // operation_cancelled on a stop request.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <coroutine>
 #include <cstdint>

@@ -7,6 +7,8 @@
 // one pointer, to the awaiter.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 
 #include "tfd/clock.hpp"

@@ -20,6 +20,8 @@
 // negative one is "due now".  Exceptions from the operation propagate.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <coroutine>
 #include <optional>
