@@ -124,10 +124,8 @@ tfd::task<> client(server& s, tfd::accepted accepted) {
 tfd::task<> accept_loop(server& s, tfd::async_listener& listener) {
     for (;;) {
         tfd::accepted next = co_await listener.accept(s.stopping.get_token());
-        char address[INET_ADDRSTRLEN] = "?";
-        ::inet_ntop(AF_INET, &next.peer.sin_addr, address, sizeof address);
-        std::printf("Accepted connection %d from %s:%u\n", next.socket.get(), address,
-                    ntohs(next.peer.sin_port));
+        std::printf("Accepted connection %d from %s\n", next.socket.get(),
+                    next.peer.to_string().c_str());
         s.loop.spawn(client(s, std::move(next)));
     }
 }

@@ -11,12 +11,14 @@ async_listener::async_listener(event_loop& loop, const std::string& address, std
       options_(opts),
       listener_(
           loop, address, port,
-          [this](unique_fd socket, const sockaddr_in& peer) { on_accept(std::move(socket), peer); },
+          [this](unique_fd socket, const tcp_endpoint& peer) {
+              on_accept(std::move(socket), peer);
+          },
           opts.listen) {}
 
 async_listener::~async_listener() = default;
 
-void async_listener::on_accept(unique_fd socket, const sockaddr_in& peer) {
+void async_listener::on_accept(unique_fd socket, const tcp_endpoint& peer) {
     if (queue_.size() >= options_.max_queued) {
         ++overflowed_;  // `socket` closes here: the client sees its connection closed
         return;

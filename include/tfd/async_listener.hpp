@@ -17,8 +17,6 @@
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
 
-#include <netinet/in.h>
-
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +28,7 @@
 
 #include "tfd/cancellation.hpp"
 #include "tfd/event_loop.hpp"
+#include "tfd/tcp_endpoint.hpp"
 #include "tfd/tcp_listener.hpp"
 #include "tfd/unique_fd.hpp"
 
@@ -38,7 +37,7 @@ namespace tfd {
 // A connection accepted by async_listener: a non-blocking, close-on-exec socket and its peer.
 struct accepted {
     unique_fd socket;
-    sockaddr_in peer{};
+    tcp_endpoint peer;
 };
 
 class async_listener {
@@ -76,7 +75,7 @@ class async_listener {
     struct waiter {
         void (*complete)(waiter& self) noexcept;
     };
-    void on_accept(unique_fd socket, const sockaddr_in& peer);
+    void on_accept(unique_fd socket, const tcp_endpoint& peer);
     void wait(waiter& w);
 
     event_loop* loop_;

@@ -35,7 +35,7 @@ TEST(CoroAsyncListener, AcceptsConnectionsOneAwaitAtATime) {
         for (int i = 0; i < 3; ++i) {
             accepted client = co_await l.accept();
             EXPECT_TRUE(client.socket.valid());
-            out.push_back(client.peer.sin_family);
+            out.push_back(client.peer.family());
         }
     }(listener, peers));
     std::vector<unique_fd> clients;
