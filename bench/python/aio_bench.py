@@ -82,11 +82,15 @@ def grid_loop(factory, period_ns, periods):
         if k == periods:
             done.set_result(None)
             return
-        deadline = start_ns + (k + 1) * period_ns
-        # when on the loop's own clock: the same point as `deadline` on CLOCK_MONOTONIC.
-        loop.call_at(loop.time() + (deadline - time.monotonic_ns()) / 1e9, tick, k + 1)
+        schedule(k + 1)
 
-    loop.call_at(loop.time() + (start_ns + period_ns - time.monotonic_ns()) / 1e9, tick, 1)
+    def schedule(k):
+        # `when` on the loop's own clock for the grid point k on CLOCK_MONOTONIC: the
+        # monotonic clock is read first, so `when` is never before the grid point.
+        delay = (start_ns + k * period_ns - time.monotonic_ns()) / 1e9
+        loop.call_at(loop.time() + delay, tick, k)
+
+    schedule(1)
     loop.run_until_complete(done)
     loop.close()
     return lateness
@@ -103,8 +107,12 @@ def grid_raw(period_ns, periods):
     try:
         while k < periods:
             count = int.from_bytes(os.read(fd, 8), "little")
+            now = time.monotonic_ns()
+            # Every grid point this read covers, as a loop handling them one by one now
+            # would see them (so that missed periods count the same way).
+            for j in range(k + 1, k + count + 1):
+                lateness.append(now - (start_ns + j * period_ns))
             k += count
-            lateness.append(time.monotonic_ns() - (start_ns + k * period_ns))
     finally:
         os.close(fd)
     return lateness
@@ -219,7 +227,10 @@ def cpu_per_fired(factory, count, span):
 def streams_echo(factory, clients, messages):
     loop = factory()
 
+    handlers = []
+
     async def handler(reader, writer):
+        handlers.append(asyncio.current_task())
         while True:
             line = await reader.readline()
             if not line:
@@ -243,6 +254,7 @@ def streams_echo(factory, clients, messages):
         t0 = time.perf_counter()
         await asyncio.gather(*(client(port) for _ in range(clients)))
         elapsed = time.perf_counter() - t0
+        await asyncio.gather(*handlers)
         server.close()
         await server.wait_closed()
         return clients * messages / elapsed
