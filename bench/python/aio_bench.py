@@ -17,6 +17,7 @@ imports on Debian's /usr/bin/python3 (3.11):
   cost      200k call_later (delays uniform in 1..100 s) then cancel each: ns per call;
   fire      50k timers due uniformly over 1 s: CPU (user + system) per fired timer, tfd.aio
             exact and with 1 ms of timer coalescing;
+  soon      a callback re-queuing itself with call_soon: CPU per pass of the loop;
   streams   asyncio streams echo: 1 client ping-pong and 100 clients, messages per second.
 
 --svg PATH writes the grid's lateness distributions (CDF) of asyncio, uvloop and tfd.aio as
@@ -82,11 +83,15 @@ def grid_loop(factory, period_ns, periods):
         if k == periods:
             done.set_result(None)
             return
-        deadline = start_ns + (k + 1) * period_ns
-        # when on the loop's own clock: the same point as `deadline` on CLOCK_MONOTONIC.
-        loop.call_at(loop.time() + (deadline - time.monotonic_ns()) / 1e9, tick, k + 1)
+        schedule(k + 1)
 
-    loop.call_at(loop.time() + (start_ns + period_ns - time.monotonic_ns()) / 1e9, tick, 1)
+    def schedule(k):
+        # `when` on the loop's own clock for the grid point k on CLOCK_MONOTONIC: the
+        # monotonic clock is read first, so `when` is never before the grid point.
+        delay = (start_ns + k * period_ns - time.monotonic_ns()) / 1e9
+        loop.call_at(loop.time() + delay, tick, k)
+
+    schedule(1)
     loop.run_until_complete(done)
     loop.close()
     return lateness
@@ -103,8 +108,12 @@ def grid_raw(period_ns, periods):
     try:
         while k < periods:
             count = int.from_bytes(os.read(fd, 8), "little")
+            now = time.monotonic_ns()
+            # Every grid point this read covers, as a loop handling them one by one now
+            # would see them (so that missed periods count the same way).
+            for j in range(k + 1, k + count + 1):
+                lateness.append(now - (start_ns + j * period_ns))
             k += count
-            lateness.append(time.monotonic_ns() - (start_ns + k * period_ns))
     finally:
         os.close(fd)
     return lateness
@@ -213,13 +222,37 @@ def cpu_per_fired(factory, count, span):
     return cpu / count * 1e9
 
 
+def soon_chain(factory, count):
+    """CPU ns per pass of a callback that re-queues itself with call_soon: the loop's own
+    overhead per pass (wait, dispatch, run), with no timer and no descriptor ready."""
+    loop = factory()
+    n = [0]
+
+    def cb():
+        n[0] += 1
+        if n[0] < count:
+            loop.call_soon(cb)
+        else:
+            loop.stop()
+
+    loop.call_soon(cb)
+    t0 = time.process_time()
+    loop.run_forever()
+    elapsed = time.process_time() - t0
+    loop.close()
+    return elapsed / count * 1e9
+
+
 # --- streams --------------------------------------------------------------------------------
 
 
 def streams_echo(factory, clients, messages):
     loop = factory()
 
+    handlers = []
+
     async def handler(reader, writer):
+        handlers.append(asyncio.current_task())
         while True:
             line = await reader.readline()
             if not line:
@@ -243,6 +276,7 @@ def streams_echo(factory, clients, messages):
         t0 = time.perf_counter()
         await asyncio.gather(*(client(port) for _ in range(clients)))
         elapsed = time.perf_counter() - t0
+        await asyncio.gather(*handlers)
         server.close()
         await server.wait_closed()
         return clients * messages / elapsed
@@ -281,7 +315,7 @@ def main():
     print(f"Python {sys.version.split()[0]} ({sys.executable}); uvloop "
           f"{uvloop.__version__ if uvloop else 'not installed'}; {args.rounds} rounds, "
           f"contenders alternating; load average {os.getloadavg()[0]:.2f}")
-    results = {"grid": {}, "sleep": {}, "cost": {}, "fire": {}, "streams": {}}
+    results = {"grid": {}, "sleep": {}, "cost": {}, "fire": {}, "soon": {}, "streams": {}}
     grid_samples = {name: [] for name in names + ["raw timerfd"]}
     sleep_delays = (50e-6, 200e-6, 1e-3, 10e-3)
     sleep_samples = {50e-6: 400, 200e-6: 400, 1e-3: 200, 10e-3: 50}
@@ -310,6 +344,8 @@ def main():
             results["cost"].setdefault(name, []).append({"call_later_ns": start, "cancel_ns": cancel})
         for name in rotate(list(fire_variants), r):
             results["fire"].setdefault(name, []).append(cpu_per_fired(fire_variants[name], fire_count, 1.0))
+        for name in rotate(names, r):
+            results["soon"].setdefault(name, []).append(soon_chain(factories[name], cost_count))
         for case, (clients, messages) in echo_cases.items():
             for name in rotate(list(echo_variants), r):
                 rate = streams_echo(echo_variants[name], clients, messages)
@@ -361,6 +397,13 @@ def main():
         if uvloop:
             line += f" {med(rows) / med(results['fire']['uvloop']):.2f} |"
         print(line)
+
+    print(f"\n## call_soon chain ({cost_count} passes): CPU ns per pass\n")
+    print("| loop | ns per pass | / asyncio |")
+    print("|---|---|---|")
+    for name in names:
+        rows = results["soon"][name]
+        print(f"| {name} | {fmt(med(rows), 0)} | {med(rows) / med(results['soon']['asyncio']):.2f} |")
 
     print("\n## asyncio streams echo: messages per second\n")
     print("| case | " + " | ".join(echo_variants) + " | tfd.aio / asyncio |")

@@ -113,14 +113,7 @@ PyObject* handle_get_context(PyObject* self, PyObject*) {
 }
 
 PyObject* handle_run(PyObject* self, PyObject*) {
-    PyObject* report = as_loop(as_handle(self)->loop)->helpers;
-    PyObject* fn = report != nullptr ? PyObject_GetAttrString(report, "report") : nullptr;
-    if (fn == nullptr) {
-        return nullptr;
-    }
-    int rc = run_handle(as_handle(self), fn);
-    Py_DECREF(fn);
-    if (rc < 0) {
+    if (run_handle(as_handle(self), as_loop(as_handle(self)->loop)->report) < 0) {
         return nullptr;
     }
     Py_RETURN_NONE;

@@ -48,13 +48,14 @@ PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
     loop->handle_type = handle_type;
     loop->timer_type = timer_type;
     loop->helpers = helpers;
+    loop->report = PyObject_GetAttrString(helpers, "report");
     loop->epoll_fd = -1;
     loop->constructed = true;
     loop->str_selector = PyUnicode_InternFromString("_selector");
     loop->str_cancelled = PyUnicode_InternFromString("_cancelled");
     loop->str_run = PyUnicode_InternFromString("_run");
     if (loop->str_selector == nullptr || loop->str_cancelled == nullptr ||
-        loop->str_run == nullptr) {
+        loop->str_run == nullptr || loop->report == nullptr) {
         Py_DECREF(self);
         return nullptr;
     }
@@ -76,6 +77,7 @@ int loop_traverse(PyObject* self, visitproc visit, void* arg) {
     Py_VISIT(loop->handle_type);
     Py_VISIT(loop->timer_type);
     Py_VISIT(loop->helpers);
+    Py_VISIT(loop->report);
     Py_VISIT(loop->selector);
     Py_VISIT(loop->fd_to_key);
     for (std::size_t i = 0; i < loop->ready.size(); ++i) {
@@ -107,6 +109,7 @@ void loop_dealloc(PyObject* self) {
         Py_CLEAR(loop->handle_type);
         Py_CLEAR(loop->timer_type);
         Py_CLEAR(loop->helpers);
+        Py_CLEAR(loop->report);
         Py_CLEAR(loop->str_selector);
         Py_CLEAR(loop->str_cancelled);
         Py_CLEAR(loop->str_run);

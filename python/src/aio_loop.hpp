@@ -61,6 +61,7 @@ struct aio_loop {
     PyObject* handle_type;
     PyObject* timer_type;
     PyObject* helpers;       // tfd.aio._support: report, run_debug, source_traceback
+    PyObject* report;        // helpers.report, looked up once: it runs for every failed callback
     PyObject* selector;      // the selector the wait state below was computed for
     PyObject* fd_to_key;     // selector._fd_to_key when native
     PyObject* str_selector;  // interned attribute names of the hot paths

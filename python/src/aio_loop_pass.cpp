@@ -341,13 +341,7 @@ int run_one(aio_loop* loop, PyObject* handle) {
         if (h->cancelled) {
             return 0;
         }
-        PyObject* report = PyObject_GetAttrString(loop->helpers, "report");
-        if (report == nullptr) {
-            return -1;
-        }
-        int rc = run_handle(h, report);
-        Py_DECREF(report);
-        return rc;
+        return run_handle(h, loop->report);
     }
     int cancelled = handle_is_cancelled(loop, handle);
     if (cancelled != 0) {

@@ -399,6 +399,35 @@ class ClockTest(LoopTestCase):
         self.run_soon_and_stop()
         self.assertGreaterEqual(fired[0], when)
 
+    def test_wall_clock_change_wakes_the_loop(self):
+        # Setting CLOCK_REALTIME (to its own reading: still a discontinuous change for the
+        # kernel) cancels the loop's TFD_TIMER_CANCEL_ON_SET timer_fd, which wakes the loop;
+        # it re-arms and its wall-clock timers keep their deadlines.  Needs CAP_SYS_TIME.
+        def set_realtime_to_itself():
+            time.clock_settime_ns(time.CLOCK_REALTIME, time.clock_gettime_ns(time.CLOCK_REALTIME))
+
+        try:
+            set_realtime_to_itself()
+        except PermissionError as error:
+            self.skipTest(f"cannot set CLOCK_REALTIME here: {error}")
+        now = self.loop.clock_time(tfd.CLOCK_REALTIME)
+        far = self.loop.call_at_clock(tfd.CLOCK_REALTIME, now + 3600, self.fail, "fired early")
+        fired = []
+        self.loop.call_at_clock(tfd.CLOCK_REALTIME, now + 0.3,
+                                lambda: fired.append(self.loop.clock_time(tfd.CLOCK_REALTIME)))
+        changes_before = []
+        self.loop.call_soon(lambda: changes_before.append(self.loop._tfd_stats()["clock_changes"]))
+        setter = threading.Timer(0.1, set_realtime_to_itself)
+        setter.start()
+        self.addCleanup(setter.cancel)
+        self.loop.call_later(0.6, self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertGreater(self.loop._tfd_stats()["clock_changes"], changes_before[0])
+        self.assertEqual(len(fired), 1)
+        self.assertGreaterEqual(fired[0], now + 0.3)
+        self.assertTrue(far._scheduled)
+        far.cancel()
+
     def test_bad_clock(self):
         with self.assertRaisesRegex(ValueError, r"clock=12345 is not CLOCK_MONOTONIC"):
             self.loop.call_at_clock(12345, 1.0, lambda: None)

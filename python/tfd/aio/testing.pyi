@@ -1,0 +1,8 @@
+import unittest
+
+from . import EventLoop
+
+class VirtualTimeTestCase(unittest.IsolatedAsyncioTestCase):
+    virtual_start: float
+    @property
+    def loop(self) -> EventLoop: ...
