@@ -20,7 +20,7 @@ async_connection::~async_connection() = default;
 void async_connection::on_line(std::string_view text, bool overlong) {
     if (queued_bytes_ + text.size() > max_queued_ && !lines_.empty()) {
         input_overflow_ = true;
-        connection_.close();  // on_close runs inside and wakes the reader
+        connection_.abort();  // on_close runs inside and wakes the reader
         return;
     }
     queued_bytes_ += text.size();
@@ -64,7 +64,7 @@ async_connection::write_awaiter async_connection::write(std::string_view bytes) 
 
 void async_connection::close() {
     if (is_open()) {
-        connection_.close();
+        connection_.abort();  // at once, as documented: not tcp_connection's graceful close()
     }
 }
 
