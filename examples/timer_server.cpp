@@ -55,9 +55,10 @@ class server {
         : config_(config),
           loop_(config.backend),
           started_(loop_.now(tfd::clock_id::monotonic)),
-          listener_(
-              loop_, "127.0.0.1", config.port,
-              [this](tfd::unique_fd fd, const sockaddr_in& peer) { accept(std::move(fd), peer); }) {
+          listener_(loop_, "127.0.0.1", config.port,
+                    [this](tfd::unique_fd fd, const tfd::tcp_endpoint& peer) {
+                        accept(std::move(fd), peer);
+                    }) {
         for (int i = 0; i < timer_count; ++i) {
             // Timer i+1 fires every (i+1) * 0.25 s, anchored on its schedule.
             timers_[i] = loop_.every((i + 1) * 250ms,
@@ -112,11 +113,9 @@ class server {
         std::printf("Timer %d expired %" PRIu64 " times\n", index + 1, count);
     }
 
-    void accept(tfd::unique_fd fd, const sockaddr_in& peer) {
-        char address[INET_ADDRSTRLEN] = "?";
-        ::inet_ntop(AF_INET, &peer.sin_addr, address, sizeof address);
+    void accept(tfd::unique_fd fd, const tfd::tcp_endpoint& peer) {
         int number = fd.get();
-        std::printf("Accepted connection %d from %s:%u\n", number, address, ntohs(peer.sin_port));
+        std::printf("Accepted connection %d from %s\n", number, peer.to_string().c_str());
         std::uint64_t id = next_id_++;
         tfd::tcp_connection::callbacks handlers{
             [this, id](std::string_view line) { on_line(id, line); },

@@ -42,6 +42,14 @@ tcp_connection::tcp_connection(event_loop& loop, unique_fd socket, callbacks han
                                limits limits)
     : handlers_(std::move(handlers)), limits_(limits), fd_(std::move(socket)) {
     watcher_ = loop.watch(fd_.get(), io_events::readable, [this](io_events e) { on_events(e); });
+    // Made now and kept stopped, so that close() cannot fail for want of a timer (the loop's
+    // first timer on a clock opens a descriptor).
+    close_timer_ = loop.after(std::chrono::seconds(1), [this](std::uint64_t) {
+        if (fd_) {
+            shut(close_reason::local);
+        }
+    });
+    close_timer_.stop();
 }
 
 tcp_connection::~tcp_connection() {
@@ -91,6 +99,10 @@ bool tcp_connection::read_some() {
     char chunk[4096];
     while (budget > 0) {
         ssize_t n = sys::recv(fd_.get(), chunk, sizeof chunk, 0);
+        if (n > 0 && closing_) {
+            budget -= std::min(budget, static_cast<std::size_t>(n));
+            continue;  // closing: read only to find the end of file, and discarded
+        }
         if (n > 0) {
             budget -= std::min(budget, static_cast<std::size_t>(n));
             in_.append(chunk, static_cast<std::size_t>(n));
@@ -100,8 +112,7 @@ bool tcp_connection::read_some() {
             continue;
         }
         if (n == 0) {
-            shut(close_reason::peer_closed);
-            return false;
+            return peer_end_of_file();
         }
         if (errno == EINTR) {
             continue;
@@ -143,6 +154,11 @@ bool tcp_connection::split_lines() {
         if (!fd_) {
             return false;  // closed by the callback
         }
+        if (closing_) {
+            in_.clear();  // close() from the callback: no more input is delivered
+            in_head_ = 0;
+            return true;
+        }
     }
     in_.erase(0, in_head_);
     in_head_ = 0;
@@ -165,7 +181,7 @@ bool tcp_connection::split_lines() {
 }
 
 bool tcp_connection::send(std::string_view data) {
-    if (!fd_) {
+    if (!fd_ || closing_) {
         return false;
     }
     if (buffered_output() + data.size() > limits_.max_output) {
@@ -197,7 +213,11 @@ bool tcp_connection::flush() {
                 out_.erase(0, out_head_);
                 out_head_ = 0;
             }
-            watcher_.set_interest(io_events::readable | io_events::writable);
+            output_waited_ = true;
+            // After the peer's end of file there is nothing to read (and readability would
+            // be reported at every pass).
+            watcher_.set_interest(peer_shut_ ? io_events::writable
+                                             : io_events::readable | io_events::writable);
             return true;
         }
         shut(close_reason::error);
@@ -206,17 +226,74 @@ bool tcp_connection::flush() {
     out_.clear();
     out_head_ = 0;
     release_if_large(out_);
+    if (closing_) {
+        return finish_writing();
+    }
+    watcher_.set_interest(io_events::readable);
+    if (std::exchange(output_waited_, false) && on_drained_ && !guarded([&] { on_drained_(); })) {
+        return false;
+    }
+    return fd_.valid();
+}
+
+// End of file from the peer: the connection closes, unless a graceful close still has
+// output to deliver (the peer may still read after shutting its own sending side).
+bool tcp_connection::peer_end_of_file() {
+    if (!closing_) {
+        shut(close_reason::peer_closed);
+        return false;
+    }
+    if (write_shut_) {
+        shut(close_reason::local);  // both sides done: the graceful close is complete
+        return false;
+    }
+    if (peer_shut_) {
+        // Reported again though readability is no longer asked for: a hang-up, the peer is
+        // gone entirely and the output cannot be delivered.
+        shut(close_reason::peer_closed);
+        return false;
+    }
+    peer_shut_ = true;
+    watcher_.set_interest(io_events::writable);  // output is still queued
+    return true;
+}
+
+// All output of a graceful close is written: end of file for the peer, then wait for its
+// own (or close at once when it came already).
+bool tcp_connection::finish_writing() {
+    if (sys::shutdown(fd_.get(), SHUT_WR) != 0) {
+        shut(close_reason::error);  // ENOTCONN: the connection was reset meanwhile
+        return false;
+    }
+    write_shut_ = true;
+    if (peer_shut_) {
+        shut(close_reason::local);
+        return false;
+    }
     watcher_.set_interest(io_events::readable);
     return true;
 }
 
-void tcp_connection::close() {
+void tcp_connection::close(std::chrono::nanoseconds timeout) {
+    if (!fd_ || closing_) {
+        return;
+    }
+    closing_ = true;
+    output_waited_ = false;
+    close_timer_.restart_after(timeout);
+    if (buffered_output() == 0) {
+        (void)finish_writing();
+    }
+}
+
+void tcp_connection::abort() {
     if (fd_) {
         shut(close_reason::local);
     }
 }
 
 void tcp_connection::shut(close_reason reason) {
+    close_timer_.stop();
     watcher_.stop();
     fd_.reset();
     // The output's capacity goes too: a closed connection may be kept around a while.  The

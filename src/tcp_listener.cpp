@@ -1,6 +1,6 @@
 #include "tfd/tcp_listener.hpp"
 
-#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -11,11 +11,10 @@
 namespace tfd {
 namespace {
 
-[[noreturn]] void fail(const char* operation, const std::string& address, std::uint16_t port) {
+[[noreturn]] void fail(const char* operation, const tcp_endpoint& where) {
     int error = errno;
-    throw std::system_error(
-        error, std::system_category(),
-        std::string("tcp_listener::") + operation + ": " + address + ":" + std::to_string(port));
+    throw std::system_error(error, std::system_category(),
+                            std::string("tcp_listener::") + operation + ": " + where.to_string());
 }
 
 unique_fd open_spare() noexcept {
@@ -24,36 +23,34 @@ unique_fd open_spare() noexcept {
 
 }  // namespace
 
-tcp_listener::tcp_listener(event_loop& loop, const std::string& address, std::uint16_t port,
+tcp_listener::tcp_listener(event_loop& loop, const std::string& host, std::uint16_t port,
                            accept_callback on_accept, options opts)
     : loop_(loop), options_(opts), on_accept_(std::move(on_accept)) {
-    sockaddr_in where{};
-    where.sin_family = AF_INET;
-    where.sin_port = htons(port);
-    if (::inet_pton(AF_INET, address.c_str(), &where.sin_addr) != 1) {
-        errno = EINVAL;
-        fail("bind", address, port);
-    }
-    fd_.reset(sys::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    tcp_endpoint where = tcp_endpoint::resolve(host, port);
+    fd_.reset(sys::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_) {
-        fail("socket", address, port);
+        fail("socket", where);
     }
     int on = 1;
     if (sys::setsockopt(fd_.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) {
-        fail("setsockopt", address, port);
+        fail("setsockopt", where);
     }
-    if (sys::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&where), sizeof where) != 0) {
-        fail("bind", address, port);
+    if (where.family() == AF_INET6 &&
+        sys::setsockopt(fd_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0) {
+        fail("setsockopt", where);
+    }
+    if (sys::bind(fd_.get(), where.data(), where.size()) != 0) {
+        fail("bind", where);
     }
     if (sys::listen(fd_.get(), options_.backlog) != 0) {
-        fail("listen", address, port);
+        fail("listen", where);
     }
-    sockaddr_in bound{};
+    sockaddr_storage bound{};
     socklen_t size = sizeof bound;
     if (sys::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&bound), &size) != 0) {
-        fail("getsockname", address, port);
+        fail("getsockname", where);
     }
-    port_ = ntohs(bound.sin_port);
+    bound_ = tcp_endpoint(reinterpret_cast<const sockaddr*>(&bound), size);
     spare_ = open_spare();
     watcher_ = loop_.watch(fd_.get(), io_events::readable, [this](io_events) { on_readable(); });
     // The resume timer is made now and kept stopped: pausing happens when descriptors have
@@ -68,12 +65,12 @@ tcp_listener::tcp_listener(event_loop& loop, const std::string& address, std::ui
 
 void tcp_listener::on_readable() {
     for (int i = 0; i < options_.accept_batch; ++i) {
-        sockaddr_in peer{};
+        sockaddr_storage peer{};
         socklen_t size = sizeof peer;
         int fd = sys::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &size,
                               SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            on_accept_(unique_fd(fd), peer);
+            on_accept_(unique_fd(fd), tcp_endpoint(reinterpret_cast<const sockaddr*>(&peer), size));
             if (!fd_) {
                 return;  // the callback closed the listener
             }

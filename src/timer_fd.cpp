@@ -144,6 +144,17 @@ std::string describe_settime_failure(const char* operation, int fd,
     }
 }
 
+// Why a refused create was refused, when the error number alone does not say it.
+std::string create_failure_hint(clock_id clock, std::error_code ec) {
+    bool alarm = clock == clock_id::realtime_alarm || clock == clock_id::boottime_alarm;
+    if (alarm && ec == std::errc::operation_not_permitted) {
+        return " needs the CAP_WAKE_ALARM capability (an alarm clock can wake a suspended "
+               "system): grant it (e.g. setcap cap_wake_alarm+ep on the program), or use the "
+               "realtime or boottime clock, which do not wake the system";
+    }
+    return "";
+}
+
 }  // namespace
 
 timer_fd::timer_fd(clock_id clock, open_flags flags) : clock_(clock) {
@@ -151,7 +162,8 @@ timer_fd::timer_fd(clock_id clock, open_flags flags) : clock_(clock) {
     *this = create(clock, flags, ec);
     if (ec) {
         throw std::system_error(ec, "timer_fd::create: clock=" + std::string(to_string(clock)) +
-                                        " (" + std::to_string(static_cast<int>(clock)) + ")");
+                                        " (" + std::to_string(static_cast<int>(clock)) + ")" +
+                                        create_failure_hint(clock, ec));
     }
 }
 

@@ -1,6 +1,8 @@
 // tfd::backend_kind: which readiness mechanism an event_loop waits with.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <optional>
 #include <string_view>
 

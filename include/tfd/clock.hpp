@@ -1,6 +1,8 @@
 // Clocks a timer file descriptor can run on, and std::chrono clocks to name their time points.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <array>
 #include <chrono>
 #include <cstddef>

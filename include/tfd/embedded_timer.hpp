@@ -28,6 +28,8 @@
 //   * Every operation belongs to the loop's thread (as every handle does).
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <cstdint>
 #include <new>

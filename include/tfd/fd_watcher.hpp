@@ -1,6 +1,8 @@
 // tfd::fd_watcher: the handle of a descriptor-readiness watcher registered with an event_loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include "tfd/handle.hpp"
 #include "tfd/io_events.hpp"
 #include "tfd/small_function.hpp"

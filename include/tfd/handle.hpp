@@ -17,6 +17,8 @@
 // still refers to it.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <string_view>
 #include <utility>
 

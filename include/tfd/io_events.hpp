@@ -1,6 +1,8 @@
 // tfd::io_events: the readiness conditions an fd watcher asks for and is told about.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 namespace tfd {
 
 // A bit set.  A watcher's interest names `readable` and/or `writable`; the events delivered

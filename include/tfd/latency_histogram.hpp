@@ -21,6 +21,8 @@
 //    and min()/max()/mean() keep the exact value.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

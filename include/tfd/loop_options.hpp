@@ -2,6 +2,8 @@
 // wakes up.  Every field defaults to the plain behaviour, so `loop_options{}` changes nothing.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 
 namespace tfd {

@@ -5,6 +5,8 @@
 // the caller's job (see block_signals() below and event_loop::on_signal, which does it).
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <signal.h>
 #include <sys/types.h>
 

@@ -1,6 +1,8 @@
 // tfd::signal_watcher: the handle of a signal watcher registered with an event_loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include "tfd/handle.hpp"
 #include "tfd/signal_fd.hpp"
 #include "tfd/small_function.hpp"

@@ -11,6 +11,8 @@
 // type whose object (or pointer to it, when ops_->heap) sits in storage_.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <cstddef>
 #include <functional>
 #include <new>

@@ -2,6 +2,9 @@
 // bounded output buffer, driven by an event_loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,7 +21,7 @@ enum class close_reason : unsigned char {
     peer_closed,      // end of file from the peer
     error,            // a read or write failed (reset by peer, ...)
     output_overflow,  // the peer does not read: the output buffer limit was reached
-    local,            // close() was called
+    local,            // close() finished, or abort() was called
 };
 [[nodiscard]] const char* to_string(close_reason reason) noexcept;
 
@@ -35,6 +38,11 @@ enum class close_reason : unsigned char {
 //    close_reason::output_overflow instead of growing without bound or stalling the loop.
 //  * Each readiness event reads at most read_budget bytes, so one busy peer cannot starve
 //    the others.
+//  * close() is graceful: queued output is written first, then the sending side is shut
+//    down, and the socket is closed once the peer has closed its side (abort() drops the
+//    output and closes at once).
+//  * The on_drained() callback runs when output that send() had to buffer has all been
+//    written: the time for a producer that paused on buffered_output() to go on.
 //  * on_close runs exactly once, last; the connection may be destroyed inside any callback
 //    (a callback must not touch the connection after destroying it).
 //  * An exception from a callback propagates (out of event_loop::run); the line that threw
@@ -65,10 +73,29 @@ class tcp_connection {
     // effect when already closed.
     bool send(std::string_view data);
 
-    // Closes now (queued output is dropped); on_close runs with close_reason::local.
-    void close();
+    // Closes gracefully: no more input is delivered and send() returns false from now on;
+    // the queued output is written, then shutdown(SHUT_WR) gives the peer end of file after
+    // its last byte, and whatever the peer still sends is read and discarded until it closes
+    // its side too (closing a socket with unread input makes the kernel reset the
+    // connection, which can destroy output the peer has not read yet).  Then the socket is
+    // closed and on_close runs with close_reason::local; with close_reason::error or
+    // peer_closed if the connection fails or the peer goes away before the output is
+    // delivered.  After `timeout` it closes anyway (close_reason::local).  A no-op when
+    // already closing or closed.
+    void close(std::chrono::nanoseconds timeout = std::chrono::seconds(10));
 
+    // Closes now, dropping the queued output; on_close runs with close_reason::local.
+    void abort();
+
+    // Sets (or, with an empty callback, clears) what runs when output that send() had to
+    // buffer has all been written.  Not for a send() that went out at once, nor during
+    // close().  The callback may send, close or destroy the connection.
+    void on_drained(small_function<void(), 16> callback) { on_drained_ = std::move(callback); }
+
+    // True until the socket is closed (during a graceful close too).
     [[nodiscard]] bool is_open() const noexcept { return fd_.valid(); }
+    // True from close() until the socket is closed.
+    [[nodiscard]] bool is_closing() const noexcept { return closing_ && fd_.valid(); }
     [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
     [[nodiscard]] std::size_t buffered_output() const noexcept { return out_.size() - out_head_; }
 
@@ -78,11 +105,14 @@ class tcp_connection {
     bool read_some();
     bool flush();
     bool split_lines();
+    bool finish_writing();
+    bool peer_end_of_file();
     void shut(close_reason reason);
     template <class F>
     bool guarded(F&& call);
 
     callbacks handlers_;
+    small_function<void(), 16> on_drained_;
     limits limits_;
     unique_fd fd_;
     std::string in_;
@@ -91,7 +121,14 @@ class tcp_connection {
     std::size_t out_head_ = 0;
     bool discarding_ = false;  // inside an overlong line, until its "\n"
     bool* alive_ = nullptr;    // set while a callback runs; cleared by the destructor
+    // The graceful close: closing_ from close() on; write_shut_ once shutdown(SHUT_WR) was
+    // made (all output delivered); peer_shut_ once the peer's end of file was read.
+    bool closing_ = false;
+    bool write_shut_ = false;
+    bool peer_shut_ = false;
+    bool output_waited_ = false;  // send() had to buffer output that is not all written yet
     fd_watcher watcher_;
+    timer_watcher close_timer_;  // close()'s timeout; made stopped with the connection
 };
 
 }  // namespace tfd

@@ -1,7 +1,8 @@
 // tfd::tcp_listener: a non-blocking TCP listening socket driven by an event_loop.
 #pragma once
 
-#include <netinet/in.h>
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <sys/socket.h>
 
 #include <chrono>
@@ -10,14 +11,15 @@
 
 #include "tfd/event_loop.hpp"
 #include "tfd/small_function.hpp"
+#include "tfd/tcp_endpoint.hpp"
 #include "tfd/unique_fd.hpp"
 
 namespace tfd {
 
 // Receives each accepted connection: a non-blocking, close-on-exec socket, and the peer.
-using accept_callback = small_function<void(unique_fd connection, const sockaddr_in& peer), 16>;
+using accept_callback = small_function<void(unique_fd connection, const tcp_endpoint& peer), 16>;
 
-// Listens on an IPv4 address and accepts every pending connection each time the socket is
+// Listens on one IPv4 or IPv6 address and accepts every pending connection each time the socket is
 // readable (at most `accept_batch` per pass, so a connection storm cannot starve the rest of
 // the loop).
 //
@@ -35,20 +37,26 @@ class tcp_listener {
         std::chrono::nanoseconds pause = std::chrono::milliseconds(100);
     };
 
-    // Binds `address` (dotted IPv4, e.g. "127.0.0.1") and `port` (0: the kernel picks a free
-    // one, see port()) with SO_REUSEADDR, listens, and registers with `loop`.  Throws
-    // std::system_error naming the address on failure.
-    tcp_listener(event_loop& loop, const std::string& address, std::uint16_t port,
+    // Binds `host` and `port` (0: the kernel picks a free one, see port()) with
+    // SO_REUSEADDR, listens, and registers with `loop`.  `host` is an IPv4 or IPv6 literal
+    // ("127.0.0.1", "::1", "[::1]"; "0.0.0.0" or "::" for every interface), "localhost"
+    // (127.0.0.1) or a name resolved to one address, as tcp_endpoint::resolve says.  An IPv6
+    // listener takes IPv6 connections only (IPV6_V6ONLY, whatever the system's default), so
+    // "0.0.0.0" and "::" can listen on the same port side by side.  Throws
+    // std::system_error naming the host and port on failure.
+    tcp_listener(event_loop& loop, const std::string& host, std::uint16_t port,
                  accept_callback on_accept, options opts);
-    tcp_listener(event_loop& loop, const std::string& address, std::uint16_t port,
+    tcp_listener(event_loop& loop, const std::string& host, std::uint16_t port,
                  accept_callback on_accept)
-        : tcp_listener(loop, address, port, std::move(on_accept), options{}) {}
+        : tcp_listener(loop, host, port, std::move(on_accept), options{}) {}
 
     tcp_listener(const tcp_listener&) = delete;
     tcp_listener& operator=(const tcp_listener&) = delete;
 
     // The bound port (the kernel's choice when 0 was asked for).
-    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] std::uint16_t port() const noexcept { return bound_.port(); }
+    // The address and port listened on ("127.0.0.1:40123", "[::1]:40123").
+    [[nodiscard]] const tcp_endpoint& endpoint() const noexcept { return bound_; }
     [[nodiscard]] int native_handle() const noexcept { return fd_.get(); }
     // Connections closed at once for lack of descriptors, and times accepting paused.
     [[nodiscard]] std::uint64_t rejected() const noexcept { return rejected_; }
@@ -69,7 +77,7 @@ class tcp_listener {
     unique_fd spare_;
     fd_watcher watcher_;
     timer_watcher resume_;
-    std::uint16_t port_ = 0;
+    tcp_endpoint bound_;
     std::uint64_t rejected_ = 0;
     std::uint64_t paused_ = 0;
 };

@@ -1,6 +1,8 @@
 // Umbrella header: everything tfd offers.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include "tfd/backend_kind.hpp"
 #include "tfd/clock.hpp"
 #include "tfd/embedded_timer.hpp"
@@ -11,6 +13,7 @@
 #include "tfd/signal_watcher.hpp"
 #include "tfd/small_function.hpp"
 #include "tfd/tcp_connection.hpp"
+#include "tfd/tcp_endpoint.hpp"
 #include "tfd/tcp_listener.hpp"
 #include "tfd/time_convert.hpp"
 #include "tfd/timer_fd.hpp"

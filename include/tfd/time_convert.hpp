@@ -5,6 +5,8 @@
 // Python module uses the same ones so both faces round identically.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <time.h>
 
 #include <chrono>

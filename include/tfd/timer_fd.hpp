@@ -23,6 +23,8 @@
 //    reports this as `no_expiration`, not as an error.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <cstdint>
 #include <system_error>

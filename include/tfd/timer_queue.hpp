@@ -41,6 +41,8 @@
 // is destroyed.  Not thread-safe: one queue belongs to one loop thread.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <array>
 #include <chrono>
 #include <cstddef>

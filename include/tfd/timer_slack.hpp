@@ -14,6 +14,8 @@
 //    thread its default slack back when it returns to SCHED_OTHER.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <system_error>
 

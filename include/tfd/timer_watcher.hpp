@@ -1,6 +1,8 @@
 // tfd::timer_watcher: the handle of a one-shot or periodic timer registered with an event_loop.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <cstdint>
 #include <type_traits>

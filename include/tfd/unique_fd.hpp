@@ -1,6 +1,8 @@
 // tfd::unique_fd: sole owner of a file descriptor.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <system_error>
 #include <utility>
 

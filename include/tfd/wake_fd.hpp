@@ -2,6 +2,8 @@
 // thread.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <cstdint>
 #include <system_error>
 

@@ -20,6 +20,8 @@
 // outlive its loop (a debug build stops with a message when one does).
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <utility>
 
 namespace tfd {

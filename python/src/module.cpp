@@ -8,6 +8,15 @@
 #include "tfd/clock.hpp"
 #include "timer_base.hpp"
 
+#if defined(TFD_PYTHON_TESTING)
+#include "testing/fault_injection.hpp"
+#endif
+
+// The project's version, from the VERSION file, passed by CMake and by the build backend.
+#if !defined(TFD_VERSION)
+#error "TFD_VERSION must be defined by the build (it comes from the VERSION file)"
+#endif
+
 namespace tfd::python {
 namespace {
 
@@ -29,6 +38,12 @@ int add_constants(PyObject* module) {
         if (add_int(module, name.c_str(), static_cast<long>(clock.id)) < 0) {
             return -1;
         }
+    }
+    if (add_int(module, "_SCHEDULE_UNKNOWN", static_cast<long>(schedule::unknown)) < 0 ||
+        add_int(module, "_SCHEDULE_ONCE", static_cast<long>(schedule::once)) < 0 ||
+        add_int(module, "_SCHEDULE_PERIODIC", static_cast<long>(schedule::periodic)) < 0 ||
+        add_int(module, "_SCHEDULE_DISARMED", static_cast<long>(schedule::disarmed)) < 0) {
+        return -1;
     }
     return 0;
 }
@@ -83,9 +98,15 @@ int add_timer_type(PyObject* module, module_state* state) {
 int exec_module(PyObject* module) {
     module_state* state = state_of(module);
     if (intern_keywords(state) < 0 || add_clock_changed(module, state) < 0 ||
-        add_timer_type(module, state) < 0 || add_constants(module) < 0) {
+        add_timer_type(module, state) < 0 || add_constants(module) < 0 ||
+        PyModule_AddStringConstant(module, "__version__", TFD_VERSION) < 0) {
         return -1;
     }
+#if defined(TFD_PYTHON_TESTING)
+    if (add_testing_functions(module) < 0) {
+        return -1;
+    }
+#endif
     return 0;
 }
 

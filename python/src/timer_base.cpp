@@ -7,6 +7,13 @@
 //
 // Invariant: `fd` is -1 exactly when the object owns no descriptor (never opened, closed,
 // or detached); otherwise it is a timer descriptor this object must close.
+//
+// The bookkeeping fields serve tfd.Timer's waits (python/tfd/_asyncio_waiters.py) and live
+// here so that read() stays one C call: `disturbed` is set by every read() (and by the
+// Timer's start()/stop()) and cleared by the asyncio reader, which then knows whether the
+// readiness it saw may be stale; `unclaimed` holds a count read for waiters that were all
+// cancelled before they could return it, and read() returns it first; `schedule` is
+// described in timer_base.hpp.
 #include "timer_base.hpp"
 
 #include <sys/timerfd.h>
@@ -28,6 +35,9 @@ struct timer_object {
     int fd;
     int clock;
     bool nonblocking;
+    bool disturbed;
+    schedule known_schedule;
+    std::uint64_t unclaimed;
 };
 
 timer_object* as_timer(PyObject* self) {
@@ -45,6 +55,9 @@ PyObject* timer_new(PyTypeObject* type, PyObject*, PyObject*) {
         as_timer(self)->fd = -1;
         as_timer(self)->clock = -1;
         as_timer(self)->nonblocking = false;
+        as_timer(self)->disturbed = false;
+        as_timer(self)->known_schedule = schedule::unknown;
+        as_timer(self)->unclaimed = 0;
     }
     return self;
 }
@@ -145,7 +158,10 @@ PyObject* timer_detach(PyObject* self, PyObject*) {
 // read(): see expirations.hpp.  The ClockChanged class is looked up as an attribute only
 // when a read reports ECANCELED (rare), which keeps the methods free of module-state
 // plumbing that differs across 3.8-3.13.
-PyObject* timer_read(PyObject* self, PyObject*) {
+//
+// _read_now() is the kernel read alone, for the asyncio reader; read() also does the
+// bookkeeping described at the top.
+PyObject* read_now(PyObject* self) {
     int fd = as_timer(self)->fd;
     if (fd < 0) {
         return closed_error();
@@ -165,6 +181,28 @@ PyObject* timer_read(PyObject* self, PyObject*) {
     raise_read_error(error, clock_changed);
     Py_DECREF(clock_changed);
     return nullptr;
+}
+
+PyObject* timer_read_now(PyObject* self, PyObject*) {
+    return read_now(self);
+}
+
+PyObject* timer_read(PyObject* self, PyObject*) {
+    timer_object* timer = as_timer(self);
+    if (timer->fd < 0) {
+        return closed_error();
+    }
+    timer->disturbed = true;
+    if (timer->unclaimed != 0) {
+        std::uint64_t count = timer->unclaimed;
+        timer->unclaimed = 0;
+        return PyLong_FromUnsignedLongLong(count);
+    }
+    PyObject* count = read_now(self);
+    if (count != nullptr && timer->known_schedule == schedule::once && PyObject_IsTrue(count)) {
+        timer->known_schedule = schedule::disarmed;
+    }
+    return count;
 }
 
 PyObject* timer_enter(PyObject* self, PyObject*) {
@@ -191,25 +229,83 @@ PyObject* get_nonblocking(PyObject* self, void*) {
     return PyBool_FromLong(as_timer(self)->nonblocking);
 }
 
+// Docstrings start with a text signature so inspect.signature() works on every method.
 PyMethodDef timer_methods[] = {
-    {"fileno", timer_fileno, METH_NOARGS, "The descriptor; ValueError once closed."},
-    {"close", timer_close, METH_NOARGS, "Close the descriptor (idempotent)."},
+    {"fileno", timer_fileno, METH_NOARGS,
+     "fileno($self, /)\n--\n\nThe descriptor; ValueError once closed."},
+    {"close", timer_close, METH_NOARGS,
+     "close($self, /)\n--\n\nClose the descriptor (idempotent)."},
     {"detach", timer_detach, METH_NOARGS,
+     "detach($self, /)\n--\n\n"
      "Give up ownership: return the descriptor and leave the timer closed."},
     {"read", timer_read, METH_NOARGS,
+     "read($self, /)\n--\n\n"
      "Return the number of expirations since the last read or arm.\n\n"
      "A blocking timer waits for the next expiry; a non-blocking one returns 0 when\n"
      "nothing is pending.  Raises ClockChanged (errno ECANCELED) when a cancel_on_set\n"
      "timer saw the realtime clock set."},
-    {"__enter__", timer_enter, METH_NOARGS, nullptr},
-    {"__exit__", timer_exit, METH_VARARGS, nullptr},
+    {"_read_now", timer_read_now, METH_NOARGS,
+     "_read_now($self, /)\n--\n\n"
+     "read() without its bookkeeping: for the asyncio reader of tfd.Timer.wait()."},
+    {"__enter__", timer_enter, METH_NOARGS,
+     "__enter__($self, /)\n--\n\nReturn the timer itself; ValueError when closed."},
+    {"__exit__", timer_exit, METH_VARARGS, "__exit__($self, /, *exc_info)\n--\n\nClose the timer."},
     {nullptr, nullptr, 0, nullptr},
 };
+
+PyObject* get_disturbed(PyObject* self, void*) {
+    return PyBool_FromLong(as_timer(self)->disturbed);
+}
+
+int set_disturbed(PyObject* self, PyObject* value, void*) {
+    int truth = value == nullptr ? 0 : PyObject_IsTrue(value);
+    if (truth < 0) {
+        return -1;
+    }
+    as_timer(self)->disturbed = truth != 0;
+    return 0;
+}
+
+PyObject* get_schedule(PyObject* self, void*) {
+    return PyLong_FromLong(static_cast<long>(as_timer(self)->known_schedule));
+}
+
+int set_schedule(PyObject* self, PyObject* value, void*) {
+    long number = value == nullptr ? -1 : PyLong_AsLong(value);
+    if (number == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (number < static_cast<long>(schedule::unknown) ||
+        number > static_cast<long>(schedule::disarmed)) {
+        PyErr_Format(PyExc_ValueError, "TimerBase._schedule: %ld is not a schedule", number);
+        return -1;
+    }
+    as_timer(self)->known_schedule = static_cast<schedule>(number);
+    return 0;
+}
+
+PyObject* get_unclaimed(PyObject* self, void*) {
+    return PyLong_FromUnsignedLongLong(as_timer(self)->unclaimed);
+}
+
+int set_unclaimed(PyObject* self, PyObject* value, void*) {
+    unsigned long long count = value == nullptr ? 0 : PyLong_AsUnsignedLongLong(value);
+    if (count == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+        return -1;
+    }
+    as_timer(self)->unclaimed = count;
+    return 0;
+}
 
 PyGetSetDef timer_getset[] = {
     {"closed", get_closed, nullptr, "True once the descriptor is closed or detached.", nullptr},
     {"clock", get_clock, nullptr, "The kernel clock id the timer runs on.", nullptr},
     {"nonblocking", get_nonblocking, nullptr, "True when read() never waits.", nullptr},
+    {"_disturbed", get_disturbed, set_disturbed,
+     "Read or re-armed since the asyncio reader last ran.", nullptr},
+    {"_schedule", get_schedule, set_schedule, "What the timer knows of its schedule.", nullptr},
+    {"_unclaimed", get_unclaimed, set_unclaimed,
+     "A count read for waiters that were all cancelled; read() returns it first.", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 

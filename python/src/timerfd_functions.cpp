@@ -10,7 +10,6 @@
 
 #include "arguments.hpp"
 #include "expirations.hpp"
-#include "fault_injection.hpp"
 #include "module_state.hpp"
 #include "sys/sys.hpp"
 #include "tfd/time_convert.hpp"
@@ -256,9 +255,6 @@ PyMethodDef module_methods[] = {
      "read_expirations($module, fd, /)\n--\n\n"
      "Read a timer's expiration count: 0 when nothing is pending on a non-blocking\n"
      "timer; raises ClockChanged on ECANCELED."},
-    {"_inject_fault", inject_fault, METH_VARARGS,
-     "_inject_fault($module, call, errno, count=1, /)\n--\n\n"
-     "Test support: make the next `count` calls of `call` fail with `errno`."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -118,18 +118,138 @@ class AsyncioTest(unittest.TestCase):
 
 
 class TrioTest(unittest.TestCase):
-    def test_trio_wait(self):
+    """tfd.trio_wait and tfd.trio_ticks (run by CTest's python_trio on Debian's python3 with
+    Debian's python3-trio; skipped where trio is not importable)."""
+
+    def setUp(self):
         try:
             import trio
         except ImportError:
-            self.skipTest("trio is not installed")
+            self.skipTest("trio is not installed (Debian: apt-get install python3-trio)")
+        self.trio = trio
 
+    def run_trio(self, main):
+        trio = self.trio
+
+        async def bounded():
+            with trio.fail_after(10):  # a hang fails the test
+                return await main()
+
+        return trio.run(bounded)
+
+    def test_trio_wait(self):
         async def main():
             with tfd.Timer() as timer:
                 timer.start(TICK)
                 return await tfd.trio_wait(timer)
 
-        self.assertEqual(trio.run(main), 1)
+        self.assertEqual(self.run_trio(main), 1)
+
+    def test_trio_ticks(self):
+        async def main():
+            with tfd.Timer(nonblocking=True) as timer:
+                timer.start(TICK, interval=TICK)
+                counts = []
+                async for count in tfd.trio_ticks(timer):
+                    counts.append(count)
+                    if len(counts) == 3:
+                        break
+                timer.start(TICK)  # one-shot: the iteration ends after one tick
+                counts.append([c async for c in tfd.trio_ticks(timer)])
+                return counts
+
+        counts = self.run_trio(main)
+        self.assertTrue(all(c >= 1 for c in counts[:3]))
+        self.assertEqual(counts[3], [1])
+
+    def test_disarmed_raises_at_once(self):
+        async def main():
+            with tfd.Timer() as timer:
+                with self.assertRaisesRegex(tfd.TimerDisarmed, "trio_wait: the timer is disarmed"):
+                    await tfd.trio_wait(timer)
+
+        self.run_trio(main)
+
+    def test_stop_and_close_wake_the_waiter(self):
+        trio = self.trio
+
+        async def main():
+            for end, exception in ((tfd.Timer.stop, tfd.TimerDisarmed), (tfd.Timer.close, ValueError)):
+                with tfd.Timer() as timer:
+                    timer.start(100)
+                    outcome = []
+
+                    async def waiter():
+                        try:
+                            await tfd.trio_wait(timer)
+                        except Exception as error:
+                            outcome.append(error)
+
+                    async with trio.open_nursery() as nursery:
+                        nursery.start_soon(waiter)
+                        await trio.sleep(TICK)
+                        end(timer)
+                    self.assertEqual(len(outcome), 1)
+                    self.assertIsInstance(outcome[0], exception)
+
+        self.run_trio(main)
+
+    def test_second_waiter_is_told_why(self):
+        trio = self.trio
+
+        async def main():
+            with tfd.Timer() as timer:
+                timer.start(0.3)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(tfd.trio_wait, timer)
+                    await trio.sleep(TICK)
+                    with self.assertRaisesRegex(trio.BusyResourceError, "one task waits per timer"):
+                        await tfd.trio_wait(timer)
+                    # The first waiter is undisturbed and gets its expiry.
+
+        self.run_trio(main)
+
+    def test_ticks_end_when_closed(self):
+        trio = self.trio
+
+        async def main():
+            timer = tfd.Timer()
+            timer.start(TICK, interval=TICK)
+            counts = []
+
+            async def consume():
+                async for count in tfd.trio_ticks(timer):
+                    counts.append(count)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(consume)
+                await trio.sleep(5 * TICK)
+                timer.close()
+            self.assertGreaterEqual(len(counts), 1)
+
+        self.run_trio(main)
+
+    def test_cancellation_loses_nothing(self):
+        trio = self.trio
+
+        async def main():
+            with tfd.Timer() as timer:
+                timer.start(0.2)
+                with trio.move_on_after(TICK):
+                    await tfd.trio_wait(timer)
+                time.sleep(0.25)
+                return await tfd.trio_wait(timer)
+
+        self.assertEqual(self.run_trio(main), 1)
+
+    def test_asyncio_wait_under_trio_points_at_trio_wait(self):
+        async def main():
+            with tfd.Timer() as timer:
+                timer.start(TICK)
+                with self.assertRaisesRegex(RuntimeError, r"tfd\.trio_wait"):
+                    await timer.wait()
+
+        self.run_trio(main)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,22 @@ import tfd
 from tfd import _tfd
 
 
+# CMake's per-interpreter builds, which the suite runs on, are test builds with the seam; the
+# module pip installs is not (python_pip_install runs this suite on it with
+# TFD_EXPECT_PRODUCTION=1).
+HAS_SEAM = hasattr(_tfd, "_inject_fault")
+PRODUCTION = os.environ.get("TFD_EXPECT_PRODUCTION") == "1"
+
+
+class BuildKindTest(unittest.TestCase):
+    def test_seam_only_in_test_builds(self):
+        if PRODUCTION:
+            self.assertFalse(HAS_SEAM, "the installed module carries the test seam")
+        else:
+            self.assertTrue(HAS_SEAM, "a test build without _inject_fault: the seam's tests would not run")
+
+
+@unittest.skipUnless(HAS_SEAM, "a production build of _tfd (pip's): no _inject_fault")
 class InjectedTest(unittest.TestCase):
     def setUp(self):
         self.timer = tfd.Timer(nonblocking=True)

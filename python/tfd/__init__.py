@@ -7,7 +7,8 @@ Two layers:
   (same signatures, results and exceptions), on every CPython from 3.8.  ``import tfd.backport``
   installs them into ``os`` where ``os`` lacks them.
 * ``Timer``: a timer object (context manager, ``fileno()``, seconds or nanoseconds, relative or
-  absolute, iteration over ticks, ``await timer.wait()``).
+  absolute, iteration over ticks, ``await timer.wait()`` and ``async for`` in asyncio,
+  ``trio_wait`` and ``trio_ticks`` in trio).
 """
 
 from tfd._tfd import (
@@ -27,7 +28,9 @@ from tfd._tfd import (
     timerfd_settime,
     timerfd_settime_ns,
 )
-from tfd._timer import Timer, clock_id, trio_wait
+from tfd._tfd import __version__
+from tfd._timer import Timer, TimerDisarmed, clock_id
+from tfd._trio import trio_ticks, trio_wait
 from tfd._backport import install
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "TFD_TIMER_CANCEL_ON_SET",
     "ClockChanged",
     "Timer",
+    "TimerDisarmed",
     "clock_id",
     "install",
     "timerfd_create",
@@ -49,7 +53,6 @@ __all__ = [
     "timerfd_gettime_ns",
     "timerfd_settime",
     "timerfd_settime_ns",
+    "trio_ticks",
     "trio_wait",
 ]
-
-__version__ = "0.1.0"

@@ -11,6 +11,31 @@
 //    when the interest asks for neither, because the kernel reports them regardless.
 //  * A wait interrupted by a signal (EINTR) returns with no events; the caller recomputes its
 //    timeout, so an interruption never makes a wait end early in effect.
+//
+// Bad descriptors, the same on every backend (bad_descriptor.cpp holds the shared checks and
+// messages; tests/backend/bad_descriptor_contract_test.cpp checks them):
+//
+//  * add() of a descriptor that is not open (negative, never opened, already closed) throws
+//    EBADF: "<backend>::add: fd=N is not an open descriptor".  epoll's kernel side refuses it
+//    itself; poll and select, whose kernel side would accept it and only complain at the next
+//    wait, check it with fstat().
+//  * add() of a descriptor epoll cannot watch (a regular file or a directory, always ready,
+//    or a device without readiness such as /dev/null) throws EPERM saying so, on every
+//    backend: poll and select would report such a file ready at every wait, a silent busy
+//    loop.  For anything but a socket or a pipe they ask a scratch epoll instance rather than
+//    guess from the file type, so the few regular files that do support polling (some under
+//    /proc and /sys) are accepted by all three alike.
+//  * A registered descriptor closed before remove() is reported once: the next wait() that
+//    notices throws EBADF, "<backend>::wait: fd=N was closed while watched ...", naming every
+//    such descriptor, and the backend stops watching it (modify() then throws EBADF, remove()
+//    works as usual).  Never a spin, never a second report.  poll notices at the next wait
+//    (POLLNVAL), select too (it fails with EBADF; the backend then finds the culprits with
+//    fstat()).  epoll's kernel side drops a closed descriptor silently, so the epoll backend
+//    checks its registrations itself, at most once a second, before a wait: a closure is
+//    reported within about a second of the loop's next wake-up.  That check also catches a
+//    number reused by a new descriptor (EPOLL_CTL_MOD finds no registration), which poll and
+//    select cannot tell from the original.  It costs one epoll_ctl per registered
+//    descriptor per second.
 #pragma once
 
 #include <chrono>
@@ -59,5 +84,17 @@ bool wait_timeout(std::chrono::nanoseconds timeout, struct timespec& out) noexce
 
 // Throws std::system_error for errno with "<backend>::<operation>: fd=<fd>".
 [[noreturn]] void throw_backend_error(backend_kind kind, const char* operation, int fd);
+
+// bad_descriptor.cpp: the rules above, shared so that every backend words them alike.
+
+// What poll and select check before registering: throws EBADF when `fd` is not open, EPERM
+// when epoll could not watch it either.
+void check_watchable(backend_kind kind, int fd);
+// add() failed with errno: throws, explaining EBADF and EPERM as the rules above word them.
+[[noreturn]] void throw_add_error(backend_kind kind, int fd);
+// Throws EBADF naming every descriptor of `fds` (not empty) as closed while watched.
+[[noreturn]] void throw_closed_while_watched(backend_kind kind, const std::vector<int>& fds);
+// modify() of a descriptor already reported closed: throws EBADF saying so.
+[[noreturn]] void throw_modify_closed(backend_kind kind, int fd);
 
 }  // namespace tfd::detail

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "backend/backend.hpp"
 #include "sys/sys.hpp"
@@ -29,8 +30,8 @@ io_events from_poll(short bits) noexcept {
     if ((bits & POLLOUT) != 0) {
         events |= io_events::writable;
     }
-    // POLLNVAL: the descriptor was closed while still registered.
-    if ((bits & (POLLERR | POLLNVAL)) != 0) {
+    // POLLNVAL never gets here: wait() reports it as a closed descriptor.
+    if ((bits & POLLERR) != 0) {
         events |= io_events::error;
     }
     if ((bits & POLLHUP) != 0) {
@@ -39,15 +40,13 @@ io_events from_poll(short bits) noexcept {
     return events;
 }
 
-// Invariant: for every registered fd, slot_[fd] is its index in fds_; slot_[fd] is -1 for
-// every other fd below slot_.size().
+// Invariant: for every registered fd, slot_[fd] is its index in fds_, and that entry's fd is
+// fd, or ~fd (negative, which poll skips) once a wait reported fd closed while watched;
+// slot_[fd] is -1 for every other fd below slot_.size().
 class poll_backend final : public backend {
   public:
     void add(int fd, io_events interest) override {
-        if (fd < 0) {
-            errno = EBADF;
-            throw_backend_error(backend_kind::poll, "add", fd);
-        }
+        check_watchable(backend_kind::poll, fd);
         if (static_cast<std::size_t>(fd) >= slot_.size()) {
             slot_.resize(static_cast<std::size_t>(fd) + 1, -1);
         }
@@ -64,7 +63,11 @@ class poll_backend final : public backend {
             errno = ENOENT;
             throw_backend_error(backend_kind::poll, "modify", fd);
         }
-        fds_[slot_[fd]].events = to_poll(interest);
+        pollfd& entry = fds_[slot_[fd]];
+        if (entry.fd < 0) {
+            throw_modify_closed(backend_kind::poll, fd);
+        }
+        entry.events = to_poll(interest);
     }
 
     void remove(int fd) noexcept override {
@@ -73,7 +76,7 @@ class poll_backend final : public backend {
         }
         int index = slot_[fd];
         fds_[index] = fds_.back();
-        slot_[fds_[index].fd] = index;
+        slot_[real_fd(fds_[index])] = index;
         fds_.pop_back();
         slot_[fd] = -1;
     }
@@ -88,20 +91,39 @@ class poll_backend final : public backend {
             }
             throw_backend_error(backend_kind::poll, "wait", -1);
         }
-        for (const pollfd& entry : fds_) {
+        std::size_t first = out.size();
+        std::vector<int> closed;
+        for (pollfd& entry : fds_) {
             if (n == 0) {
                 break;
             }
-            if (entry.revents != 0) {
-                out.push_back({entry.fd, from_poll(entry.revents)});
-                --n;
+            if (entry.revents == 0) {
+                continue;
             }
+            --n;
+            if ((entry.revents & POLLNVAL) != 0) {
+                // Reported once: from now on poll skips the entry (a negative fd).
+                closed.push_back(entry.fd);
+                entry.fd = ~entry.fd;
+                entry.revents = 0;
+                continue;
+            }
+            out.push_back({entry.fd, from_poll(entry.revents)});
+        }
+        if (!closed.empty()) {
+            // Whatever else was ready is reported again by the next wait (level triggering).
+            out.resize(first);
+            throw_closed_while_watched(backend_kind::poll, closed);
         }
     }
 
     [[nodiscard]] backend_kind kind() const noexcept override { return backend_kind::poll; }
 
   private:
+    static int real_fd(const pollfd& entry) noexcept {
+        return entry.fd >= 0 ? entry.fd : ~entry.fd;
+    }
+
     [[nodiscard]] bool registered(int fd) const noexcept {
         return fd >= 0 && static_cast<std::size_t>(fd) < slot_.size() && slot_[fd] >= 0;
     }

@@ -2,10 +2,13 @@
 // wait.  fd_set is a fixed bitmap of FD_SETSIZE bits, so descriptors at or above it are
 // refused when registered; writing past the bitmap would corrupt memory.
 #include <sys/select.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "backend/backend.hpp"
 #include "sys/sys.hpp"
@@ -16,7 +19,9 @@ namespace {
 // Invariant: interest_[fd] != none exactly for registered descriptors whose interest is not
 // empty; read_set_ and write_set_ mirror interest_; max_fd_ is the highest descriptor in
 // either set (-1 when both are empty).  A descriptor registered with no interest is tracked
-// in registered_ only (select has no way to report errors for it).
+// in registered_ only (select has no way to report errors for it).  closed_[fd] is set for a
+// registered fd that a wait reported closed while watched; such an fd has no interest.
+// max_registered_ is at least the highest registered descriptor (-1 when none).
 class select_backend final : public backend {
   public:
     select_backend() {
@@ -30,7 +35,10 @@ class select_backend final : public backend {
             errno = EEXIST;
             throw_backend_error(backend_kind::select, "add", fd);
         }
+        check_watchable(backend_kind::select, fd);
         registered_[fd] = true;
+        closed_[fd] = false;
+        max_registered_ = std::max(max_registered_, fd);
         set_interest(fd, interest);
     }
 
@@ -39,6 +47,9 @@ class select_backend final : public backend {
         if (!registered_[fd]) {
             errno = ENOENT;
             throw_backend_error(backend_kind::select, "modify", fd);
+        }
+        if (closed_[fd]) {
+            throw_modify_closed(backend_kind::select, fd);
         }
         set_interest(fd, interest);
     }
@@ -49,6 +60,7 @@ class select_backend final : public backend {
         }
         set_interest(fd, io_events::none);
         registered_[fd] = false;
+        closed_[fd] = false;
     }
 
     void wait(std::chrono::nanoseconds timeout, std::vector<ready_event>& out) override {
@@ -61,7 +73,12 @@ class select_backend final : public backend {
             if (errno == EINTR) {
                 return;
             }
-            // EBADF: a watched descriptor was closed before its watcher was stopped.
+            if (errno == EBADF) {
+                report_closed();
+                throw std::system_error(EBADF, std::system_category(),
+                                        "select::wait: select found a bad descriptor, yet every "
+                                        "watched one is open (closed and reopened meanwhile?)");
+            }
             throw_backend_error(backend_kind::select, "wait", -1);
         }
         for (int fd = 0; fd <= max_fd_ && n > 0; ++fd) {
@@ -83,6 +100,24 @@ class select_backend final : public backend {
     [[nodiscard]] backend_kind kind() const noexcept override { return backend_kind::select; }
 
   private:
+    // select failed with EBADF: a watched descriptor was closed before its watcher was
+    // stopped, and select does not say which.  Finds them, stops watching them and throws
+    // naming them; returns when there is none (then the caller reports select's own error).
+    void report_closed() {
+        std::vector<int> closed;
+        for (int fd = 0; fd <= max_registered_; ++fd) {
+            struct stat status {};
+            if (registered_[fd] && !closed_[fd] && sys::fstat(fd, &status) != 0 && errno == EBADF) {
+                closed.push_back(fd);
+                set_interest(fd, io_events::none);
+                closed_[fd] = true;
+            }
+        }
+        if (!closed.empty()) {
+            throw_closed_while_watched(backend_kind::select, closed);
+        }
+    }
+
     static void check_range(int fd, const char* operation) {
         if (fd < 0) {
             errno = EBADF;
@@ -117,7 +152,9 @@ class select_backend final : public backend {
     fd_set read_set_;
     fd_set write_set_;
     bool registered_[FD_SETSIZE] = {};
+    bool closed_[FD_SETSIZE] = {};
     int max_fd_ = -1;
+    int max_registered_ = -1;
 };
 
 }  // namespace

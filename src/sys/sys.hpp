@@ -19,6 +19,7 @@
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -61,6 +62,8 @@ enum class call : unsigned char {
     recv,
     send,
     open,
+    fstat,
+    shutdown,
     dup_at_least,
 };
 
@@ -318,6 +321,20 @@ inline int open(const char* path, int flags) noexcept {
         return static_cast<int>(r);
     }
     return ::open(path, flags);
+}
+
+inline int fstat(int fd, struct stat* status) noexcept {
+    if (long r = 0; detail::hooked(call::fstat, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::fstat(fd, status);
+}
+
+inline int shutdown(int fd, int how) noexcept {
+    if (long r = 0; detail::hooked(call::shutdown, r)) [[unlikely]] {
+        return static_cast<int>(r);
+    }
+    return ::shutdown(fd, how);
 }
 
 // fcntl(fd, F_DUPFD_CLOEXEC, lowest): a close-on-exec duplicate numbered `lowest` or above.

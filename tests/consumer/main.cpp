@@ -4,6 +4,12 @@
 #include <chrono>
 #include <cstdio>
 
+// Built as C++23 by the pkg-config check: the package's flags must not have lowered it.
+// (g++ 12 reports C++23 as 202100L, later compilers as 202302L.)
+#ifdef TFD_CONSUMER_EXPECT_CXX23
+static_assert(__cplusplus > 202002L, "tfd.pc overrode the user's -std=c++23");
+#endif
+
 int main() {
     using namespace std::chrono_literals;
     tfd::timer_fd timer(tfd::clock_id::monotonic);

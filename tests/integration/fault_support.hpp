@@ -40,7 +40,7 @@ class echo_server {
           limits_(limits),
           listener_(
               loop, "127.0.0.1", 0,
-              [this](unique_fd fd, const sockaddr_in&) { accept(std::move(fd)); }, options) {}
+              [this](unique_fd fd, const tcp_endpoint&) { accept(std::move(fd)); }, options) {}
 
     [[nodiscard]] std::uint16_t port() const noexcept { return listener_.port(); }
     [[nodiscard]] tcp_listener& listener() noexcept { return listener_; }

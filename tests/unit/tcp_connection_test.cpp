@@ -21,6 +21,7 @@ struct harness {
     std::vector<std::string> lines;
     std::vector<std::string> overlong;
     std::vector<close_reason> closes;
+    int drained = 0;
 
     explicit harness(tcp_connection::limits limits = {}) {
         int fds[2];
@@ -33,6 +34,7 @@ struct harness {
                 [this](std::string_view prefix) { overlong.emplace_back(prefix); },
                 [this](close_reason reason) { closes.push_back(reason); }},
             limits);
+        connection->on_drained([this] { ++drained; });
     }
     void write(std::string_view data) {
         ASSERT_EQ(::write(peer.get(), data.data(), data.size()), static_cast<ssize_t>(data.size()));
@@ -113,9 +115,140 @@ TEST(TcpConnection, PeerCloseAndLocalClose) {
     EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::peer_closed});
 
     harness other;
-    other.connection->close();
-    other.connection->close();  // once only
+    other.connection->abort();
+    other.connection->abort();  // once only
+    other.connection->close();  // and nothing after it
     EXPECT_EQ(other.closes, std::vector<close_reason>{close_reason::local});
+}
+
+// Fills the socket so that the connection has to buffer; returns the bytes sent.
+std::size_t fill_until_buffered(harness& h) {
+    std::string block(64 * 1024, 'z');
+    std::size_t sent = 0;
+    while (h.connection->buffered_output() == 0 && sent < (8u << 20)) {
+        EXPECT_TRUE(h.connection->send(block));
+        sent += block.size();
+    }
+    EXPECT_GT(h.connection->buffered_output(), 0u);
+    return sent;
+}
+
+// Reads what the peer receives, running the loop, until end of file or `limit`; returns the
+// byte count, and whether end of file came, in `eof`.
+std::size_t drain_peer(harness& h, bool& eof, std::chrono::milliseconds limit = 5000ms) {
+    std::size_t received = 0;
+    eof = false;
+    auto give_up = std::chrono::steady_clock::now() + limit;
+    char buffer[65536];
+    while (!eof && std::chrono::steady_clock::now() < give_up) {
+        ssize_t n;
+        while ((n = ::read(h.peer.get(), buffer, sizeof buffer)) > 0) {
+            received += static_cast<std::size_t>(n);
+        }
+        eof = n == 0;
+        h.loop.run_for(1ms);
+    }
+    return received;
+}
+
+// close() used to drop the queued output: now it is delivered, then end of file.
+TEST(TcpConnection, CloseDeliversQueuedOutputThenEndOfFile) {
+    harness h({.max_line = 1024, .max_output = 1 << 20});
+    std::size_t sent = fill_until_buffered(h);
+    h.connection->close();
+    EXPECT_TRUE(h.connection->is_closing());
+    EXPECT_FALSE(h.connection->send("late\n")) << "send() after close() must be refused";
+    EXPECT_TRUE(h.closes.empty()) << "closed before the output was delivered";
+    bool eof = false;
+    EXPECT_EQ(drain_peer(h, eof), sent);
+    EXPECT_TRUE(eof) << "the peer must see end of file after the last byte";
+    EXPECT_TRUE(h.closes.empty()) << "the socket closes only once the peer closed its side";
+    ASSERT_EQ(::shutdown(h.peer.get(), SHUT_WR), 0);
+    h.loop.run_for(50ms);
+    EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::local});
+    EXPECT_FALSE(h.connection->is_open());
+}
+
+TEST(TcpConnection, AbortDropsQueuedOutput) {
+    harness h({.max_line = 1024, .max_output = 1 << 20});
+    std::size_t sent = fill_until_buffered(h);
+    h.connection->abort();
+    EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::local});
+    bool eof = false;
+    EXPECT_LT(drain_peer(h, eof), sent);
+    EXPECT_TRUE(eof);
+}
+
+TEST(TcpConnection, CloseFromALineCallbackRepliesAndDeliversNoMoreLines) {
+    event_loop loop;
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    unique_fd peer(fds[1]);
+    std::vector<std::string> lines;
+    std::vector<close_reason> closes;
+    tcp_connection* self = nullptr;
+    tcp_connection connection(
+        loop, unique_fd(fds[0]),
+        tcp_connection::callbacks{[&](std::string_view line) {
+                                      lines.emplace_back(line);
+                                      EXPECT_TRUE(self->send("bye\n"));
+                                      self->close();
+                                  },
+                                  nullptr, [&](close_reason r) { closes.push_back(r); }});
+    self = &connection;
+    ASSERT_EQ(::write(peer.get(), "quit\nmore\n", 10), 10);
+    loop.run_once();
+    EXPECT_EQ(lines, std::vector<std::string>{"quit"});
+    char reply[16] = {};
+    EXPECT_EQ(::read(peer.get(), reply, sizeof reply), 4);
+    EXPECT_STREQ(reply, "bye\n");
+    EXPECT_EQ(::read(peer.get(), reply, sizeof reply), 0) << "end of file after the reply";
+    ASSERT_EQ(::write(peer.get(), "ignored\n", 8), 8);  // read and discarded while closing
+    ASSERT_EQ(::shutdown(peer.get(), SHUT_WR), 0);
+    loop.run_for(50ms);
+    EXPECT_EQ(lines.size(), 1u);
+    EXPECT_EQ(closes, std::vector<close_reason>{close_reason::local});
+}
+
+TEST(TcpConnection, CloseGivesUpAfterItsTimeout) {
+    harness h;
+    h.connection->close(50ms);  // the peer never closes its side
+    auto start = std::chrono::steady_clock::now();
+    while (h.closes.empty() && std::chrono::steady_clock::now() - start < 5s) {
+        h.loop.run_for(10ms);
+    }
+    EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::local});
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
+}
+
+TEST(TcpConnection, PeerShuttingItsSideFirstStillGetsTheOutput) {
+    harness h({.max_line = 1024, .max_output = 1 << 20});
+    std::size_t sent = fill_until_buffered(h);
+    ASSERT_EQ(::shutdown(h.peer.get(), SHUT_WR), 0);
+    h.connection->close();
+    bool eof = false;
+    EXPECT_EQ(drain_peer(h, eof), sent);
+    EXPECT_TRUE(eof);
+    h.loop.run_for(10ms);
+    EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::local});
+}
+
+TEST(TcpConnection, OnDrainedRunsWhenBufferedOutputIsAllWritten) {
+    harness h({.max_line = 1024, .max_output = 1 << 20});
+    EXPECT_TRUE(h.connection->send("at once\n"));
+    h.loop.run_for(10ms);
+    EXPECT_EQ(h.drained, 0) << "output written at once never waited";
+    std::size_t sent = fill_until_buffered(h);
+    h.loop.run_for(10ms);
+    EXPECT_EQ(h.drained, 0) << "the peer has not read yet";
+    std::size_t received = h.read_peer().size();
+    while (h.connection->buffered_output() > 0 && received < sent + 8) {
+        h.loop.run_for(1ms);
+        received += h.read_peer().size();
+    }
+    h.loop.run_for(10ms);
+    EXPECT_EQ(h.connection->buffered_output(), 0u);
+    EXPECT_EQ(h.drained, 1);
 }
 
 TEST(TcpConnection, CallbackMayDestroyTheConnection) {

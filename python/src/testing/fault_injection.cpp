@@ -1,7 +1,9 @@
 // _tfd._inject_fault: the C++ library's system-call seam (sys::set_fault_hook), reachable
 // from the Python tests.  It lets them exercise outcomes a test cannot provoke for real on a
 // shared machine: ECANCELED (someone set the wall clock), EINTR in a blocking read, a 0-byte
-// read, EMFILE.  Private (leading underscore), and inert until called.
+// read, EMFILE.  Private (leading underscore), inert until called, and only in test builds:
+// CMake compiles this file into the extensions it builds for the test suite
+// (TFD_PYTHON_TESTING); pip's build leaves it out.
 //
 // The hook is process-wide, like the seam itself, so its state is a few atomics rather than
 // module state: two interpreters injecting faults at once would share them.
@@ -69,6 +71,21 @@ PyObject* inject_fault(PyObject*, PyObject* args) {
     }
     PyErr_Format(PyExc_ValueError, "cannot inject faults into %s()", name);
     return nullptr;
+}
+
+namespace {
+
+PyMethodDef testing_methods[] = {
+    {"_inject_fault", inject_fault, METH_VARARGS,
+     "_inject_fault($module, call, errno, count=1, /)\n--\n\n"
+     "Test support: make the next `count` calls of `call` fail with `errno`."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+}  // namespace
+
+int add_testing_functions(PyObject* module) {
+    return PyModule_AddFunctions(module, testing_methods);
 }
 
 }  // namespace tfd::python

@@ -1,0 +1,31 @@
+# Run by CTest: compiles a one-line file including each public header as C++17 and expects
+# the compiler to stop with tfd's own "tfd needs C++20" message and no other error (the
+# unrelated errors an older standard would otherwise cause deep inside tfd).
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+file(GLOB headers ${SOURCE_DIR}/include/tfd/*.hpp)
+list(LENGTH headers count)
+if(count EQUAL 0)
+  message(FATAL_ERROR "no public headers under ${SOURCE_DIR}/include/tfd")
+endif()
+foreach(header ${headers})
+  get_filename_component(name ${header} NAME)
+  set(source ${WORK_DIR}/${name}.cpp)
+  file(WRITE ${source} "#include <tfd/${name}>\n")
+  execute_process(COMMAND ${CXX} -std=c++17 -fsyntax-only -I${SOURCE_DIR}/include ${source}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "tfd/${name} compiled as C++17 without an error")
+  endif()
+  if(NOT out MATCHES "tfd needs C\\+\\+20")
+    message(FATAL_ERROR "tfd/${name} as C++17: no \"tfd needs C++20\" message:\n${out}")
+  endif()
+  # Every error line must be tfd's own message or the include that stops the compiler.
+  string(REPLACE "\n" ";" lines "${out}")
+  foreach(line ${lines})
+    if(line MATCHES "error" AND NOT line MATCHES "tfd needs C\\+\\+20|tfd_needs_cxx20_or_later")
+      message(FATAL_ERROR "tfd/${name} as C++17: an unrelated error:\n${out}")
+    endif()
+  endforeach()
+endforeach()
+message(STATUS "${count} public headers stop a C++17 build with \"tfd needs C++20\"")
