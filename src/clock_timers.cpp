@@ -71,10 +71,7 @@ void clock_timers::ready() {
     }
 }
 
-const timer_binding* clock_timers::bind(const timer_binding* unbound) {
-    if (last_bound_ != nullptr && last_bound_->unbound == unbound) {
-        return last_bound_;
-    }
+const timer_binding* clock_timers::bind_slow(const timer_binding* unbound) {
     for (const auto& bound : bindings_) {
         if (bound->unbound == unbound) {
             return last_bound_ = bound.get();

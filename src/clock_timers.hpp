@@ -53,8 +53,14 @@ struct clock_timers {
     // Phase 4: the timer_fd is readable.
     void ready();
 
-    // The bound record of `unbound`'s callback on this clock (made on first use).
-    const timer_binding* bind(const timer_binding* unbound);
+    // The bound record of `unbound`'s callback on this clock (made on first use).  Inline for
+    // its common case: the same callback type as the last start on this clock.
+    const timer_binding* bind(const timer_binding* unbound) {
+        if (last_bound_ != nullptr && last_bound_->unbound == unbound) [[likely]] {
+            return last_bound_;
+        }
+        return bind_slow(unbound);
+    }
 
     clock_id clock;
     timer_fd fd;
@@ -72,6 +78,8 @@ struct clock_timers {
     timer_scheduler* owner;
 
   private:
+    const timer_binding* bind_slow(const timer_binding* unbound);
+
     std::vector<std::unique_ptr<timer_binding>> bindings_;
     const timer_binding* last_bound_ = nullptr;  // the last bind() answer: usually the next one
 };

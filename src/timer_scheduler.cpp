@@ -77,7 +77,7 @@ timer_scheduler::~timer_scheduler() {
 
 // ---- timers --------------------------------------------------------------------------------
 
-clock_timers& timer_scheduler::timers_for(clock_id clock) {
+clock_timers& timer_scheduler::make_timers(clock_id clock) {
     std::size_t index = clock_index(clock);
     if (index == clocks.size()) {
         usage_error("event_loop",
@@ -101,26 +101,6 @@ clock_timers& timer_scheduler::timers_for(clock_id clock) {
 
 clock_id timer_scheduler::clock_of(const timer_base& timer) noexcept {
     return timer.binding->clock->clock;
-}
-
-void timer_scheduler::start(timer_base& timer, clock_timers& clock, std::int64_t deadline) {
-    const timer_binding* binding = timer.binding;
-    if (!timer.idle()) {
-        if (binding->clock == &clock) {
-            if (due_list::holds(timer)) {
-                due_.remove(timer);
-            }
-            clock.queue.refresh(timer, std::chrono::nanoseconds(deadline));
-            clock.needs_arm = true;
-            return;
-        }
-        stop(timer);  // registered with another clock or loop
-    }
-    if (binding->clock != &clock) {
-        timer.binding = clock.bind(binding->unbound);
-    }
-    clock.queue.start(timer, std::chrono::nanoseconds(deadline));
-    clock.needs_arm = true;
 }
 
 void timer_scheduler::stop(timer_base& timer) noexcept {

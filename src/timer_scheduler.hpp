@@ -52,10 +52,35 @@ class timer_scheduler {
     // --- Timers ---------------------------------------------------------------------------
     // The clock_timers of `clock`, made (with its timer_fd) on first use; EINVAL for an id
     // outside tfd::clocks.
-    clock_timers& timers_for(clock_id clock);
+    clock_timers& timers_for(clock_id clock) {
+        std::size_t index = clock_index(clock);
+        if (index < clocks.size() && clocks_[index]) [[likely]] {
+            return *clocks_[index];
+        }
+        return make_timers(clock);
+    }
     // Starts `timer` (idle or active) at `deadline` on `clock`, binding it there; an active
-    // timer registered elsewhere is stopped there first.
-    void start(timer_base& timer, clock_timers& clock, std::int64_t deadline);
+    // timer registered elsewhere is stopped there first.  Inline: it is every start's and
+    // every refresh's path.
+    void start(timer_base& timer, clock_timers& clock, std::int64_t deadline) {
+        const timer_binding* binding = timer.binding;
+        if (!timer.idle()) {
+            if (binding->clock == &clock) {
+                if (due_list::holds(timer)) {
+                    due_.remove(timer);
+                }
+                clock.queue.refresh(timer, std::chrono::nanoseconds(deadline));
+                clock.needs_arm = true;
+                return;
+            }
+            stop(timer);  // registered with another clock or loop
+        }
+        if (binding->clock != &clock) {
+            timer.binding = clock.bind(binding->unbound);
+        }
+        clock.queue.start(timer, std::chrono::nanoseconds(deadline));
+        clock.needs_arm = true;
+    }
     // Cancels an active timer, queued or due.
     static void stop(timer_base& timer) noexcept;
     [[nodiscard]] static clock_id clock_of(const timer_base& timer) noexcept;
@@ -99,6 +124,7 @@ class timer_scheduler {
     [[nodiscard]] std::size_t handles() const noexcept { return handle_timers_; }
 
   private:
+    clock_timers& make_timers(clock_id clock);
     static void fire_one_shot(timer_base& timer);
     static void fire_periodic(timer_base& timer);
     void run_node(timer_node& node, std::uint64_t overruns);

@@ -3,8 +3,6 @@
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
 
-#include <utility>
-
 #include "tfd/handle.hpp"
 #include "tfd/signal_fd.hpp"
 #include "tfd/small_function.hpp"
