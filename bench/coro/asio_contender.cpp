@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 #include <cstdio>
@@ -39,9 +40,20 @@ asio::awaitable<void> sleeper(asio::steady_timer*& handle, std::chrono::nanoseco
     handle = nullptr;
 }
 
+asio::awaitable<void> value_sleeper(asio::steady_timer*& handle, std::chrono::nanoseconds delay) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    handle = &timer;
+    timer.expires_after(delay);
+    auto [error] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (error != asio::error::operation_aborted) {
+        std::abort();
+    }
+    handle = nullptr;
+}
+
 }  // namespace
 
-sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns) {
+sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns, outcome how) {
     sleepers_result result;
     std::size_t n = delays_ns.size();
     asio::io_context context(1);
@@ -49,17 +61,28 @@ sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns) {
     auto handles = std::make_unique<asio::steady_timer*[]>(n);
     auto start = clock_type::now();
     for (std::size_t i = 0; i < n; ++i) {
-        asio::co_spawn(context, sleeper(handles[i], std::chrono::nanoseconds(delays_ns[i])),
+        std::chrono::nanoseconds delay(delays_ns[i]);
+        asio::co_spawn(context,
+                       how == outcome::exception ? sleeper(handles[i], delay)
+                                                 : value_sleeper(handles[i], delay),
                        asio::detached);
     }
-    context.poll();  // runs each coroutine up to its wait
+    while (context.poll() != 0) {
+        // runs each coroutine up to its wait (a start takes several handlers)
+    }
     result.start_ns = ns_since(start, n);
     result.bytes = static_cast<double>(heap_in_use() - heap_before) / static_cast<double>(n);
     start = clock_type::now();
     for (std::size_t i = 0; i < n; ++i) {
+        if (handles[i] == nullptr) {
+            std::fprintf(stderr, "asio sleepers: %zu not started\n", i);
+            std::exit(1);
+        }
         handles[i]->cancel();
     }
-    context.poll();  // runs the cancelled waits' completions: each coroutine ends
+    while (context.poll() != 0) {
+        // runs the cancelled waits' completions: each coroutine ends
+    }
     result.cancel_ns = ns_since(start, n);
     for (std::size_t i = 0; i < n; ++i) {
         if (handles[i] != nullptr) {

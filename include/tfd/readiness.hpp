@@ -100,7 +100,8 @@ class readiness_awaiter : fd_op {
     }
     io_events await_resume() const {
         if (events_ == io_events::none && stop_.requested()) {
-            throw operation_cancelled(direction_ == io_events::readable ? "readable" : "writable");
+            throw_cancelled(direction_ == io_events::readable ? cancelled_operation::readable
+                                                              : cancelled_operation::writable);
         }
         return events_;
     }
