@@ -10,35 +10,13 @@
 #include "tfd/time_convert.hpp"
 
 namespace tfd {
-namespace {
-
-struct clock_name {
-    clock_id id;
-    std::string_view name;
-    std::string_view kernel_name;
-};
-
-constexpr std::array<clock_name, 5> clock_names{{
-    {clock_id::realtime, "realtime", "CLOCK_REALTIME"},
-    {clock_id::monotonic, "monotonic", "CLOCK_MONOTONIC"},
-    {clock_id::boottime, "boottime", "CLOCK_BOOTTIME"},
-    {clock_id::realtime_alarm, "realtime_alarm", "CLOCK_REALTIME_ALARM"},
-    {clock_id::boottime_alarm, "boottime_alarm", "CLOCK_BOOTTIME_ALARM"},
-}};
-
-}  // namespace
-
 std::string_view to_string(clock_id id) noexcept {
-    for (const clock_name& entry : clock_names) {
-        if (entry.id == id) {
-            return entry.name;
-        }
-    }
-    return "clock(unknown)";
+    std::size_t i = clock_index(id);
+    return i < clocks.size() ? clocks[i].name : "clock(unknown)";
 }
 
 std::optional<clock_id> parse_clock_id(std::string_view name) noexcept {
-    for (const clock_name& entry : clock_names) {
+    for (const clock_info& entry : clocks) {
         if (name == entry.name || name == entry.kernel_name) {
             return entry.id;
         }

@@ -6,12 +6,12 @@
 namespace tfd {
 
 work_guard::work_guard(event_loop& loop) : loop_(&detail::event_loop_access::impl(loop)) {
-    loop_->hold_work();
+    loop_->posts.hold();
 }
 
 void work_guard::reset() noexcept {
     if (loop_ != nullptr) {
-        std::exchange(loop_, nullptr)->release_work();
+        std::exchange(loop_, nullptr)->posts.release();
     }
 }
 

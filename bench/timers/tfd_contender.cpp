@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "contender.hpp"
+#include "tfd/embedded_timer.hpp"
 #include "tfd/event_loop.hpp"
 #include "tfd/timer_fd.hpp"
 #include "tfd/timer_queue.hpp"
@@ -159,7 +160,7 @@ class loop_contender final : public contender {
                                  : "");
     }
     std::string how() const override {
-        return "event_loop::at(monotonic, deadline, lambda) -> timer_watcher (node from the "
+        return "event_loop::at(deadline, lambda) -> timer_watcher (node from the "
                "loop's pool, reserve_timers(n) first), restart_at/restart_after, stop; fire: "
                "event_loop::run()" +
                (coalescing_ns_ > 0
@@ -181,8 +182,9 @@ class loop_contender final : public contender {
         churn_result r;
         std::int64_t t0 = monotonic_ns();
         for (std::size_t i = 0; i < n; ++i) {
-            timers[i] = loop.at(clock_id::monotonic, nanoseconds(now + w.churn_timeouts[i]),
-                                [p](std::uint64_t) { ++*p; });
+            timers[i] = loop.at(
+                nanoseconds(now + w.churn_timeouts[i]), [p](std::uint64_t) { ++*p; },
+                clock_id::monotonic);
         }
         std::int64_t t1 = monotonic_ns();
         for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
@@ -212,9 +214,11 @@ class loop_contender final : public contender {
         for (std::size_t i = 0; i < n; ++i) {
             timer_watcher* self = &timers[i];
             timers[i] = loop.at(
-                clock_id::monotonic, nanoseconds(base + w.fire_offsets[i]), [self](std::uint64_t) {
+                nanoseconds(base + w.fire_offsets[i]),
+                [self](std::uint64_t) {
                     current_lateness->record(self->deadline().count(), monotonic_ns());
-                });
+                },
+                clock_id::monotonic);
         }
         const std::int64_t cpu0 = cpu_ns();
         loop.run();
@@ -249,10 +253,9 @@ class loop_contender final : public contender {
         const std::int64_t now = monotonic_ns();
         for (std::size_t i = 0; i < n; ++i) {
             int* p = &sink_;
-            timers.push_back(
-                loop.at(clock_id::monotonic,
-                        nanoseconds(now + ns_per_s + static_cast<std::int64_t>(i) * 97),
-                        [p](std::uint64_t) { ++*p; }));
+            timers.push_back(loop.at(
+                nanoseconds(now + ns_per_s + static_cast<std::int64_t>(i) * 97),
+                [p](std::uint64_t) { ++*p; }, clock_id::monotonic));
         }
     }
 
@@ -261,7 +264,125 @@ class loop_contender final : public contender {
     int sink_ = 0;
 };
 
+// Through the public API, timers embedded in the user's objects: embedded_timer::start_at
+// (which refreshes an active timer) and stop, and run().
+class embedded_contender final : public contender {
+  public:
+    explicit embedded_contender(std::int64_t coalescing_ns) : coalescing_ns_(coalescing_ns) {}
+    std::string name() const override {
+        return "tfd-embedded" + (coalescing_ns_ > 0
+                                     ? "+coalesce" + std::to_string(coalescing_ns_ / 1000) + "us"
+                                     : "");
+    }
+    std::string how() const override {
+        return "tfd::embedded_timer (" + std::to_string(sizeof(embedded_timer)) +
+               " B) array, callback set untimed (as ev_timer_init); start_at(loop, deadline) to "
+               "start and refresh, stop(); idle: start_at(loop, cached now + timeout), now "
+               "re-read every " +
+               std::to_string(workload::idle_batch) + " refreshes; fire: event_loop::run()" +
+               (coalescing_ns_ > 0 ? " with loop_options::timer_coalescing = " +
+                                         std::to_string(coalescing_ns_) + " ns"
+                                   : std::string());
+    }
+
+    churn_result churn(const workload& w) override {
+        const std::size_t n = w.churn_timeouts.size();
+        event_loop loop;
+        std::vector<embedded_timer> timers(n);
+        int sink = 0;
+        int* p = &sink;
+        for (embedded_timer& t : timers) {
+            t.set_callback([p] { ++*p; });
+        }
+        const std::int64_t now = monotonic_ns();
+        churn_result r;
+        std::int64_t t0 = monotonic_ns();
+        for (std::size_t i = 0; i < n; ++i) {
+            timers[i].start_at(loop, nanoseconds(now + w.churn_timeouts[i]));
+        }
+        std::int64_t t1 = monotonic_ns();
+        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
+            const std::uint32_t i = w.refresh_order[k];
+            timers[i].start_at(loop, nanoseconds(now + w.churn_refresh_timeouts[k]));
+        }
+        std::int64_t t2 = monotonic_ns();
+        for (std::uint32_t i : w.cancel_order) {
+            timers[i].stop();
+        }
+        std::int64_t t3 = monotonic_ns();
+        r.start_ns = static_cast<double>(t1 - t0) / static_cast<double>(n);
+        r.refresh_ns = static_cast<double>(t2 - t1) / static_cast<double>(n);
+        r.cancel_ns = static_cast<double>(t3 - t2) / static_cast<double>(n);
+        return r;
+    }
+
+    fire_result fire(const workload& w) override {
+        const std::size_t n = w.fire_offsets.size();
+        event_loop loop(backend_kind::epoll,
+                        loop_options{.timer_coalescing = nanoseconds(coalescing_ns_)});
+        std::vector<embedded_timer> timers(n);
+        lateness late;
+        current_lateness = &late;
+        const std::int64_t base = monotonic_ns() + 1'000'000;
+        for (std::size_t i = 0; i < n; ++i) {
+            embedded_timer* self = &timers[i];
+            timers[i].set_callback(
+                [self] { current_lateness->record(self->deadline().count(), monotonic_ns()); });
+            timers[i].start_at(loop, nanoseconds(base + w.fire_offsets[i]));
+        }
+        const std::int64_t cpu0 = cpu_ns();
+        loop.run();
+        return late.result(cpu_ns() - cpu0);
+    }
+
+    double idle(const workload& w) override {
+        event_loop loop;
+        std::vector<embedded_timer> timers(w.idle_n);
+        int sink = 0;
+        int* p = &sink;
+        std::int64_t now = monotonic_ns();
+        for (embedded_timer& t : timers) {
+            t.set_callback([p] { ++*p; });
+            t.start_at(loop, nanoseconds(now + w.idle_timeout));
+        }
+        const std::int64_t t0 = monotonic_ns();
+        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
+            for (std::size_t i = 0; i < w.idle_n; ++i) {
+                if (i % workload::idle_batch == 0) {
+                    now = monotonic_ns();
+                }
+                timers[i].start_at(loop, nanoseconds(now + w.idle_timeout));
+            }
+        }
+        const std::int64_t t1 = monotonic_ns();
+        for (embedded_timer& t : timers) {
+            t.stop();
+        }
+        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+    }
+
+    void hold_pending(std::size_t n) override {
+        static event_loop loop;
+        static std::vector<embedded_timer> timers;
+        timers = std::vector<embedded_timer>(n);
+        const std::int64_t now = monotonic_ns();
+        for (std::size_t i = 0; i < n; ++i) {
+            embedded_timer* self = &timers[i];
+            timers[i].set_callback([self] { self->stop(); });
+            timers[i].start_at(loop,
+                               nanoseconds(now + ns_per_s + static_cast<std::int64_t>(i) * 97));
+        }
+    }
+
+  private:
+    std::int64_t coalescing_ns_;
+};
+
 }  // namespace
+
+std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns) {
+    return std::make_unique<embedded_contender>(coalescing_ns);
+}
 
 std::unique_ptr<contender> make_tfd_wheel() {
     return std::make_unique<queue_contender>(timer_queue::kind::wheel, 0);

@@ -15,7 +15,9 @@
 //          contender (this binary re-executed), N timers.
 //
 // Usage: timers_bench [--rounds R] [--churn N] [--fire M] [--idle K] [--idle-passes P]
-//                     [--memory N] [--only name,name] [--json path]
+//                     [--memory N] [--only name,name] [--json path] [--fresh 0|1]
+// --fresh 1 runs each contender's round in a fresh process (first use of every page timed,
+// as a short-lived program sees it); the default runs every round in one warm process.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +42,7 @@ std::unique_ptr<contender> make_tfd_wheel();
 std::unique_ptr<contender> make_tfd_wheel_slack(std::int64_t slack_ns);
 std::unique_ptr<contender> make_tfd_heap();
 std::unique_ptr<contender> make_tfd_loop(std::int64_t coalescing_ns);
+std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns);
 std::unique_ptr<contender> make_libev();
 std::unique_ptr<contender> make_libuv();
 std::unique_ptr<contender> make_libevent();
@@ -56,6 +59,8 @@ std::vector<std::unique_ptr<contender>> make_contenders() {
     all.push_back(make_tfd_wheel_slack(1'000'000));
     all.push_back(make_tfd_loop(0));
     all.push_back(make_tfd_loop(1'000'000));
+    all.push_back(make_tfd_embedded(0));
+    all.push_back(make_tfd_embedded(1'000'000));
 #ifdef TFD_BENCH_LIBEV
     all.push_back(make_libev());
 #endif
@@ -85,6 +90,15 @@ struct options {
     std::size_t memory = 1'000'000;
     std::string only;
     std::string json = "timers_bench.json";
+    // 1: each contender's round runs in a fresh process (this binary re-executed), so no
+    // contender gains from memory an earlier round faulted in; 0: all rounds in this one.
+    unsigned fresh = 0;
+};
+
+struct round_result {
+    churn_result churn;
+    fire_result fire;
+    double idle = 0;
 };
 
 struct samples {
@@ -158,6 +172,79 @@ int memory_child(const std::string& name, std::size_t n) {
         std::_Exit(0);  // no teardown: the timers stay pending to the end
     }
     return 2;
+}
+
+round_result run_round(contender& c, const workload& w) {
+    round_result r;
+    r.churn = c.churn(w);
+    r.fire = c.fire(w);
+    r.idle = c.idle(w);
+    return r;
+}
+
+// In the re-executed child: one round of one contender, printed as numbers.
+int round_child(const std::string& name, const workload& w) {
+    for (auto& c : make_contenders()) {
+        if (c->name() != name) {
+            continue;
+        }
+        const round_result r = run_round(*c, w);
+        std::printf("%.17g %.17g %.17g %.17g %.17g %.17g %zu %.17g\n", r.churn.start_ns,
+                    r.churn.refresh_ns, r.churn.cancel_ns, r.fire.cpu_ns_per_timer,
+                    r.fire.mean_late_us, r.fire.max_late_us, r.fire.early, r.idle);
+        std::fflush(stdout);
+        std::_Exit(0);
+    }
+    return 2;
+}
+
+// Runs `args` (this binary's options) in a child and returns what it printed.
+std::string run_child(const std::vector<std::string>& args) {
+    int fds[2];
+    if (::pipe(fds) != 0) {
+        return {};
+    }
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(fds[1], 1);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>("timers_bench"));
+        for (const std::string& a : args) {
+            argv.push_back(const_cast<char*>(a.c_str()));
+        }
+        argv.push_back(nullptr);
+        ::execv("/proc/self/exe", argv.data());
+        std::_Exit(127);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[256];
+    ssize_t got = 0;
+    while ((got = ::read(fds[0], buf, sizeof buf)) > 0) {
+        out.append(buf, static_cast<std::size_t>(got));
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return out;
+}
+
+round_result run_fresh_round(const std::string& name, const options& o) {
+    const std::string out =
+        run_child({"--round-child", name, "--churn", std::to_string(o.churn), "--fire",
+                   std::to_string(o.fire), "--idle", std::to_string(o.idle), "--idle-passes",
+                   std::to_string(o.idle_passes)});
+    round_result r;
+    std::istringstream in(out);
+    in >> r.churn.start_ns >> r.churn.refresh_ns >> r.churn.cancel_ns >> r.fire.cpu_ns_per_timer >>
+        r.fire.mean_late_us >> r.fire.max_late_us >> r.fire.early >> r.idle;
+    if (!in) {
+        std::fprintf(stderr, "timers_bench: the fresh process for %s failed\n", name.c_str());
+        std::exit(1);
+    }
+    return r;
 }
 
 double run_memory_probe(const std::string& name, std::size_t n) {
@@ -346,6 +433,8 @@ bool parse(int argc, char** argv, options& o) {
             o.only = value;
         } else if (arg == "--json") {
             o.json = value;
+        } else if (arg == "--fresh") {
+            o.fresh = static_cast<unsigned>(std::strtoul(value, nullptr, 10));
         } else {
             return false;
         }
@@ -360,10 +449,20 @@ int run_bench(int argc, char** argv) {
         return memory_child(argv[2], std::strtoull(argv[3], nullptr, 10));
     }
     options o;
+    if (argc >= 3 && std::strcmp(argv[1], "--round-child") == 0) {
+        const std::string name = argv[2];
+        options child;
+        std::vector<char*> rest{argv[0]};
+        rest.insert(rest.end(), argv + 3, argv + argc);
+        if (!parse(static_cast<int>(rest.size()), rest.data(), child)) {
+            return 2;
+        }
+        return round_child(name, make_workload(child));
+    }
     if (!parse(argc, argv, o)) {
         std::fprintf(stderr,
                      "usage: %s [--rounds R] [--churn N] [--fire M] [--idle K] "
-                     "[--idle-passes P] [--memory N] [--only a,b] [--json path]\n",
+                     "[--idle-passes P] [--memory N] [--only a,b] [--json path] [--fresh 0|1]\n",
                      argv[0]);
         return 2;
     }
@@ -386,16 +485,17 @@ int run_bench(int argc, char** argv) {
             contender& c = *cs[(k + round) % cs.size()];
             samples& s = all[c.name()];
             std::fprintf(stderr, " %s", c.name().c_str());
-            const churn_result ch = c.churn(w);
+            const round_result r = o.fresh != 0 ? run_fresh_round(c.name(), o) : run_round(c, w);
+            const churn_result& ch = r.churn;
             s.start.push_back(ch.start_ns);
             s.refresh.push_back(ch.refresh_ns);
             s.cancel.push_back(ch.cancel_ns);
-            const fire_result f = c.fire(w);
+            const fire_result& f = r.fire;
             s.fire_cpu.push_back(f.cpu_ns_per_timer);
             s.fire_late.push_back(f.mean_late_us);
             s.fire_max_late.push_back(f.max_late_us);
             s.early += f.early;
-            s.idle.push_back(c.idle(w));
+            s.idle.push_back(r.idle);
         }
         std::fprintf(stderr, "\n");
     }
@@ -406,9 +506,10 @@ int run_bench(int argc, char** argv) {
         }
     }
     std::printf(
-        "timers_bench: %u rounds; churn %zu timers, fire %zu over 1 s, idle %zu x %u "
+        "timers_bench: %u rounds (%s); churn %zu timers, fire %zu over 1 s, idle %zu x %u "
         "refreshes, memory %zu pending timers\n",
-        o.rounds, o.churn, o.fire, o.idle, o.idle_passes, o.memory);
+        o.rounds, o.fresh != 0 ? "a fresh process per contender and round" : "warm: one process",
+        o.churn, o.fire, o.idle, o.idle_passes, o.memory);
     print_table(cs, all);
     write_json(o, cs, all);
     std::printf("\nRaw figures: %s\n", o.json.c_str());

@@ -1,7 +1,9 @@
 // Clocks a timer file descriptor can run on, and std::chrono clocks to name their time points.
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -24,17 +26,41 @@ enum class clock_id : int {
     boottime_alarm = 9,
 };
 
-// The clock whose readings a timer on `id` is compared against: the alarm clocks count in
-// the time of their non-alarm base (realtime or boottime).
-[[nodiscard]] constexpr clock_id base_clock(clock_id id) noexcept {
-    switch (id) {
-        case clock_id::realtime_alarm:
-            return clock_id::realtime;
-        case clock_id::boottime_alarm:
-            return clock_id::boottime;
-        default:
-            return id;
+// Everything tfd knows about each clock, in one table that the rest of the library and the
+// Python binding iterate: names, the clock a timer's readings come from, and the loop's slot.
+struct clock_info {
+    clock_id id;
+    std::string_view name;         // to_string()
+    std::string_view kernel_name;  // CLOCK_...
+    // The clock whose readings a timer on `id` is compared against: the alarm clocks count in
+    // the time of their non-alarm base.
+    clock_id base;
+    bool needs_wake_alarm;  // CAP_WAKE_ALARM, to create a timer on it
+};
+
+inline constexpr std::array<clock_info, 5> clocks{{
+    {clock_id::realtime, "realtime", "CLOCK_REALTIME", clock_id::realtime, false},
+    {clock_id::monotonic, "monotonic", "CLOCK_MONOTONIC", clock_id::monotonic, false},
+    {clock_id::boottime, "boottime", "CLOCK_BOOTTIME", clock_id::boottime, false},
+    {clock_id::realtime_alarm, "realtime_alarm", "CLOCK_REALTIME_ALARM", clock_id::realtime, true},
+    {clock_id::boottime_alarm, "boottime_alarm", "CLOCK_BOOTTIME_ALARM", clock_id::boottime, true},
+}};
+
+// The position of `id` in `clocks`, or clocks.size() for an id outside the enumeration.
+[[nodiscard]] constexpr std::size_t clock_index(clock_id id) noexcept {
+    for (std::size_t i = 0; i < clocks.size(); ++i) {
+        if (clocks[i].id == id) {
+            return i;
+        }
     }
+    return clocks.size();
+}
+
+// The clock whose readings a timer on `id` is compared against (clock_info::base); an unknown
+// id is its own base.
+[[nodiscard]] constexpr clock_id base_clock(clock_id id) noexcept {
+    std::size_t i = clock_index(id);
+    return i < clocks.size() ? clocks[i].base : id;
 }
 
 // "realtime", "monotonic", ...; "clock(unknown)" for an id outside the enumeration.

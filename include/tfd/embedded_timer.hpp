@@ -35,8 +35,10 @@
 #include <utility>
 
 #include "tfd/clock.hpp"
+#include "tfd/handle.hpp"
 #include "tfd/time_convert.hpp"
 #include "tfd/timer_queue.hpp"
+#include "tfd/timer_watcher.hpp"
 
 namespace tfd {
 
@@ -63,12 +65,9 @@ struct timer_base : timer_entry {
     const timer_binding* binding = nullptr;
 };
 
-// The scheduler's entry points for embedded timers (src/timer_scheduler.cpp).
+// The scheduler's entry points for embedded timers (src/embedded_timer.cpp).
 void start_embedded(event_loop& loop, timer_base& timer, clock_id clock, std::int64_t deadline);
 void stop_embedded(timer_base& timer) noexcept;
-[[noreturn]] void embedded_timer_misuse(const char* operation, const char* why);
-[[nodiscard]] std::chrono::nanoseconds checked_delay(std::optional<std::chrono::nanoseconds> ns,
-                                                     const char* operation);
 
 }  // namespace detail
 
@@ -86,16 +85,14 @@ class embedded_timer : private detail::timer_base {
     // Takes `other`'s callback; both must be idle.
     embedded_timer(embedded_timer&& other) {
         if (!other.idle()) {
-            detail::embedded_timer_misuse("embedded_timer(embedded_timer&&)",
-                                          "the source timer is active");
+            detail::usage_error("embedded_timer(embedded_timer&&)", "the source timer is active");
         }
         take_callback(other);
     }
     embedded_timer& operator=(embedded_timer&& other) {
         if (!idle() || !other.idle()) {
-            detail::embedded_timer_misuse(
-                "embedded_timer::operator=",
-                idle() ? "the source timer is active" : "the target timer is active");
+            detail::usage_error("embedded_timer::operator=", idle() ? "the source timer is active"
+                                                                    : "the target timer is active");
         }
         if (this != &other) {
             take_callback(other);
@@ -120,7 +117,7 @@ class embedded_timer : private detail::timer_base {
                       "an embedded_timer callback must be trivially copyable (capture "
                       "pointers, not owning objects)");
         if (!idle()) {
-            detail::embedded_timer_misuse("embedded_timer::set_callback", "the timer is active");
+            detail::usage_error("embedded_timer::set_callback", "the timer is active");
         }
         ::new (static_cast<void*>(state_)) F(callback);
         binding = &unbound_record<F>::value;
@@ -147,8 +144,8 @@ class embedded_timer : private detail::timer_base {
     template <class Clock, class Duration>
     void start_at(event_loop& loop, std::chrono::time_point<Clock, Duration> deadline) {
         start_at(loop,
-                 detail::checked_delay(to_nanoseconds(deadline.time_since_epoch()),
-                                       "embedded_timer::start_at"),
+                 detail::require_ns(to_nanoseconds(deadline.time_since_epoch()),
+                                    "embedded_timer::start_at"),
                  clock_of<Clock>::value);
     }
     // `delay` from the loop's now() on `clock` (a negative delay is due now).  Durations of
@@ -156,9 +153,8 @@ class embedded_timer : private detail::timer_base {
     template <class Rep, class Period>
     void start_after(event_loop& loop, std::chrono::duration<Rep, Period> delay,
                      clock_id clock = clock_id::monotonic) {
-        start_after_ns(loop,
-                       detail::checked_delay(to_nanoseconds(delay), "embedded_timer::start_after"),
-                       clock);
+        start_after_ns(
+            loop, detail::require_ns(to_nanoseconds(delay), "embedded_timer::start_after"), clock);
     }
 
     // Cancels the timer; a no-op when it is idle.  Safe from any callback.

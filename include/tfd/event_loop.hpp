@@ -1,6 +1,11 @@
 // tfd::event_loop: descriptors, timers on any clock, signals and cross-thread work, dispatched
 // from one thread.
 //
+// Architecture: event_loop is a façade over the subsystems it owns (in src/): the fd
+// registry, the timer scheduler (clocks, pool, due list, virtual time, lateness), the signal
+// set and the post queue.  Timers are owned two ways: by a handle (timer_watcher, whose node
+// the loop allocates) or embedded in the user's object (embedded_timer, no allocation).
+//
 // Phases of one pass (run_once() is exactly one; run() and run_for() repeat it):
 //
 //   1. compute the timeout: zero when posted work or due timers are already waiting (checked
@@ -24,8 +29,9 @@
 //
 // Signals are delivered in phase 4, when the signalfd is dispatched.
 //
-// Threads: a loop belongs to the thread that runs it.  Only post() and stop() may be called
-// from other threads; everything else, handles included, from the loop's thread only.
+// Threads: a loop belongs to the thread that runs it.  Only post(), stop() and releasing a
+// work_guard may be called from other threads; everything else, handles included, from the
+// loop's thread only.
 //
 // Re-entrancy: any callback may start, stop or change any watcher, its own included, close
 // descriptors (after stopping their watchers) and create watchers.  Events already collected
@@ -46,7 +52,9 @@
 // past run_for's end), so run() and run_for() step through deadlines one by one, each timer
 // seeing now() == its deadline.  advance(d) instead jumps once, by d, then runs what became
 // due: periodic timers see the whole jump and report overruns by their policy.  Descriptors
-// and post() work as usual; with no timer pending the loop blocks on them as usual.
+// and post() work as usual; with no timer pending the loop blocks on them as usual.  While a
+// work_guard exists the loop never jumps: it waits for real, for the work another thread
+// does for it.
 //
 // Precision (loop_options): spin_margin wakes each clock's earliest deadline early by the
 // margin and busy-waits to it; timer_coalescing wakes up to that much late so that timers
@@ -61,15 +69,20 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 #include "tfd/backend_kind.hpp"
 #include "tfd/clock.hpp"
 #include "tfd/embedded_timer.hpp"
 #include "tfd/fd_watcher.hpp"
+#include "tfd/handle.hpp"
 #include "tfd/io_events.hpp"
 #include "tfd/latency_histogram.hpp"
 #include "tfd/loop_options.hpp"
 #include "tfd/signal_watcher.hpp"
+#include "tfd/small_function.hpp"
+#include "tfd/time_convert.hpp"
 #include "tfd/timer_watcher.hpp"
 #include "tfd/work_guard.hpp"
 
@@ -85,17 +98,30 @@ coroutine_state& coroutine_state_of(event_loop& loop);
 template <class T>
 class task;  // coroutines: tfd/task.hpp
 
+// Work for post(): move-only, so it may own what it captures (a unique_ptr, a promise).
+// Captures up to 24 bytes are stored in place.
+using posted_work = small_function<void(), 24>;
+// The callback of on_clock_change(), move-only likewise.
+using clock_change_callback = small_function<void(), 16>;
+
 // Options of a periodic timer.
 struct periodic_options {
     clock_id clock = clock_id::monotonic;
     missed_ticks policy = missed_ticks::skip;
 };
 
+// Every call that takes a time takes it first, then the callback, then where it runs: a
+// duration (std::chrono, any representation) is relative to the loop's now() on the clock
+// given last (monotonic by default); a time point (steady_clock, system_clock,
+// monotonic_clock, boottime_clock, ...) carries its clock; bare nanoseconds since a clock's
+// epoch take the clock last.  Fractions of a nanosecond round down (to_nanoseconds()); a
+// value that does not fit in 64-bit nanoseconds is EINVAL.
 class event_loop {
   public:
     // Creates the backend and the wake-up eventfd; throws std::system_error.
     explicit event_loop(backend_kind backend = backend_kind::epoll, loop_options options = {});
-    // Every handle must have been destroyed before the loop.
+    // Every handle, active embedded timer and work guard must be gone before the loop (a
+    // debug build stops the program with a message otherwise).
     ~event_loop();
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
@@ -105,33 +131,62 @@ class event_loop {
     // The select backend refuses fd >= FD_SETSIZE with EINVAL.
     [[nodiscard]] fd_watcher watch(int fd, io_events interest, fd_callback callback);
 
-    // One-shot timer `delay` from now on `clock` (a negative delay is "due now").
-    [[nodiscard]] timer_watcher after(std::chrono::nanoseconds delay, timer_callback callback,
-                                      clock_id clock = clock_id::monotonic);
-    // One-shot timer at `deadline`, ns since the epoch of `clock`.
-    [[nodiscard]] timer_watcher at(clock_id clock, std::chrono::nanoseconds deadline,
-                                   timer_callback callback);
-    // One-shot timer at a time point of a clock tfd knows (steady_clock, system_clock,
-    // monotonic_clock, ...).
-    template <class Clock, class Duration>
+    // One-shot timer `delay` from now (a negative delay is "due now").  The callback takes
+    // no argument or the overrun count (always 0 for a one-shot timer).
+    template <class Rep, class Period, class F>
+    [[nodiscard]] timer_watcher after(std::chrono::duration<Rep, Period> delay, F&& callback,
+                                      clock_id clock = clock_id::monotonic) {
+        return start_timer(
+            clock,
+            deadline_after(detail::require_ns(to_nanoseconds(delay), "event_loop::after"), clock),
+            0, missed_ticks::skip, one_shot(std::forward<F>(callback)));
+    }
+    // One-shot timer at `deadline`: a time point of a clock tfd knows, or ns since the epoch
+    // of `clock`.
+    template <class Clock, class Duration, class F>
     [[nodiscard]] timer_watcher at(std::chrono::time_point<Clock, Duration> deadline,
-                                   timer_callback callback) {
-        return at(clock_of<Clock>::value,
-                  std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()),
-                  std::move(callback));
+                                   F&& callback) {
+        return at(detail::require_ns(to_nanoseconds(deadline.time_since_epoch()), "event_loop::at"),
+                  std::forward<F>(callback), clock_of<Clock>::value);
+    }
+    template <class F>
+    [[nodiscard]] timer_watcher at(std::chrono::nanoseconds deadline, F&& callback,
+                                   clock_id clock = clock_id::monotonic) {
+        return start_timer(clock, deadline.count(), 0, missed_ticks::skip,
+                           one_shot(std::forward<F>(callback)));
     }
     // Periodic timer: first fires one `period` from now, then every `period` after that
     // scheduled time.  The period must be positive (EINVAL otherwise).
-    [[nodiscard]] timer_watcher every(std::chrono::nanoseconds period, timer_callback callback,
-                                      periodic_options options = {});
-    // Periodic timer whose first deadline is `first` (absolute ns on options.clock).
+    template <class Rep, class Period>
+    [[nodiscard]] timer_watcher every(std::chrono::duration<Rep, Period> period,
+                                      timer_callback callback, periodic_options options = {}) {
+        auto ns = detail::require_ns(to_nanoseconds(period), "event_loop::every");
+        return start_periodic(deadline_after(ns, options.clock), ns, std::move(callback), options);
+    }
+    // Periodic timer whose first deadline is `first` (a time point, or ns since the epoch of
+    // options.clock).
+    template <class Rep, class Period>
     [[nodiscard]] timer_watcher every_from(std::chrono::nanoseconds first,
-                                           std::chrono::nanoseconds period, timer_callback callback,
-                                           periodic_options options = {});
-    // Makes room for `count` more timers than are alive now, so that starting them allocates
-    // nothing: timer nodes come from a pool the loop grows in chunks, and a server that knows
-    // its connection limit can pay for (and fault in) that memory at startup instead of on
-    // its first burst.  The memory stays with the loop until it is destroyed.
+                                           std::chrono::duration<Rep, Period> period,
+                                           timer_callback callback, periodic_options options = {}) {
+        return start_periodic(first.count(),
+                              detail::require_ns(to_nanoseconds(period), "event_loop::every_from"),
+                              std::move(callback), options);
+    }
+    template <class Clock, class Duration, class Rep, class Period>
+    [[nodiscard]] timer_watcher every_from(std::chrono::time_point<Clock, Duration> first,
+                                           std::chrono::duration<Rep, Period> period,
+                                           timer_callback callback, periodic_options options = {}) {
+        options.clock = clock_of<Clock>::value;
+        return every_from(
+            detail::require_ns(to_nanoseconds(first.time_since_epoch()), "event_loop::every_from"),
+            period, std::move(callback), options);
+    }
+    // Makes room for `count` more one-shot timers than are alive now, so that starting them
+    // allocates nothing: their nodes come from a pool the loop grows in chunks, and a server
+    // that knows its connection limit can pay for (and fault in) that memory at startup
+    // instead of on its first burst.  The memory stays with the loop until it is destroyed.
+    // (An embedded_timer needs no reservation: it lives in your object.)
     void reserve_timers(std::size_t count);
 
     // Delivers `signo` to `callback` through a signalfd.  The loop blocks the signal in the
@@ -144,14 +199,14 @@ class event_loop {
 
     // --- Any thread ------------------------------------------------------------------------
     // Runs `work` on the loop's thread in phase 6 of a pass, waking the loop if it waits.
-    void post(std::function<void()> work);
+    void post(posted_work work);
     // Makes the running run()/run_for() return after the current pass; if none is running,
     // the next one returns after its first check.  Wakes the loop if it waits.
     void stop() noexcept;
 
     // --- Running ---------------------------------------------------------------------------
     // Runs passes until stop() or until nothing is left to wait for (no active watcher, no
-    // pending timer, no posted work).
+    // pending timer, no posted work, no work_guard).
     void run();
     // One pass that waits as long as needed for something to happen (or not at all when
     // nothing is active).  Returns whether anything is still active.
@@ -159,19 +214,25 @@ class event_loop {
     // Runs passes for `duration` (measured on CLOCK_MONOTONIC) or until stop(); it waits out
     // the whole duration even when nothing is active.  On virtual time the duration is
     // virtual: the loop steps through the deadlines up to its end and returns at once.
-    void run_for(std::chrono::nanoseconds duration);
+    template <class Rep, class Period>
+    void run_for(std::chrono::duration<Rep, Period> duration) {
+        run_for_ns(detail::require_ns(to_nanoseconds(duration), "event_loop::run_for"));
+    }
     // Runs passes that never wait (zero timeout) until no timer is due, nothing is posted
     // and no collected timer is left to run.  Never moves a clock.  A callback that posts
     // work every time it runs keeps it from returning.
     void run_until_idle();
 
     // --- Virtual time (loop_options::virtual_time) ----------------------------------------
-    // Jumps every virtual clock forward by `delta` (>= 0) at once, then run_until_idle():
-    // the timers it passed run in (deadline, start order), each seeing the new now(); a
-    // periodic timer reports the periods it missed according to its policy (burst runs them
-    // one per pass).  EINVAL on a real-time loop or for a negative delta; EDEADLK from a
-    // callback.
-    void advance(std::chrono::nanoseconds delta);
+    // Jumps every virtual clock forward by `delta` (>= 0; nanoseconds::max() goes to the end
+    // of time) at once, then run_until_idle(): the timers it passed run in (deadline, start
+    // order), each seeing the new now(); a periodic timer reports the periods it missed
+    // according to its policy (burst runs them one per pass).  EINVAL on a real-time loop or
+    // for a negative delta; EDEADLK from a callback.
+    template <class Rep, class Period>
+    void advance(std::chrono::duration<Rep, Period> delta) {
+        advance_ns(detail::require_ns(to_nanoseconds(delta), "event_loop::advance"));
+    }
     [[nodiscard]] bool virtual_time() const noexcept;
 
     // --- Precision -------------------------------------------------------------------------
@@ -180,16 +241,24 @@ class event_loop {
     // loop; an empty function removes it.  While set, the realtime timer_fd stays armed
     // (far in the future when no realtime timer is pending), so no polling is needed.  It
     // does not keep run() alive.
-    void on_clock_change(std::function<void()> callback);
+    void on_clock_change(clock_change_callback callback);
     // How late each timer was noticed: the clock reading taken when the pass collected it
     // (once per clock per pass, after any spin) minus its deadline.  Counts every run of
-    // every timer, periodic catch-ups included; on virtual time, virtual lateness.
+    // every timer, periodic catch-ups and embedded timers included; on virtual time, virtual
+    // lateness.
     [[nodiscard]] const latency_histogram& lateness() const noexcept;
 
     // The current time on `clock`, read now (not cached per pass); virtual on virtual time.
     [[nodiscard]] std::chrono::nanoseconds now(clock_id clock = clock_id::monotonic) const;
+    // The same as a time point of a clock tfd knows: loop.now<std::chrono::steady_clock>().
+    template <class Clock>
+    [[nodiscard]] std::chrono::time_point<Clock, std::chrono::nanoseconds> now() const {
+        return std::chrono::time_point<Clock, std::chrono::nanoseconds>(
+            now(clock_of<Clock>::value));
+    }
     [[nodiscard]] backend_kind backend() const noexcept;
-    // Active watchers of all kinds (internal ones excluded): for tests and introspection.
+    // Active watchers of all kinds (registered watchers, pending timers, handles' and embedded
+    // ones; internal ones excluded): for tests and introspection.
     [[nodiscard]] std::size_t active_watchers() const noexcept;
 
     // --- Coroutines (tfd/task.hpp, docs/coroutines.md) -----------------------------------
@@ -204,6 +273,24 @@ class event_loop {
 
   private:
     friend struct detail::event_loop_access;
+
+    // A one-shot callback may ignore the overrun count.
+    template <class F>
+    static timer_callback one_shot(F&& callback) {
+        if constexpr (std::is_invocable_v<std::decay_t<F>&> &&
+                      !std::is_invocable_v<std::decay_t<F>&, std::uint64_t>) {
+            return [f = std::forward<F>(callback)](std::uint64_t) mutable { f(); };
+        } else {
+            return timer_callback(std::forward<F>(callback));
+        }
+    }
+    [[nodiscard]] std::int64_t deadline_after(std::chrono::nanoseconds delay, clock_id clock) const;
+    timer_watcher start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
+                              missed_ticks policy, timer_callback callback);
+    timer_watcher start_periodic(std::int64_t first, std::chrono::nanoseconds period,
+                                 timer_callback callback, periodic_options options);
+    void run_for_ns(std::chrono::nanoseconds duration);
+    void advance_ns(std::chrono::nanoseconds delta);
     friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);
 
     std::unique_ptr<detail::loop_impl> impl_;

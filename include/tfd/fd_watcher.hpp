@@ -1,15 +1,14 @@
 // tfd::fd_watcher: the handle of a descriptor-readiness watcher registered with an event_loop.
 #pragma once
 
-#include <utility>
-
+#include "tfd/handle.hpp"
 #include "tfd/io_events.hpp"
 #include "tfd/small_function.hpp"
 
 namespace tfd {
 
+class event_loop;
 namespace detail {
-class loop_impl;
 struct fd_node;
 }  // namespace detail
 
@@ -17,45 +16,36 @@ struct fd_node;
 // hang-up (which are always delivered).  Captures up to 16 bytes are stored in place.
 using fd_callback = small_function<void(io_events), 16>;
 
-// Owns one fd watcher (made by event_loop::watch).  Move-only; destroying the handle stops
-// the watcher.  The handle must not outlive its loop.  The watcher does not own the
-// descriptor: stop the watcher before (or in the same callback as) closing it.
-class fd_watcher {
+// Owns one fd watcher (made by event_loop::watch); the verbs mean what they mean on every
+// handle (see handle.hpp).  The watcher does not own the descriptor: stop the watcher before
+// (or in the same callback as) closing it.
+class fd_watcher : public detail::basic_handle<fd_watcher, detail::fd_node> {
   public:
     fd_watcher() noexcept = default;
-    fd_watcher(fd_watcher&& other) noexcept
-        : loop_(std::exchange(other.loop_, nullptr)), node_(std::exchange(other.node_, nullptr)) {}
-    fd_watcher& operator=(fd_watcher&& other) noexcept {
-        if (this != &other) {
-            stop();
-            loop_ = std::exchange(other.loop_, nullptr);
-            node_ = std::exchange(other.node_, nullptr);
-        }
-        return *this;
-    }
-    fd_watcher(const fd_watcher&) = delete;
-    fd_watcher& operator=(const fd_watcher&) = delete;
-    ~fd_watcher() { stop(); }
+    fd_watcher(fd_watcher&&) noexcept = default;
+    fd_watcher& operator=(fd_watcher&&) noexcept = default;
+    ~fd_watcher() { reset(); }
 
-    // Unregisters the watcher; the handle becomes empty.  Events already collected for it in
-    // the current dispatch pass are dropped.  Safe from inside any callback, its own included.
+    // Unregisters the watcher from the loop; it keeps its descriptor, interest and callback.
+    // Events already collected for it in the current pass are dropped.
     void stop() noexcept;
+    // Registers a stopped watcher again, with its interest (EEXIST if another watcher has
+    // taken its descriptor meanwhile); a no-op when active.
+    void start();
+    // Stops the watcher and frees it; the handle becomes empty.
+    void reset() noexcept;
 
-    // Changes what the watcher waits for (none pauses it without unregistering).
+    // Changes what the watcher waits for (none pauses it and keeps it registered); a stopped
+    // watcher keeps the new interest for its next start().
     void set_interest(io_events interest);
     [[nodiscard]] io_events interest() const noexcept;
-    [[nodiscard]] int fd() const noexcept;
-
-    [[nodiscard]] bool active() const noexcept { return node_ != nullptr; }
-    explicit operator bool() const noexcept { return active(); }
+    [[nodiscard]] int fd() const noexcept;  // -1 for an empty handle
+    // Registered with the loop.
+    [[nodiscard]] bool active() const noexcept;
 
   private:
-    friend class detail::loop_impl;
-    fd_watcher(detail::loop_impl* loop, detail::fd_node* node) noexcept
-        : loop_(loop), node_(node) {}
-
-    detail::loop_impl* loop_ = nullptr;
-    detail::fd_node* node_ = nullptr;
+    friend class event_loop;
+    using basic_handle::basic_handle;
 };
 
 }  // namespace tfd

@@ -3,23 +3,27 @@
 
 #include <chrono>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "tfd/clock.hpp"
+#include "tfd/handle.hpp"
 #include "tfd/small_function.hpp"
+#include "tfd/time_convert.hpp"
 
 namespace tfd {
 
+class event_loop;
 namespace detail {
-class loop_impl;
 struct timer_node;
 }  // namespace detail
 
 // Called when the timer fires.  `overruns` is the number of whole periods of a periodic timer
 // that also elapsed between its scheduled deadline and the moment the callback ran (0 when
-// on time, always 0 for a one-shot timer).  Only 8 bytes of captures (one pointer or
-// reference) are stored in place, to keep a timer within 64 bytes; larger callables are moved
-// to the heap.
+// on time, always 0 for a one-shot timer).  event_loop::after/at also take callables with no
+// argument.  Only 8 bytes of captures (one pointer or reference) are stored in place, to keep
+// a timer within 64 bytes with its handle; larger callables are moved to the heap (an
+// embedded_timer, or a pointer to your own state, avoids that).
 using timer_callback = small_function<void(std::uint64_t overruns), 8>;
 
 // What a periodic timer does when it runs late by one period or more.
@@ -29,50 +33,65 @@ using timer_callback = small_function<void(std::uint64_t overruns), 8>;
 //          loop pass) until the timer has caught up; the schedule stays anchored.
 //   delay  one call reports the overrun count; the schedule restarts one period after the
 //          call (it drifts by the lateness, like a timer re-armed from its callback).
+// A schedule whose next deadline lies past the end of the clock's range (year 2262, or a
+// virtual clock advanced by nanoseconds::max()) ends: the timer runs one last time and
+// becomes inactive.
 enum class missed_ticks : unsigned char { skip, burst, delay };
 
-// Owns one timer (made by event_loop::after/at/every).  Move-only; destroying the handle stops
-// and frees the timer.  stop() only cancels it, so it can be restarted.  The handle must not
-// outlive its loop.
-class timer_watcher {
+namespace detail {
+// An out-of-range duration or time point (to_nanoseconds() gave nothing) is a precondition
+// error naming the operation.
+[[nodiscard]] std::chrono::nanoseconds require_ns(std::optional<std::chrono::nanoseconds> ns,
+                                                  std::string_view operation);
+}  // namespace detail
+
+// Owns one timer (made by event_loop::after/at/every/every_from); the verbs mean what they
+// mean on every handle (see handle.hpp).  8 bytes: the loop-side node knows the rest.
+class timer_watcher : public detail::basic_handle<timer_watcher, detail::timer_node> {
   public:
     timer_watcher() noexcept = default;
-    timer_watcher(timer_watcher&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
-    timer_watcher& operator=(timer_watcher&& other) noexcept {
-        if (this != &other) {
-            reset();
-            node_ = std::exchange(other.node_, nullptr);
-        }
-        return *this;
-    }
-    timer_watcher(const timer_watcher&) = delete;
-    timer_watcher& operator=(const timer_watcher&) = delete;
+    timer_watcher(timer_watcher&&) noexcept = default;
+    timer_watcher& operator=(timer_watcher&&) noexcept = default;
     ~timer_watcher() { reset(); }
 
     // Cancels the timer; a no-op when it is not pending.  A timer collected as due in the
-    // current pass but not run yet will not run.  Safe from any callback, its own included.
+    // current pass but not run yet will not run.
     void stop() noexcept;
     // Stops the timer and frees it; the handle becomes empty.
     void reset() noexcept;
 
-    // (Re)starts the timer `delay` from now on its clock, or at the absolute `deadline` (ns
-    // since the clock's epoch).  A periodic timer keeps its period and anchors it here.
-    void restart_after(std::chrono::nanoseconds delay);
+    // (Re)starts the timer `delay` from the loop's now() on its clock, or at the absolute
+    // `deadline`: ns since its clock's epoch, or a time point of its clock (EINVAL for
+    // another clock).  A periodic timer keeps its period and anchors it here.
+    template <class Rep, class Period>
+    void restart_after(std::chrono::duration<Rep, Period> delay) {
+        restart_after_ns(detail::require_ns(to_nanoseconds(delay), "timer_watcher::restart_after"));
+    }
     void restart_at(std::chrono::nanoseconds deadline);
+    template <class Clock, class Duration>
+    void restart_at(std::chrono::time_point<Clock, Duration> deadline) {
+        check_clock(clock_of<Clock>::value, "timer_watcher::restart_at");
+        restart_at(detail::require_ns(to_nanoseconds(deadline.time_since_epoch()),
+                                      "timer_watcher::restart_at"));
+    }
 
     // True while the timer will fire (pending, or collected as due and not yet run).
-    [[nodiscard]] bool pending() const noexcept;
-    // The deadline it was last (re)started with, ns since its clock's epoch.
+    [[nodiscard]] bool active() const noexcept;
+    // The deadline it was last (re)started with, ns since its clock's epoch (0 when empty),
+    // or as a time point of `Clock` (EINVAL unless that is the timer's clock).
     [[nodiscard]] std::chrono::nanoseconds deadline() const noexcept;
-    [[nodiscard]] clock_id clock() const noexcept;
-
-    explicit operator bool() const noexcept { return node_ != nullptr; }
+    template <class Clock>
+    [[nodiscard]] std::chrono::time_point<Clock, std::chrono::nanoseconds> deadline() const {
+        check_clock(clock_of<Clock>::value, "timer_watcher::deadline");
+        return std::chrono::time_point<Clock, std::chrono::nanoseconds>(deadline());
+    }
+    [[nodiscard]] clock_id clock() const noexcept;  // monotonic for an empty handle
 
   private:
-    friend class detail::loop_impl;
-    explicit timer_watcher(detail::timer_node* node) noexcept : node_(node) {}
-
-    detail::timer_node* node_ = nullptr;  // its binding leads to the loop
+    friend class event_loop;
+    using basic_handle::basic_handle;
+    void restart_after_ns(std::chrono::nanoseconds delay);
+    void check_clock(clock_id wanted, std::string_view operation) const;
 };
 
 }  // namespace tfd

@@ -2,6 +2,8 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include <string>
+
 #include "module_state.hpp"
 #include "tfd/clock.hpp"
 #include "timer_base.hpp"
@@ -20,21 +22,11 @@ int add_constants(PyObject* module) {
         add_int(module, "TFD_TIMER_CANCEL_ON_SET", TFD_TIMER_CANCEL_ON_SET) < 0) {
         return -1;
     }
-    // The kernel's clock ids, from the C++ library's clock_id so both faces agree; the two
-    // alarm clocks are missing from the time module.
-    struct named_clock {
-        const char* name;
-        clock_id id;
-    };
-    static constexpr named_clock clocks[] = {
-        {"CLOCK_REALTIME", clock_id::realtime},
-        {"CLOCK_MONOTONIC", clock_id::monotonic},
-        {"CLOCK_BOOTTIME", clock_id::boottime},
-        {"CLOCK_REALTIME_ALARM", clock_id::realtime_alarm},
-        {"CLOCK_BOOTTIME_ALARM", clock_id::boottime_alarm},
-    };
-    for (const named_clock& clock : clocks) {
-        if (add_int(module, clock.name, static_cast<long>(clock.id)) < 0) {
+    // The kernel's clock ids, from the C++ library's table of clocks so both faces agree; the
+    // two alarm clocks are missing from the time module.
+    for (const tfd::clock_info& clock : tfd::clocks) {
+        const std::string name(clock.kernel_name);
+        if (add_int(module, name.c_str(), static_cast<long>(clock.id)) < 0) {
             return -1;
         }
     }

@@ -22,10 +22,10 @@ TEST_P(ClockChangeContract, CancelledRealtimeTimerFdIsReArmed) {
     std::vector<int> fired;
     loop.on_clock_change([&] { ++changes; });
     const nanoseconds now = loop.now(clock_id::realtime);
-    timer_watcher first =
-        loop.at(clock_id::realtime, now + 10ms, [&](std::uint64_t) { fired.push_back(1); });
-    timer_watcher second =
-        loop.at(clock_id::realtime, now + 30ms, [&](std::uint64_t) { fired.push_back(2); });
+    timer_watcher first = loop.at(
+        now + 10ms, [&](std::uint64_t) { fired.push_back(1); }, clock_id::realtime);
+    timer_watcher second = loop.at(
+        now + 30ms, [&](std::uint64_t) { fired.push_back(2); }, clock_id::realtime);
     timer_watcher mono = loop.after(20ms, [&](std::uint64_t) { fired.push_back(3); });
     {
         scoped_fault cancelled(sys::call::read, -1, ECANCELED, 1);

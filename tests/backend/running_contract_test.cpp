@@ -42,7 +42,7 @@ TEST_P(RunContract, StopFromACallbackEndsRunAfterThePass) {
     });
     loop.run();
     EXPECT_EQ(calls, 3);
-    EXPECT_TRUE(t.pending());
+    EXPECT_TRUE(t.active());
 }
 
 TEST_P(RunContract, PostAndStopFromAnotherThreadWakeTheLoop) {
@@ -119,13 +119,16 @@ TEST_P(RunContract, NestedRunIsRefused) {
 TEST_P(RunContract, ExceptionPropagatesAndTheLoopStaysUsable) {
     std::vector<int> ran;
     nanoseconds deadline = loop.now() + 2ms;
-    timer_watcher a = loop.at(clock_id::monotonic, deadline, [&](std::uint64_t) {
-        ran.push_back(1);
-        loop.post([&] { ran.push_back(3); });
-        throw std::runtime_error("boom");
-    });
-    timer_watcher b =
-        loop.at(clock_id::monotonic, deadline, [&](std::uint64_t) { ran.push_back(2); });
+    timer_watcher a = loop.at(
+        deadline,
+        [&](std::uint64_t) {
+            ran.push_back(1);
+            loop.post([&] { ran.push_back(3); });
+            throw std::runtime_error("boom");
+        },
+        clock_id::monotonic);
+    timer_watcher b = loop.at(
+        deadline, [&](std::uint64_t) { ran.push_back(2); }, clock_id::monotonic);
     EXPECT_THROW(loop.run(), std::runtime_error);
     EXPECT_EQ(ran, std::vector<int>{1});
     loop.run();  // the second due timer and the posted work were kept

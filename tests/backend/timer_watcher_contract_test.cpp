@@ -35,7 +35,7 @@ TEST_P(TimerContract, OneShotNeverFiresEarly) {
         EXPECT_EQ(calls, 1) << to_string(clock);
         EXPECT_GE(fired_at, deadline) << to_string(clock);
         EXPECT_LT(fired_at - deadline, 1s) << to_string(clock);
-        EXPECT_FALSE(t.pending());
+        EXPECT_FALSE(t.active());
     }
 }
 
@@ -58,8 +58,10 @@ TEST_P(TimerContract, AtTimePointsOfChronoClocks) {
 
 TEST_P(TimerContract, DeadlinesInThePastAndAtZeroAreDueNow) {
     int calls = 0;
-    timer_watcher zero = loop.at(clock_id::monotonic, 0ns, [&](std::uint64_t) { ++calls; });
-    timer_watcher negative = loop.at(clock_id::monotonic, -5s, [&](std::uint64_t) { ++calls; });
+    timer_watcher zero = loop.at(
+        0ns, [&](std::uint64_t) { ++calls; }, clock_id::monotonic);
+    timer_watcher negative = loop.at(
+        -5s, [&](std::uint64_t) { ++calls; }, clock_id::monotonic);
     timer_watcher late = loop.after(-1s, [&](std::uint64_t) { ++calls; });
     loop.run_once();
     EXPECT_EQ(calls, 3);
@@ -70,8 +72,8 @@ TEST_P(TimerContract, EqualDeadlinesFireInStartOrder) {
     nanoseconds deadline = loop.now() + 10ms;
     std::vector<timer_watcher> timers;
     for (int i : {3, 1, 4, 0, 2}) {
-        timers.push_back(loop.at(clock_id::monotonic, deadline,
-                                 [&order, i](std::uint64_t) { order.push_back(i); }));
+        timers.push_back(loop.at(
+            deadline, [&order, i](std::uint64_t) { order.push_back(i); }, clock_id::monotonic));
     }
     loop.run();
     EXPECT_EQ(order, (std::vector<int>{3, 1, 4, 0, 2}));
@@ -162,9 +164,9 @@ TEST_P(TimerContract, TimerArmedDuringDispatchDoesNotRunInThatPass) {
         second = loop.after(-1s, [&](std::uint64_t) { ++inner; });  // already due
     });
     loop.run_once();
-    EXPECT_FALSE(first.pending());
+    EXPECT_FALSE(first.active());
     EXPECT_EQ(inner, 0);
-    EXPECT_TRUE(second.pending());
+    EXPECT_TRUE(second.active());
     loop.run_once();
     EXPECT_EQ(inner, 1);
 }
@@ -173,11 +175,15 @@ TEST_P(TimerContract, DueTimerStoppedByAnEarlierCallbackDoesNotRun) {
     std::vector<int> ran;
     nanoseconds deadline = loop.now() + 5ms;
     timer_watcher b;
-    timer_watcher a = loop.at(clock_id::monotonic, deadline, [&](std::uint64_t) {
-        ran.push_back(1);
-        b.reset();  // collected as due, not run yet: freed and dropped
-    });
-    b = loop.at(clock_id::monotonic, deadline, [&](std::uint64_t) { ran.push_back(2); });
+    timer_watcher a = loop.at(
+        deadline,
+        [&](std::uint64_t) {
+            ran.push_back(1);
+            b.reset();  // collected as due, not run yet: freed and dropped
+        },
+        clock_id::monotonic);
+    b = loop.at(
+        deadline, [&](std::uint64_t) { ran.push_back(2); }, clock_id::monotonic);
     loop.run();
     EXPECT_EQ(ran, std::vector<int>{1});
 }
@@ -203,7 +209,7 @@ TEST_P(TimerContract, RestartMovesTheDeadline) {
     loop.run();
     EXPECT_EQ(calls, 1);
     t.restart_at(loop.now() + 1ms);
-    EXPECT_TRUE(t.pending());
+    EXPECT_TRUE(t.active());
     loop.run();
     EXPECT_EQ(calls, 2);
 }

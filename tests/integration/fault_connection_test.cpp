@@ -70,8 +70,9 @@ TEST(fault_short_writes, slow_reader_gets_every_byte_and_costs_no_cpu) {
     nanoseconds start = loop.now();
     // Sample the loop thread's CPU time from 100 ms (replies queued, client not reading) to
     // 300 ms; the loop's own timers are its only wake-ups meanwhile.
-    timer_watcher mark = loop.at(clock_id::monotonic, start + 100ms,
-                                 [p = &idle_start](std::uint64_t) { p->at = thread_cpu_time(); });
+    timer_watcher mark = loop.at(
+        start + 100ms, [p = &idle_start](std::uint64_t) { p->at = thread_cpu_time(); },
+        clock_id::monotonic);
     std::size_t buffered = 0;
     struct sample {
         cpu_mark* from;
@@ -80,12 +81,15 @@ TEST(fault_short_writes, slow_reader_gets_every_byte_and_costs_no_cpu) {
         echo_server* server;
         std::size_t* buffered;
     } s{&idle_start, &idle_cpu, &reading, &server, &buffered};
-    timer_watcher measure = loop.at(clock_id::monotonic, start + 280ms, [p = &s](std::uint64_t) {
-        if (!p->reading->load()) {
-            *p->out = thread_cpu_time() - p->from->at;
-        }
-        *p->buffered = p->server->buffered_output();
-    });
+    timer_watcher measure = loop.at(
+        start + 280ms,
+        [p = &s](std::uint64_t) {
+            if (!p->reading->load()) {
+                *p->out = thread_cpu_time() - p->from->at;
+            }
+            *p->buffered = p->server->buffered_output();
+        },
+        clock_id::monotonic);
     loop.run_for(60s);
     driver.join();
 

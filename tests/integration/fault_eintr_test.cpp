@@ -92,10 +92,13 @@ TEST_P(fault_eintr, nothing_lost_and_no_spin) {
     for (std::size_t i = 0; i < shots.size(); ++i) {
         shots[i].loop = &loop;
         shots[i].deadline = start + nanoseconds(2ms) * (i + 1) + nanoseconds(137 * i);
-        shot_watchers[i] = loop.at(clock_id::monotonic, shots[i].deadline, [s = &shots[i]](auto) {
-            ++s->count;
-            s->fired = s->loop->now();
-        });
+        shot_watchers[i] = loop.at(
+            shots[i].deadline,
+            [s = &shots[i]](auto) {
+                ++s->count;
+                s->fired = s->loop->now();
+            },
+            clock_id::monotonic);
     }
     periodic tick{&loop, loop.now()};
     timer_watcher ticker = loop.every(5ms, [t = &tick](std::uint64_t overruns) {

@@ -69,10 +69,13 @@ TEST_P(fault_signal_storm, no_timer_lost_or_early) {
     for (one_shot& s : shots) {
         s.loop = &loop;
         s.deadline = start + 1ms + nanoseconds(random() % 600'000'000);
-        watchers.push_back(loop.at(clock_id::monotonic, s.deadline, [p = &s](std::uint64_t) {
-            ++p->count;
-            p->fired = p->loop->now();
-        }));
+        watchers.push_back(loop.at(
+            s.deadline,
+            [p = &s](std::uint64_t) {
+                ++p->count;
+                p->fired = p->loop->now();
+            },
+            clock_id::monotonic));
     }
     // Ticks (calls plus reported overruns) and the time of the last call, measured from
     // just before the periodic timer started (its schedule's anchor is at most that late).

@@ -189,7 +189,8 @@ TEST(EmbeddedTimer, EqualDeadlinesRunInStartOrderWithHandles) {
     embedded_timer a([out] { out->push_back(1); });
     embedded_timer b([out] { out->push_back(3); });
     a.start_at(loop, at);
-    timer_watcher h = loop.at(clock_id::monotonic, at, [out](std::uint64_t) { out->push_back(2); });
+    timer_watcher h = loop.at(
+        at, [out](std::uint64_t) { out->push_back(2); }, clock_id::monotonic);
     b.start_at(loop, at);
     a.start_at(loop, at);  // a restart is a new start: a now runs last
     loop.run();

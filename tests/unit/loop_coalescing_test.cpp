@@ -30,11 +30,13 @@ TEST(LoopCoalescing, TimersWithinTheWindowRunInOneWakeUpInDeadlineOrder) {
     const nanoseconds base = loop.now();
     for (auto [id, delay] : {std::pair{4, 25ms}, {2, 15ms}, {1, 10ms}, {3, 15ms}}) {
         deadline[id] = base + delay;
-        timers.push_back(
-            loop.at(clock_id::monotonic, deadline[id], [&order, &ran_at, id = id](std::uint64_t) {
+        timers.push_back(loop.at(
+            deadline[id],
+            [&order, &ran_at, id = id](std::uint64_t) {
                 order.push_back(id);
                 ran_at[id] = clock_now(clock_id::monotonic);
-            }));
+            },
+            clock_id::monotonic));
     }
     fault_plan waits({{sys::call::epoll_wait, -1, 0, 1, 0}});
     loop.run();
@@ -134,7 +136,7 @@ TEST(LoopCoalescing, AWakeUpForADescriptorRunsTheTimersAlreadyDue) {
     writer.join();
     EXPECT_TRUE(fd_ran);
     EXPECT_TRUE(timer_ran);
-    EXPECT_FALSE(once.pending());
+    EXPECT_FALSE(once.active());
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
 }

@@ -67,16 +67,17 @@ TEST(LoopPrecision, SettingTheWallClockWakesTheLoopForRealtimeTimers) {
     int changes = 0;
     bool fired = false;
     loop.on_clock_change([&] { ++changes; });
-    timer_watcher wall = loop.at(clock_id::realtime, loop.now(clock_id::realtime) + 30s,
-                                 [&](std::uint64_t) { fired = true; });
+    timer_watcher wall = loop.at(
+        loop.now(clock_id::realtime) + 30s, [&](std::uint64_t) { fired = true; },
+        clock_id::realtime);
     timer_watcher guard = loop.after(10s, [&](std::uint64_t) { loop.stop(); });
     clock_toucher toucher(50ms);
     loop.run_once();  // only the clock change can end this pass before 10 s
     ASSERT_EQ(toucher.join(), 0);
     EXPECT_EQ(changes, 1);
     EXPECT_FALSE(fired);  // re-evaluated, not due
-    EXPECT_TRUE(wall.pending());
-    EXPECT_TRUE(guard.pending());
+    EXPECT_TRUE(wall.active());
+    EXPECT_TRUE(guard.active());
 
     // Re-armed: a second change is noticed too.
     clock_toucher again(50ms);
@@ -99,7 +100,7 @@ TEST(LoopPrecision, TheClockChangeWatcherNeedsNoRealtimeTimer) {
     loop.run_once();
     ASSERT_EQ(toucher.join(), 0);
     EXPECT_EQ(changes, 1);
-    EXPECT_TRUE(guard.pending());
+    EXPECT_TRUE(guard.active());
 
     loop.on_clock_change({});  // removed: a change no longer reaches it
     bool soon_fired = false;
@@ -117,10 +118,10 @@ TEST(LoopPrecision, CancelledReadReCollectsAndReArmsRealtimeTimers) {
     std::vector<int> fired;
     loop.on_clock_change([&] { ++changes; });
     const nanoseconds now = loop.now(clock_id::realtime);
-    timer_watcher first =
-        loop.at(clock_id::realtime, now + 20ms, [&](std::uint64_t) { fired.push_back(1); });
-    timer_watcher second =
-        loop.at(clock_id::realtime, now + 60ms, [&](std::uint64_t) { fired.push_back(2); });
+    timer_watcher first = loop.at(
+        now + 20ms, [&](std::uint64_t) { fired.push_back(1); }, clock_id::realtime);
+    timer_watcher second = loop.at(
+        now + 60ms, [&](std::uint64_t) { fired.push_back(2); }, clock_id::realtime);
     {
         // The first read of the expired timer_fd reports ECANCELED, as after a clock change.
         test::scoped_fault cancelled(sys::call::read, -1, ECANCELED, 1);
