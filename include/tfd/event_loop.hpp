@@ -273,6 +273,7 @@ class event_loop {
 
   private:
     friend struct detail::event_loop_access;
+    friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);  // coroutines
 
     // A one-shot callback may ignore the overrun count.
     template <class F>
@@ -291,7 +292,6 @@ class event_loop {
                                  timer_callback callback, periodic_options options);
     void run_for_ns(std::chrono::nanoseconds duration);
     void advance_ns(std::chrono::nanoseconds delta);
-    friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);
 
     std::unique_ptr<detail::loop_impl> impl_;
     // Detached tasks and descriptor waits of coroutines, made at first use.  Declared after
