@@ -14,6 +14,21 @@ stop_binding* remote_head = nullptr;  // guarded by remote_mutex
 
 }  // namespace
 
+void throw_cancelled(cancelled_operation operation) {
+    // Built on first use, so a program that never stops anything builds none of them.
+    static const operation_cancelled errors[] = {
+        operation_cancelled("sleep"),
+        operation_cancelled("readable"),
+        operation_cancelled("writable"),
+        operation_cancelled("async_fd::read_some"),
+        operation_cancelled("async_fd::write_some"),
+        operation_cancelled("ticker::next"),
+        operation_cancelled("async_listener::accept"),
+        operation_cancelled("async_connection::read_line"),
+    };
+    throw errors[static_cast<std::size_t>(operation)];
+}
+
 bool stop_binding::bind(event_loop& loop, void (*cancel)(void*) noexcept, void* target) {
     if (!token_.stop_possible()) {
         return true;

@@ -39,6 +39,11 @@ void fd_slot::begin(fd_op& op, io_events direction) {
     if (!watcher_) {
         watcher_ = loop_->watch(fd_, wanted() | direction,
                                 [this](io_events events) { on_events(events); });
+    } else if (!watcher_.active()) {
+        // Dropped by release(): registered again with the same node, so only the first
+        // wait on a descriptor number allocates.
+        watcher_.set_interest(wanted() | direction);
+        watcher_.start();
     } else if (!any(watcher_.interest(), direction)) {
         watcher_.set_interest(watcher_.interest() | direction);
     }

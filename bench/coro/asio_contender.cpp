@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <asio.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <chrono>
 #include <cstdio>
@@ -28,20 +29,51 @@ double ns_since(clock_type::time_point start, std::size_t count) {
            static_cast<double>(count);
 }
 
+// Coroutines that reached their wait, and that ended.
+std::size_t started = 0;
+std::size_t ended = 0;
+
 asio::awaitable<void> sleeper(asio::steady_timer*& handle, std::chrono::nanoseconds delay) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     handle = &timer;
+    ++started;
     timer.expires_after(delay);
     try {
         co_await timer.async_wait(asio::use_awaitable);
     } catch (const std::system_error&) {
     }
     handle = nullptr;
+    ++ended;
+}
+
+asio::awaitable<void> value_sleeper(asio::steady_timer*& handle, std::chrono::nanoseconds delay) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    handle = &timer;
+    ++started;
+    timer.expires_after(delay);
+    auto [error] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    if (error != asio::error::operation_aborted) {
+        std::abort();
+    }
+    handle = nullptr;
+    ++ended;
+}
+
+// Runs ready handlers until `counter` reaches `target`.
+void run_until(asio::io_context& context, const std::size_t& counter, std::size_t target) {
+    while (counter < target) {
+        if (context.poll() == 0) {
+            if (context.stopped()) {
+                context.restart();
+            }
+            context.run_one_for(std::chrono::milliseconds(1));
+        }
+    }
 }
 
 }  // namespace
 
-sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns) {
+sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns, outcome how) {
     sleepers_result result;
     std::size_t n = delays_ns.size();
     asio::io_context context(1);
@@ -49,17 +81,27 @@ sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns) {
     auto handles = std::make_unique<asio::steady_timer*[]>(n);
     auto start = clock_type::now();
     for (std::size_t i = 0; i < n; ++i) {
-        asio::co_spawn(context, sleeper(handles[i], std::chrono::nanoseconds(delays_ns[i])),
+        std::chrono::nanoseconds delay(delays_ns[i]);
+        asio::co_spawn(context,
+                       how == outcome::exception ? sleeper(handles[i], delay)
+                                                 : value_sleeper(handles[i], delay),
                        asio::detached);
     }
-    context.poll();  // runs each coroutine up to its wait
+    started = 0;
+    ended = 0;
+    run_until(context, started, n);  // each coroutine up to its wait (several handlers each)
     result.start_ns = ns_since(start, n);
     result.bytes = static_cast<double>(heap_in_use() - heap_before) / static_cast<double>(n);
     start = clock_type::now();
     for (std::size_t i = 0; i < n; ++i) {
+        if (handles[i] == nullptr) {
+            std::fprintf(stderr, "asio sleepers: %zu not started (stopped=%d)\n", i,
+                         static_cast<int>(context.stopped()));
+            std::exit(1);
+        }
         handles[i]->cancel();
     }
-    context.poll();  // runs the cancelled waits' completions: each coroutine ends
+    run_until(context, ended, n);  // the cancelled waits' completions: each coroutine ends
     result.cancel_ns = ns_since(start, n);
     for (std::size_t i = 0; i < n; ++i) {
         if (handles[i] != nullptr) {

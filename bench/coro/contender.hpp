@@ -16,13 +16,17 @@ std::size_t heap_in_use() noexcept;
 // N coroutines each sleeping its delay (uniform 1-100 s, the same list for both), each
 // then cancelled through its own handle.  Per sleeper: ns to start (spawn up to the first
 // suspension), ns to cancel (until the coroutine has ended), heap bytes while asleep.
+// The cancellation reaches the coroutine as an exception it catches (tfd: the stop token
+// given to sleep_for, operation_cancelled; asio: use_awaitable, operation_aborted) or as a
+// value (tfd: with_stop; asio: as_tuple(use_awaitable)).
 struct sleepers_result {
     double start_ns = 0;
     double cancel_ns = 0;
     double bytes = 0;
 };
-sleepers_result tfd_sleepers(const std::vector<std::int64_t>& delays_ns);
-sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns);
+enum class outcome { exception, value };
+sleepers_result tfd_sleepers(const std::vector<std::int64_t>& delays_ns, outcome how);
+sleepers_result asio_sleepers(const std::vector<std::int64_t>& delays_ns, outcome how);
 
 // ns and heap allocations per operation.
 struct op_result {

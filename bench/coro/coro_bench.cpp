@@ -3,8 +3,9 @@
 //
 //   coro_bench [--sleepers N] [--ops N] [--rounds R]
 //
-//  1. N concurrent sleeping coroutines (uniform 1-100 s): ns to start and to cancel each,
-//     heap bytes per sleeper while they sleep;
+//  1. N concurrent sleeping coroutines (uniform 1-100 s): ns to start and to cancel each
+//     (cancellation seen as a caught exception, and as a value), heap bytes per sleeper
+//     while they sleep;
 //  2. a one-byte read with a 1 s time limit on a socket that is already readable: ns and
 //     heap allocations per operation;
 //  3. socketpair ping-pong with a 1 s limit on every read: ns per round trip.
@@ -125,18 +126,25 @@ int main(int argc, char** argv) {
     }
 
     struct series {
-        std::vector<double> start, cancel, bytes, ready_ns, ready_allocs, pong_ns, pong_allocs;
+        std::vector<double> start, cancel, cancel_value, bytes, ready_ns, ready_allocs, pong_ns,
+            pong_allocs;
     } tfd, asio;
     for (std::size_t r = 0; r < rounds; ++r) {
         // Alternate which contender goes first in each round.
         for (int turn = 0; turn < 2; ++turn) {
             bool tfd_turn = (turn == 0) == (r % 2 == 0);
             series& s = tfd_turn ? tfd : asio;
+            using coro_bench::outcome;
             coro_bench::sleepers_result sl =
-                tfd_turn ? coro_bench::tfd_sleepers(delays) : coro_bench::asio_sleepers(delays);
+                tfd_turn ? coro_bench::tfd_sleepers(delays, outcome::exception)
+                         : coro_bench::asio_sleepers(delays, outcome::exception);
             s.start.push_back(sl.start_ns);
             s.cancel.push_back(sl.cancel_ns);
             s.bytes.push_back(sl.bytes);
+            coro_bench::sleepers_result sv =
+                tfd_turn ? coro_bench::tfd_sleepers(delays, outcome::value)
+                         : coro_bench::asio_sleepers(delays, outcome::value);
+            s.cancel_value.push_back(sv.cancel_ns);
             coro_bench::op_result rd = tfd_turn ? coro_bench::tfd_ready_read_with_timeout(ops)
                                                 : coro_bench::asio_ready_read_with_timeout(ops);
             s.ready_ns.push_back(rd.ns);
@@ -157,7 +165,8 @@ int main(int argc, char** argv) {
     std::printf("|%s|%s|%s|%s|\n", std::string(58, '-').c_str(), std::string(12, '-').c_str(),
                 std::string(12, '-').c_str(), std::string(10, '-').c_str());
     row("sleeper: start", "ns", tfd.start, asio.start);
-    row("sleeper: cancel", "ns", tfd.cancel, asio.cancel);
+    row("sleeper: cancel, caught exception", "ns", tfd.cancel, asio.cancel);
+    row("sleeper: cancel, value outcome", "ns", tfd.cancel_value, asio.cancel_value);
     row("sleeper: memory", "bytes", tfd.bytes, asio.bytes);
     row("ready read with time limit", "ns/op", tfd.ready_ns, asio.ready_ns);
     row("ready read with time limit", "allocations/op", tfd.ready_allocs, asio.ready_allocs);

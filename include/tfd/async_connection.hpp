@@ -126,7 +126,7 @@ class async_connection::line_awaiter : async_connection::waiter {
     }
     std::optional<received_line> await_resume() {
         if (stop_.requested() && !completed_) {
-            throw operation_cancelled("async_connection::read_line");
+            detail::throw_cancelled(detail::cancelled_operation::read_line);
         }
         return owner_->take();
     }

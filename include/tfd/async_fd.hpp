@@ -111,7 +111,9 @@ class async_fd::transfer : detail::fd_op {
     std::size_t await_resume() const {
         if (result_ < 0) {
             if (stop_.requested()) {
-                throw operation_cancelled(name());
+                detail::throw_cancelled(direction_ == io_events::readable
+                                            ? detail::cancelled_operation::read_some
+                                            : detail::cancelled_operation::write_some);
             }
             owner_->fail(name(), error_);
         }

@@ -109,7 +109,7 @@ class async_listener::accept_awaiter : async_listener::waiter {
     }
     accepted await_resume() {
         if (stop_.requested() && !completed_) {
-            throw operation_cancelled("async_listener::accept");
+            detail::throw_cancelled(detail::cancelled_operation::accept);
         }
         if (owner_->queue_.empty()) {
             throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),

@@ -49,6 +49,22 @@ concept cancellable_awaiter = requires(A& a) {
 
 namespace detail {
 
+// The operations that end with operation_cancelled.
+enum class cancelled_operation : unsigned char {
+    sleep,
+    readable,
+    writable,
+    read_some,
+    write_some,
+    tick,
+    accept,
+    read_line,
+};
+// Throws operation_cancelled for `operation`.  Each operation's exception is built once (its
+// message costs a strerror and two strings) and copies of it are thrown, which share the
+// message, so a stop costs the throw itself and no allocation beyond it.
+[[noreturn]] void throw_cancelled(cancelled_operation operation);
+
 // The stop-token listener of a stoppable awaiter.  bind() starts listening when the awaiter
 // suspends, unbind() stops (the awaiter calls it before it resumes its coroutine, and its
 // destructor calls it too).

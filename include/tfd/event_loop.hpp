@@ -65,8 +65,6 @@
 // counts, for every timer run, how late the loop noticed it.
 #pragma once
 
-#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
-
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -275,6 +273,7 @@ class event_loop {
 
   private:
     friend struct detail::event_loop_access;
+    friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);  // coroutines
 
     // A one-shot callback may ignore the overrun count.
     template <class F>
@@ -293,7 +292,6 @@ class event_loop {
                                  timer_callback callback, periodic_options options);
     void run_for_ns(std::chrono::nanoseconds duration);
     void advance_ns(std::chrono::nanoseconds delta);
-    friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);
 
     std::unique_ptr<detail::loop_impl> impl_;
     // Detached tasks and descriptor waits of coroutines, made at first use.  Declared after

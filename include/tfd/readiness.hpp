@@ -14,8 +14,10 @@
 // resumed coroutine waits on the same descriptor again before it returns to the loop (a
 // read loop, a ping-pong), the wait costs no allocation and no backend call.  When a wait
 // ends and no other wait on the descriptor is pending once the resumed code returns to the
-// loop, the registration is dropped (one backend call), so an idle descriptor neither keeps
-// run() going nor stays registered after its owner closes it.  A descriptor that has
+// loop, the registration is dropped (one backend call; the next wait makes it again, one
+// more, with the same watcher node, so only the first wait on a descriptor number
+// allocates), and an idle descriptor neither keeps run() going nor stays registered after
+// its owner closes it.  A descriptor that has
 // another watcher (event_loop::watch, tcp_connection) cannot be awaited (EEXIST).
 //
 // Closing: close a descriptor when no wait on it is pending.  The one case to mind is a
@@ -49,9 +51,10 @@ struct fd_op {
 
 // The waits on one descriptor of one loop.
 //
-// Invariants: reader_/writer_ are the pending waits (or null); watcher_ is registered while
-// a wait is pending, and between the completion of one and the end of the callback that
-// resumed it; its interest covers every pending wait's direction.
+// Invariants: reader_/writer_ are the pending waits (or null); watcher_ is active (registered)
+// while a wait is pending, and between the completion of one and the end of the callback
+// that resumed it, else stopped (or empty before the first wait); while active its interest
+// covers every pending wait's direction.
 class fd_slot {
   public:
     fd_slot(event_loop& loop, int fd) noexcept : loop_(&loop), fd_(fd) {}
@@ -102,7 +105,8 @@ class readiness_awaiter : fd_op {
     }
     io_events await_resume() const {
         if (events_ == io_events::none && stop_.requested()) {
-            throw operation_cancelled(direction_ == io_events::readable ? "readable" : "writable");
+            throw_cancelled(direction_ == io_events::readable ? cancelled_operation::readable
+                                                              : cancelled_operation::writable);
         }
         return events_;
     }

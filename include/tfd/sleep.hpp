@@ -57,7 +57,7 @@ class sleep_awaiter {
     }
     void await_resume() const {
         if (stop_.requested() && !fired_) {
-            throw operation_cancelled("sleep");
+            throw_cancelled(cancelled_operation::sleep);
         }
     }
     void cancel() noexcept {

@@ -31,5 +31,6 @@
 #include "tfd/unique_fd.hpp"
 #include "tfd/wait_timer.hpp"
 #include "tfd/wake_fd.hpp"
+#include "tfd/with_stop.hpp"
 #include "tfd/with_timeout.hpp"
 #include "tfd/work_guard.hpp"

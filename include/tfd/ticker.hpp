@@ -103,7 +103,7 @@ class ticker::tick_awaiter : ticker::waiter {
     }
     std::uint64_t await_resume() const {
         if (!ticked_ && (stopped_ || stop_.requested())) {
-            throw operation_cancelled("ticker::next");
+            detail::throw_cancelled(detail::cancelled_operation::tick);
         }
         return overruns_;
     }

@@ -89,6 +89,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Debug builds (NDEBUG undefined) check the timer queue's invariants after every change and
+// build a description of the queue for the message as they go: timed waits allocate there,
+// by design, so only optimized builds can show the awaitables' own count.
+#ifdef NDEBUG
+#define TFD_SKIP_IN_DEBUG_BUILDS()
+#else
+#define TFD_SKIP_IN_DEBUG_BUILDS() \
+    GTEST_SKIP() << "debug builds allocate in the timer queue's invariant checks"
+#endif
+
 constexpr int warm_up = 100;
 constexpr int measured = 10000;
 
@@ -150,6 +160,7 @@ TEST(CoroAllocations, ARegistrationPerWaitWouldBeSeen) {
 }
 
 TEST(CoroAllocations, NoneForASleep) {
+    TFD_SKIP_IN_DEBUG_BUILDS();
     for (bool virtual_clock : {true, false}) {
         event_loop loop(backend_kind::epoll, loop_options{.virtual_time = virtual_clock});
         std::uint64_t count = 99;
@@ -164,6 +175,7 @@ TEST(CoroAllocations, NoneForASleep) {
 }
 
 TEST(CoroAllocations, NoneForAStoppableSleepOrATimeLimit) {
+    TFD_SKIP_IN_DEBUG_BUILDS();
     event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
     std::stop_source source;
     std::uint64_t count = 99;
@@ -230,10 +242,12 @@ TEST_P(CoroAllocationsOnBackend, NoneForReadable) {
 }
 
 TEST_P(CoroAllocationsOnBackend, NoneForReadableWithTimeout) {
+    TFD_SKIP_IN_DEBUG_BUILDS();
     EXPECT_EQ(ping_pong(GetParam(), wait_kind::readable_with_timeout), 0u);
 }
 
 TEST_P(CoroAllocationsOnBackend, NoneForAsyncFdReadsWithTimeout) {
+    TFD_SKIP_IN_DEBUG_BUILDS();
     EXPECT_EQ(ping_pong(GetParam(), wait_kind::async_fd_with_timeout), 0u);
 }
 

