@@ -65,6 +65,8 @@
 // counts, for every timer run, how late the loop noticed it.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <chrono>
 #include <exception>
 #include <functional>

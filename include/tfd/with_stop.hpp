@@ -14,6 +14,8 @@
 // code that carries on, and costs no exception.
 #pragma once
 
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
 #include <coroutine>
 #include <optional>
 #include <stop_token>
