@@ -3,7 +3,7 @@
 // each figure and tfd's ratio to the best peer as a Markdown table, and writes every raw
 // figure to a JSON file.
 //
-// Workloads (issue 5):
+// Workloads:
 //   churn  N timers with random timeouts in [1 s, 100 s] (fixed seed): start all, refresh
 //          all in random order, cancel all in random order; ns per operation.
 //   fire   M timers at random offsets over 1 s, run until all fired; process CPU ns per
