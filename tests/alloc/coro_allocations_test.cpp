@@ -10,79 +10,12 @@
 #include <cstdlib>
 #include <new>
 
+#include "counting_new.hpp"
 #include "tfd/async_fd.hpp"
 #include "tfd/readiness.hpp"
 #include "tfd/task.hpp"
 #include "tfd/unique_fd.hpp"
 #include "tfd/with_timeout.hpp"
-
-namespace {
-
-std::atomic<std::uint64_t> allocations{0};
-
-void* counted(std::size_t size) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(size == 0 ? 1 : size)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-
-void* counted_aligned(std::size_t size, std::align_val_t align) {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    std::size_t a = static_cast<std::size_t>(align);
-    if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) {
-        return p;
-    }
-    throw std::bad_alloc();
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    return counted(size);
-}
-void* operator new[](std::size_t size) {
-    return counted(size);
-}
-void* operator new(std::size_t size, std::align_val_t align) {
-    return counted_aligned(size, align);
-}
-void* operator new[](std::size_t size, std::align_val_t align) {
-    return counted_aligned(size, align);
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-    std::free(p);
-}
 
 namespace tfd {
 namespace {
@@ -103,7 +36,7 @@ constexpr int warm_up = 100;
 constexpr int measured = 10000;
 
 std::uint64_t now_allocations() {
-    return allocations.load(std::memory_order_relaxed);
+    return test_alloc::heap_allocations();
 }
 
 struct socket_pair {
@@ -140,8 +73,10 @@ class steady_counter {
 
 TEST(CoroAllocations, TheCounterSeesAllocations) {
     std::uint64_t before = now_allocations();
-    auto* p = new int(3);
-    delete p;
+    // Through a volatile pointer, so the compiler cannot drop the new/delete pair.
+    static int* volatile escaped = nullptr;
+    escaped = new int(3);
+    delete escaped;
     EXPECT_EQ(now_allocations() - before, 1u);
 }
 
