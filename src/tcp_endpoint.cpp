@@ -144,10 +144,20 @@ std::string tcp_endpoint::address() const {
 }
 
 std::string tcp_endpoint::to_string() const {
-    if (family() == AF_INET6) {
-        return "[" + address() + "]:" + std::to_string(port());
+    // Appended piece by piece: g++ 12 at -O3 warns (-Wrestrict, a known false positive) about
+    // the temporaries of a chained "[" + address() + "]:".
+    const bool bracketed = family() == AF_INET6;
+    std::string text;
+    if (bracketed) {
+        text += '[';
     }
-    return address() + ":" + std::to_string(port());
+    text += address();
+    if (bracketed) {
+        text += ']';
+    }
+    text += ':';
+    text += std::to_string(port());
+    return text;
 }
 
 }  // namespace tfd
