@@ -65,7 +65,10 @@ timer_scheduler::timer_scheduler(const loop_options& options, fd_registry& fds)
     : fds_(fds),
       virtual_time_(options.virtual_time),
       spin_margin_(options.virtual_time ? std::chrono::nanoseconds(0) : options.spin_margin),
-      coalescing_(options.virtual_time ? std::chrono::nanoseconds(0) : options.timer_coalescing) {
+      coalescing_(options.virtual_time ? std::chrono::nanoseconds(0) : options.timer_coalescing),
+      spin_below_(options.virtual_time || coalescing_.count() > 0 ? std::chrono::nanoseconds(0)
+                                                                  : options.spin_below),
+      spin_window_(std::max(spin_margin_, spin_below_)) {
     if (virtual_time_) {
         virtual_clock_.start();
     }
@@ -268,7 +271,8 @@ std::optional<std::int64_t> timer_scheduler::arm_target(clock_timers& timers) co
 // the pass does not block on it, and the arm after the collection clears it.  Not for
 // cancel_on_set timer_fds: they must stay armed to hear of wall-clock changes.
 bool timer_scheduler::already_due(clock_timers& timers, std::int64_t target) const {
-    if (timers.reads_on_fire || target > read_clock(timers.clock)) {
+    if (timers.reads_on_fire ||
+        target > saturating_add(read_clock(timers.clock), spin_below_.count())) {
         return false;
     }
     timers.collect = true;
@@ -326,7 +330,7 @@ void timer_scheduler::collect() {
         timers->collect = false;
         timers->needs_arm = true;  // the timer_fd fired or is stale: arm it for what is left
         timers->now = read_clock(timers->clock);
-        if (spin_margin_.count() > 0) {
+        if (spin_window_.count() > 0) {
             spin_to_deadline(*timers);
         }
         while (timer_entry* entry = timers->queue.pop_due(std::chrono::nanoseconds(timers->now))) {
@@ -341,7 +345,7 @@ void timer_scheduler::collect() {
 // busy-wait on the clock until it is reached, so the collection that follows finds it due.
 void timer_scheduler::spin_to_deadline(clock_timers& timers) {
     std::optional<std::chrono::nanoseconds> next = timers.queue.next_deadline();
-    if (!next || next->count() <= timers.now || next->count() - timers.now > spin_margin_.count()) {
+    if (!next || next->count() <= timers.now || next->count() - timers.now > spin_window_.count()) {
         return;
     }
     while (timers.now < next->count()) {

@@ -142,6 +142,8 @@ class timer_scheduler {
     bool virtual_time_;
     std::chrono::nanoseconds spin_margin_;
     std::chrono::nanoseconds coalescing_;
+    std::chrono::nanoseconds spin_below_;   // 0 on virtual time and with coalescing
+    std::chrono::nanoseconds spin_window_;  // the larger of spin_margin_ and spin_below_
     // The pool outlives the queues (members are destroyed in reverse order), so a queue's
     // destructor never touches a node in freed memory.
     timer_pool pool_;

@@ -162,7 +162,7 @@ class loop_contender final : public contender {
     std::string how() const override {
         return "event_loop::at(deadline, lambda) -> timer_watcher (node from the "
                "loop's pool, reserve_timers(n) first), restart_at/restart_after, stop; fire: "
-               "event_loop::run()" +
+               "event_loop::run() (default spin_below: waits under 3 us spin)" +
                (coalescing_ns_ > 0
                     ? " with loop_options::timer_coalescing = " + std::to_string(coalescing_ns_) +
                           " ns (wake-ups coalesced, never early)"
@@ -268,11 +268,13 @@ class loop_contender final : public contender {
 // (which refreshes an active timer) and stop, and run().
 class embedded_contender final : public contender {
   public:
-    explicit embedded_contender(std::int64_t coalescing_ns) : coalescing_ns_(coalescing_ns) {}
+    embedded_contender(std::int64_t coalescing_ns, bool spin)
+        : coalescing_ns_(coalescing_ns), spin_(spin) {}
     std::string name() const override {
-        return "tfd-embedded" + (coalescing_ns_ > 0
-                                     ? "+coalesce" + std::to_string(coalescing_ns_ / 1000) + "us"
-                                     : "");
+        return "tfd-embedded" +
+               (coalescing_ns_ > 0 ? "+coalesce" + std::to_string(coalescing_ns_ / 1000) + "us"
+                                   : "") +
+               (spin_ ? "" : "+nospin");
     }
     std::string how() const override {
         return "tfd::embedded_timer (" + std::to_string(sizeof(embedded_timer)) +
@@ -280,6 +282,8 @@ class embedded_contender final : public contender {
                "start and refresh, stop(); idle: start_at(loop, cached now + timeout), now "
                "re-read every " +
                std::to_string(workload::idle_batch) + " refreshes; fire: event_loop::run()" +
+               (spin_ ? std::string(" (default spin_below: waits under 3 us spin)")
+                      : std::string(" with loop_options::spin_below = 0 (every wait sleeps)")) +
                (coalescing_ns_ > 0 ? " with loop_options::timer_coalescing = " +
                                          std::to_string(coalescing_ns_) + " ns"
                                    : std::string());
@@ -318,8 +322,11 @@ class embedded_contender final : public contender {
 
     fire_result fire(const workload& w) override {
         const std::size_t n = w.fire_offsets.size();
-        event_loop loop(backend_kind::epoll,
-                        loop_options{.timer_coalescing = nanoseconds(coalescing_ns_)});
+        loop_options options{.timer_coalescing = nanoseconds(coalescing_ns_)};
+        if (!spin_) {
+            options.spin_below = nanoseconds(0);
+        }
+        event_loop loop(backend_kind::epoll, options);
         std::vector<embedded_timer> timers(n);
         lateness late;
         current_lateness = &late;
@@ -376,12 +383,13 @@ class embedded_contender final : public contender {
 
   private:
     std::int64_t coalescing_ns_;
+    bool spin_;
 };
 
 }  // namespace
 
-std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns) {
-    return std::make_unique<embedded_contender>(coalescing_ns);
+std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns, bool spin) {
+    return std::make_unique<embedded_contender>(coalescing_ns, spin);
 }
 
 std::unique_ptr<contender> make_tfd_wheel() {

@@ -57,7 +57,8 @@
 // does for it.
 //
 // Precision (loop_options): spin_margin wakes each clock's earliest deadline early by the
-// margin and busy-waits to it; timer_coalescing wakes up to that much late so that timers
+// margin and busy-waits to it; spin_below (3 us by default) busy-waits instead of sleeping for
+// a deadline closer than that; timer_coalescing wakes up to that much late so that timers
 // due close together run in one wake-up; timer_slack sets the loop thread's slack.  Realtime timers
 // are armed with TFD_TIMER_CANCEL_ON_SET, so a change of the wall clock (settimeofday,
 // clock_settime, NTP steps, resume) wakes the loop, which re-collects due realtime timers

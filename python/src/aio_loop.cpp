@@ -50,6 +50,7 @@ PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
     loop->helpers = helpers;
     loop->report = PyObject_GetAttrString(helpers, "report");
     loop->epoll_fd = -1;
+    loop->spin_below = aio::default_spin_below_ns;
     loop->constructed = true;
     loop->str_selector = PyUnicode_InternFromString("_selector");
     loop->str_cancelled = PyUnicode_InternFromString("_cancelled");
@@ -537,6 +538,26 @@ PyObject* loop_set_coalescing(PyObject* self, PyObject* arg) {
     Py_RETURN_NONE;
 }
 
+PyObject* loop_set_spin_below(PyObject* self, PyObject* arg) {
+    double seconds = PyFloat_AsDouble(arg);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    if (!(seconds >= 0) || seconds > 0.001) {
+        PyErr_Format(PyExc_ValueError, "spin_below=%R must be a number of seconds from 0 to 0.001",
+                     arg);
+        return nullptr;
+    }
+    aio_loop* loop = as_loop(self);
+    loop->spin_below = aio::seconds_to_ns_ceil(seconds);
+    for (auto& s : loop->clocks) {
+        if (s) {
+            s->set_spin_below(std::chrono::nanoseconds(loop->spin_below));
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 // _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`
 // seconds, the other clocks at their current readings.  Only before any timer is started.
 PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
@@ -598,17 +619,18 @@ PyObject* loop_is_virtual(PyObject* self, void*) {
 
 PyObject* loop_stats(PyObject* self, PyObject*) {
     aio_loop* loop = as_loop(self);
-    unsigned long long timers = 0, settimes = 0, changes = 0;
+    unsigned long long timers = 0, settimes = 0, changes = 0, spins = 0;
     for (auto& s : loop->clocks) {
         if (s) {
             timers += s->size();
             settimes += s->settime_calls();
+            spins += s->spins();
             changes += s->clock_changes();
         }
     }
-    return Py_BuildValue("{sKsnsKsKsKsKsO}", "timers", timers, "ready",
+    return Py_BuildValue("{sKsnsKsKsKsKsKsO}", "timers", timers, "ready",
                          static_cast<Py_ssize_t>(loop->ready.size()), "settime_calls", settimes,
-                         "clock_changes", changes, "passes",
+                         "spins", spins, "clock_changes", changes, "passes",
                          static_cast<unsigned long long>(loop->passes), "polls_skipped",
                          static_cast<unsigned long long>(loop->polls_skipped), "native_wait",
                          loop->native ? Py_True : Py_False);
@@ -641,13 +663,15 @@ PyMethodDef loop_methods[] = {
     {"_run_once", loop_run_once, METH_NOARGS, "One pass of the loop."},
     {"_tfd_clear", loop_clear_work, METH_NOARGS, "Drops every pending callback and timer."},
     {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
+    {"_tfd_set_spin_below", loop_set_spin_below, METH_O, nullptr},
     {"_tfd_make_virtual", loop_make_virtual, METH_O, nullptr},
     {"_tfd_advance", loop_advance, METH_O, nullptr},
     {"_tfd_hold", loop_hold, METH_O, nullptr},
     {"_tfd_fresh_run", loop_fresh_run, METH_NOARGS,
      "Marks the next pass as the first of a run_forever (it always polls)."},
     {"_tfd_stats", loop_stats, METH_NOARGS,
-     "Counters: timers pending, ready callbacks, timerfd_settime calls, wall-clock changes,\n"
+     "Counters: timers pending, ready callbacks, timerfd_settime calls, waits spun,\n"
+     "wall-clock changes, "
      "passes, polls skipped, whether the pass waits on the epoll set itself."},
     {nullptr, nullptr, 0, nullptr},
 };

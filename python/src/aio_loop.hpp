@@ -69,6 +69,7 @@ struct aio_loop {
     PyObject* str_run;
     int epoll_fd;
     std::int64_t coalescing;  // ns
+    std::int64_t spin_below;  // ns: waits shorter than this spin (aio::scheduler::spin_below)
     std::uint64_t passes;
     std::int64_t last_wait_end;  // CLOCK_MONOTONIC ns when the last epoll_wait returned
     std::uint64_t polls_skipped;

@@ -38,6 +38,10 @@ void scheduler::set_coalescing(std::chrono::nanoseconds coalescing) noexcept {
     coalescing_ = coalescing.count() > 0 ? coalescing.count() : 0;
 }
 
+void scheduler::set_spin_below(std::chrono::nanoseconds spin_below) noexcept {
+    spin_below_ = spin_below.count() > 0 ? spin_below.count() : 0;
+}
+
 std::optional<std::int64_t> scheduler::next_deadline() {
     std::optional<std::chrono::nanoseconds> next = queue_.next_deadline();
     if (!next) {
@@ -61,9 +65,17 @@ scheduler::wait_kind scheduler::arm(std::error_code& ec) {
     if (__builtin_add_overflow(deadline, coalescing_, &target)) {
         target = std::numeric_limits<std::int64_t>::max();
     }
-    if (deadline <= time_.now()) {
+    std::int64_t now = time_.now();
+    if (deadline <= now) {
         // Due already: arming in the past would only buy a timer interrupt and a wake-up.
         // Coalescing does not delay it: the loop is awake anyway.
+        return wait_kind::poll;
+    }
+    if (deadline - now <= spin_below_ && coalescing_ == 0 && !cancel_on_set_) {
+        while (now < deadline) {
+            now = time_.now();
+        }
+        ++spins_;
         return wait_kind::poll;
     }
     if (state_ == fd_state::armed && armed_at_ <= target) {

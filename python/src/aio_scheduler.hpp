@@ -57,6 +57,9 @@ class time_source {
     std::int64_t virtual_now_ = 0;
 };
 
+// tfd::loop_options::spin_below's default, in ns.
+inline constexpr std::int64_t default_spin_below_ns = 3000;
+
 class scheduler {
   public:
     // What the loop's next wait may do.
@@ -73,6 +76,11 @@ class scheduler {
     [[nodiscard]] time_source& time() noexcept { return time_; }
     [[nodiscard]] std::int64_t coalescing() const noexcept { return coalescing_; }
     void set_coalescing(std::chrono::nanoseconds coalescing) noexcept;
+    // A deadline closer than this (>= 0) when the loop is about to wait is busy-waited for
+    // instead of armed and slept for: a sleep this short costs more CPU than the wait (see
+    // tfd::loop_options::spin_below).  Not with coalescing, nor on a cancel-on-set clock.
+    [[nodiscard]] std::int64_t spin_below() const noexcept { return spin_below_; }
+    void set_spin_below(std::chrono::nanoseconds spin_below) noexcept;
 
     void start(timer_entry& e, std::int64_t deadline) {
         queue_.start(e, std::chrono::nanoseconds(deadline));
@@ -83,7 +91,8 @@ class scheduler {
 
     // Before a wait: makes sure the timer_fd will wake the loop by the earliest deadline
     // (plus coalescing).  `poll` when a timer is due already (or on a virtual clock with a
-    // timer pending: the loop must not block for it).  On a failed timerfd_settime `ec` is
+    // timer pending: the loop must not block for it), or after spinning up to a deadline
+    // closer than spin_below().  On a failed timerfd_settime `ec` is
     // set and the loop should report it; the state stays "needs arming".
     wait_kind arm(std::error_code& ec);
     // The loop saw fd() readable.
@@ -99,6 +108,8 @@ class scheduler {
     [[nodiscard]] std::uint64_t clock_changes() const noexcept { return clock_changes_; }
     // timerfd_settime calls made so far (tests check the arming discipline with it).
     [[nodiscard]] std::uint64_t settime_calls() const noexcept { return settime_calls_; }
+    // Waits spun instead of slept.
+    [[nodiscard]] std::uint64_t spins() const noexcept { return spins_; }
 
   private:
     // The timer_fd's state.  idle: never armed or its expiry was consumed and not re-armed;
@@ -114,9 +125,11 @@ class scheduler {
     fd_state state_ = fd_state::idle;
     std::int64_t armed_at_ = 0;
     std::int64_t coalescing_ = 0;
+    std::int64_t spin_below_ = default_spin_below_ns;
     bool cancel_on_set_;
     std::uint64_t clock_changes_ = 0;
     std::uint64_t settime_calls_ = 0;
+    std::uint64_t spins_ = 0;
 };
 
 // A float of seconds as integer nanoseconds, rounded up (towards +inf) exactly: the result

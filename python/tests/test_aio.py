@@ -4,6 +4,7 @@ import asyncio
 import contextvars
 import gc
 import math
+import resource
 import selectors
 import sys
 import threading
@@ -77,6 +78,7 @@ class EntryPointTest(unittest.TestCase):
         self.assertIsInstance(loop, asyncio.SelectorEventLoop)
         self.assertIsInstance(loop._selector, selectors.EpollSelector)
         self.assertEqual(loop.get_timer_coalescing(), 0.0)
+        self.assertEqual(loop.get_spin_below(), 3e-6)
 
     def test_time_is_monotonic_clock(self):
         loop = tfd.aio.EventLoop()
@@ -455,6 +457,54 @@ class CoalescingTest(unittest.TestCase):
         for bad in (-1, float("nan"), 1e9):
             with self.assertRaisesRegex(ValueError, "timer_coalescing="):
                 tfd.aio.new_event_loop(timer_coalescing=bad)
+
+
+
+def voluntary_switches():
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
+
+
+class SpinBelowTest(unittest.TestCase):
+    """A deadline closer than spin_below is busy-waited for: the thread never blocks (no
+    voluntary context switch) and the timer is not early; farther ones are slept for."""
+
+    def run_timer(self, delay, **options):
+        loop = tfd.aio.new_event_loop(**options)
+        self.addCleanup(loop.close)
+        ran = []
+        when = loop.time() + delay
+        loop.call_at(when, lambda: (ran.append(loop.time()), loop.stop()))
+        before = voluntary_switches()
+        loop.run_forever()
+        switches = voluntary_switches() - before
+        self.assertEqual(len(ran), 1)
+        self.assertGreaterEqual(ran[0], when)
+        return switches, loop._tfd_stats()["spins"]
+
+    def test_short_wait_spins(self):
+        switches, spins = self.run_timer(0.0005, spin_below=0.001)
+        self.assertEqual(switches, 0)
+        self.assertGreaterEqual(spins, 1)
+
+    def test_zero_and_coalescing_never_spin(self):
+        for options in ({"spin_below": 0}, {"timer_coalescing": 1e-6, "spin_below": 0.001}):
+            switches, spins = self.run_timer(0.0005, **options)
+            self.assertGreaterEqual(switches, 1, options)
+            self.assertEqual(spins, 0, options)
+
+    def test_set_and_get(self):
+        loop = tfd.aio.new_event_loop(spin_below=0)
+        self.addCleanup(loop.close)
+        self.assertEqual(loop.get_spin_below(), 0.0)
+        loop.set_spin_below(1e-5)
+        self.assertEqual(loop.get_spin_below(), 1e-5)
+
+    def test_bad_spin_below(self):
+        for bad in (-1e-6, float("nan"), 0.5):
+            with self.assertRaisesRegex(ValueError, r"spin_below=.* from 0 to 0\.001"):
+                tfd.aio.new_event_loop(spin_below=bad)
+        with self.assertRaises(TypeError):
+            tfd.aio.new_event_loop(spin_below="fast")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 // statistics, spin-finish and timer slack.  Timing bounds are generous; nothing asserts speed.
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <atomic>
@@ -22,6 +23,13 @@ namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::nanoseconds;
+
+// Times the calling thread gave the processor up (blocked): the loop's sleeps.
+long voluntary_switches() {
+    rusage usage{};
+    ::getrusage(RUSAGE_THREAD, &usage);
+    return usage.ru_nvcsw;
+}
 
 nanoseconds thread_cpu_time() {
     timespec ts{};
@@ -224,6 +232,46 @@ TEST(LoopPrecision, TimerSlackIsSetForTheThreadThatRunsTheLoop) {
     EXPECT_EQ(timer_slack(), mine);  // the default option leaves it alone
 }
 
+// A deadline closer than spin_below is waited for on the processor: the thread never
+// blocks (a voluntary context switch), and the timer still never runs early.  Deadlines
+// farther away are slept for.
+TEST(LoopPrecision, ShortWaitsSpinInsteadOfSleeping) {
+    event_loop loop(backend_kind::epoll, loop_options{.spin_below = 50ms});
+    nanoseconds ran_at{};
+    timer_watcher timer =
+        loop.after(5ms, [&](std::uint64_t) { ran_at = clock_now(clock_id::monotonic); });
+    const long switches_before = voluntary_switches();
+    loop.run();
+    EXPECT_EQ(voluntary_switches() - switches_before, 0);
+    EXPECT_GE(ran_at, timer.deadline());
+    EXPECT_EQ(loop.lateness().negatives(), 0u);
+}
+
+TEST(LoopPrecision, LongerWaitsSleep) {
+    event_loop loop(backend_kind::epoll, loop_options{.spin_below = 1ms});
+    timer_watcher timer = loop.after(20ms, [](std::uint64_t) {});
+    const nanoseconds cpu_before = thread_cpu_time();
+    const long switches_before = voluntary_switches();
+    loop.run();
+    EXPECT_GE(voluntary_switches() - switches_before, 1);
+    EXPECT_LT(thread_cpu_time() - cpu_before, 10ms);  // slept, did not spin the 20 ms
+}
+
+TEST(LoopPrecision, SpinningIsOffWithCoalescingAndWithZero) {
+    for (const loop_options& options :
+         {loop_options{.spin_below = 0ns}, loop_options{.timer_coalescing = 1us}}) {
+        event_loop loop(backend_kind::epoll, options);
+        timer_watcher timer = loop.after(2ms, [](std::uint64_t) {});
+        const long switches_before = voluntary_switches();
+        loop.run();
+        EXPECT_GE(voluntary_switches() - switches_before, 1);
+    }
+}
+
+TEST(LoopPrecision, SpinBelowDefaultsToThreeMicroseconds) {
+    EXPECT_EQ(loop_options{}.spin_below, 3us);
+}
+
 TEST(LoopPrecision, NegativeOptionsAreRefused) {
     try {
         event_loop loop(backend_kind::epoll, loop_options{.spin_margin = -1ns});
@@ -234,6 +282,14 @@ TEST(LoopPrecision, NegativeOptionsAreRefused) {
     }
     EXPECT_THROW(event_loop(backend_kind::epoll, loop_options{.timer_slack = -1ns}),
                  std::system_error);
+    try {
+        event_loop loop(backend_kind::epoll, loop_options{.spin_below = -2us});
+        ADD_FAILURE() << "negative spin_below accepted";
+    } catch (const std::system_error& error) {
+        EXPECT_EQ(error.code(), std::errc::invalid_argument);
+        EXPECT_NE(std::string(error.what()).find("spin_below=-2us"), std::string::npos)
+            << error.what();
+    }
 }
 
 }  // namespace

@@ -20,16 +20,20 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     through selector.select() with its millisecond rounding (timers still never run early).
     timer_coalescing: seconds (default 0) by which a wake-up may be delayed so that timers
     due close together run in one pass; never early, at most that much late.
+    spin_below: seconds (default 3e-6, at most 1e-3): a deadline closer than this when the
+    loop is about to sleep is busy-waited for instead, since sleeping and waking costs more
+    CPU than so short a wait and lands later; 0 never spins.  Off while coalescing.
     virtual_time: run every timer on a virtual clock that starts at virtual_start (seconds,
     default 0) and jumps to the next deadline whenever nothing else can happen (no callback
     ready, no descriptor ready, no hold: see hold_time and run_in_executor); advance() moves
     it by hand.  Timers fire in the same order and see the same time() as on a real clock.
     """
 
-    def __init__(self, selector=None, *, timer_coalescing=0.0, virtual_time=False,
-                 virtual_start=0.0):
+    def __init__(self, selector=None, *, timer_coalescing=0.0, spin_below=3e-6,
+                 virtual_time=False, virtual_start=0.0):
         try:
             self.set_timer_coalescing(timer_coalescing)  # first: they validate
+            self.set_spin_below(spin_below)
             if virtual_time:
                 self._tfd_make_virtual(virtual_start)
         except BaseException:
@@ -121,6 +125,15 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
 
     def get_timer_coalescing(self):
         return self._timer_coalescing
+
+    def set_spin_below(self, seconds):
+        """Busy-waits for a deadline closer than `seconds` (0 to 0.001) instead of sleeping
+        for it; 0 always sleeps.  Never early either way."""
+        self._tfd_set_spin_below(seconds)
+        self._spin_below = float(seconds)
+
+    def get_spin_below(self):
+        return self._spin_below
 
 
 class _TimeHold:

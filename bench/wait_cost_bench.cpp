@@ -1,0 +1,135 @@
+// What a short wait costs the waiting thread: sleeping on a timer_fd (armed TFD_TIMER_ABSTIME,
+// waited for with epoll_wait, as the event loop does) against busy-waiting on the clock.
+//
+// For each wait length d, each way waits `--waits` times for deadlines d apart and reports the
+// thread's CPU time per wait (CLOCK_THREAD_CPUTIME_ID) and how late each wait ended.  Rounds
+// alternate the two ways; figures are medians over `--rounds` rounds, with the ratio spin /
+// sleep.  This is the measurement behind loop_options::spin_below's default: a sleep that
+// costs more CPU than the wait itself is better spun.
+//
+// Usage: wait_cost_bench [--rounds R] [--waits N]
+#include <sys/epoll.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "tfd/timer_fd.hpp"
+#include "tfd/unique_fd.hpp"
+
+namespace {
+
+using std::chrono::nanoseconds;
+
+std::int64_t read_ns(clockid_t clock) {
+    timespec ts{};
+    ::clock_gettime(clock, &ts);
+    return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
+struct figures {
+    double cpu_ns = 0;   // thread CPU per wait
+    double late_ns = 0;  // mean lateness of the wait's end
+};
+
+struct sleeper {
+    tfd::timer_fd timer{tfd::clock_id::monotonic, tfd::open_flags::nonblocking};
+    tfd::unique_fd epoll{::epoll_create1(EPOLL_CLOEXEC)};
+    sleeper() {
+        epoll_event event{};
+        event.events = EPOLLIN | EPOLLET;
+        if (!epoll || ::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, timer.native_handle(), &event) != 0) {
+            std::perror("wait_cost_bench: epoll");
+            std::exit(1);
+        }
+    }
+    void wait_until(std::int64_t deadline) {
+        timer.settime(nanoseconds(deadline), nanoseconds(0), tfd::set_flags::absolute);
+        epoll_event event{};
+        while (::epoll_wait(epoll.get(), &event, 1, -1) != 1) {
+        }
+    }
+};
+
+void spin_until(std::int64_t deadline) {
+    while (read_ns(CLOCK_MONOTONIC) < deadline) {
+    }
+}
+
+template <class Wait>
+figures measure(std::int64_t gap_ns, int waits, Wait wait) {
+    double late = 0;
+    std::int64_t deadline = read_ns(CLOCK_MONOTONIC);
+    const std::int64_t cpu0 = read_ns(CLOCK_THREAD_CPUTIME_ID);
+    for (int i = 0; i < waits; ++i) {
+        deadline += gap_ns;
+        wait(deadline);
+        const std::int64_t now = read_ns(CLOCK_MONOTONIC);
+        late += static_cast<double>(now - deadline);
+        deadline = std::max(deadline, now);  // a wait that ended late does not shorten the next
+    }
+    const std::int64_t cpu = read_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    return {static_cast<double>(cpu) / waits, late / waits};
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int rounds = 5;
+    int waits = 5000;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (std::strcmp(argv[i], "--rounds") == 0) {
+            rounds = std::atoi(argv[i + 1]);
+        } else if (std::strcmp(argv[i], "--waits") == 0) {
+            waits = std::atoi(argv[i + 1]);
+        }
+    }
+    if (rounds < 1 || waits < 1 || argc % 2 == 0) {
+        std::fprintf(stderr, "usage: %s [--rounds R] [--waits N]  (R, N >= 1)\n", argv[0]);
+        return 2;
+    }
+    sleeper sleep;
+    std::printf("wait_cost_bench: %d rounds alternating, %d waits per round and way\n\n", rounds,
+                waits);
+    std::printf("| wait | sleep: CPU per wait (ns) | sleep: late (us) | spin: CPU per wait (ns) "
+                "| spin: late (us) | spin / sleep CPU |\n|---|---:|---:|---:|---:|---:|\n");
+    for (std::int64_t gap_us : {1, 2, 3, 5, 10, 20, 50}) {
+        std::vector<double> sleep_cpu, sleep_late, spin_cpu, spin_late;
+        for (int r = 0; r < rounds; ++r) {
+            auto run_sleep = [&] {
+                figures f = measure(gap_us * 1000, waits,
+                                    [&](std::int64_t deadline) { sleep.wait_until(deadline); });
+                sleep_cpu.push_back(f.cpu_ns);
+                sleep_late.push_back(f.late_ns);
+            };
+            auto run_spin = [&] {
+                figures f = measure(gap_us * 1000, waits, spin_until);
+                spin_cpu.push_back(f.cpu_ns);
+                spin_late.push_back(f.late_ns);
+            };
+            if (r % 2 == 0) {
+                run_sleep();
+                run_spin();
+            } else {
+                run_spin();
+                run_sleep();
+            }
+        }
+        std::printf("| %lld us | %.0f | %.1f | %.0f | %.2f | %.2f |\n",
+                    static_cast<long long>(gap_us), median(sleep_cpu), median(sleep_late) / 1e3,
+                    median(spin_cpu), median(spin_late) / 1e3,
+                    median(spin_cpu) / median(sleep_cpu));
+    }
+    std::printf("\nA ratio below 1: spinning costs the thread less CPU than sleeping for that "
+                "wait.\n");
+    return 0;
+}
