@@ -9,11 +9,12 @@
 //     arms its timer_fd for the earliest deadline (0 if one is due already), else infinite;
 //  2. wait: epoll_wait on the selector's own epoll set, in which the timer_fd is registered
 //     edge-triggered (any other selector: selector.select() with a timeout rounded up).  A
-//     pass that would only poll (timeout 0) skips the system call when the previous wait
-//     returned less than poll_skip_ns ago, unless it is the first pass of a run_forever or
-//     the loop is stopping: a chain of callbacks queued by callbacks (a task resuming on a
-//     future) then costs no system call per pass, and descriptors are still polled at
-//     least every poll_skip_ns while work keeps the loop busy;
+//     pass that would only poll (timeout 0) skips the system call when the previous pass
+//     waited, or when the previous wait returned less than poll_skip_ns ago, unless it is
+//     the first pass of a run_forever or the loop is stopping: the task that a wake-up
+//     resumed runs without a second system call, a chain of callbacks queued by callbacks
+//     costs none per pass, and descriptors are still polled at least every other pass or
+//     every poll_skip_ns, whichever is later, while work keeps the loop busy;
 //  3. descriptors: ready readers and writers are queued, as _process_events does;
 //  4. timers: every handle due by the clock (read once) is queued, in (deadline, start order);
 //  5. run: exactly the callbacks queued before this step, in order; the rest wait a pass.
@@ -72,6 +73,7 @@ struct aio_loop {
     std::int64_t spin_below;  // ns: waits shorter than this spin (aio::scheduler::spin_below)
     std::uint64_t passes;
     std::int64_t last_wait_end;  // CLOCK_MONOTONIC ns when the last epoll_wait returned
+    bool last_pass_waited;       // the previous pass called epoll_wait (it did not skip)
     std::uint64_t polls_skipped;
     std::int64_t holds;  // virtual time: work outside the loop that keeps the clock still
     bool first_pass;

@@ -470,8 +470,9 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
     bool first = loop->first_pass;
     loop->first_pass = false;
     if (loop->native && poll && !first && !loop->stopping && loop->ready.size() != 0) {
-        std::int64_t now = clock_now(clock_id::monotonic).count();
-        if (now - loop->last_wait_end < poll_skip_ns) {
+        if (loop->last_pass_waited ||
+            clock_now(clock_id::monotonic).count() - loop->last_wait_end < poll_skip_ns) {
+            loop->last_pass_waited = false;
             ++loop->polls_skipped;
             return run_pass_rest(loop);
         }
@@ -482,6 +483,7 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
             return nullptr;
         }
         loop->last_wait_end = clock_now(clock_id::monotonic).count();
+        loop->last_pass_waited = true;
         for (int i = 0; i < n; ++i) {
             const epoll_event& event = loop->events[i];
             if (!is_timer_fd(loop, event.data.fd) && dispatch_event(loop, event) < 0) {

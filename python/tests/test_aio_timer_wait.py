@@ -109,9 +109,8 @@ class WaitTimerTest(unittest.TestCase):
         waits, epoll_waits, reads, calls = tfd.aio.run(main())
         self.assertEqual(reads, waits)
         self.assertEqual(calls["add_reader"], 1)
-        # The machine's load can delay a resumed task past the poll-skip window now and
-        # then; a tick averages at most two calls all the same.
-        self.assertLessEqual(epoll_waits + reads, 2 * waits + waits // 10,
+        # The pass after a wait runs the resumed task without polling, however late it is.
+        self.assertLessEqual(epoll_waits + reads, 2 * waits + 1,
                              f"{epoll_waits} epoll_wait + {reads} read for {waits} ticks")
 
 if __name__ == "__main__":

@@ -455,8 +455,10 @@ STRACE_PROGRAM = textwrap.dedent(
     """
     import asyncio, os, sys, time
     import tfd
+    import tfd.aio
 
     KIND, TIMERS, TICKS, PERIOD = sys.argv[1], int(sys.argv[2]), 20, 0.02
+    LOOP = sys.argv[3]
     ended = []
 
     def end():
@@ -496,7 +498,8 @@ STRACE_PROGRAM = textwrap.dedent(
 
         await asyncio.gather(*(one(i) for i in range(TIMERS)))
 
-    asyncio.run(timers() if KIND == "timer" else sleeps())
+    run = tfd.aio.run if LOOP == "tfd.aio" else asyncio.run
+    run(timers() if KIND == "timer" else sleeps())
     """
 )
 
@@ -506,14 +509,15 @@ class SystemCallTest(unittest.TestCase):
     """The system calls of 20 wake-ups of periodic timers, counted by strace, for Timer.wait()
     and for the same program with asyncio.sleep."""
 
-    def calls(self, kind, timers):
+    def calls(self, kind, timers, loop="asyncio"):
         with tempfile.TemporaryDirectory() as scratch:
             program = os.path.join(scratch, "program.py")
             trace = os.path.join(scratch, "trace")
             with open(program, "w") as out:
                 out.write(STRACE_PROGRAM)
             result = subprocess.run(
-                ["strace", "-f", "-qq", "-o", trace, sys.executable, program, kind, str(timers)],
+                ["strace", "-f", "-qq", "-o", trace, sys.executable, program, kind, str(timers),
+                 loop],
                 capture_output=True, text=True, timeout=60,
             )
             if result.returncode != 0 and "ptrace" in result.stderr:
@@ -545,6 +549,16 @@ class SystemCallTest(unittest.TestCase):
         # The loop's waits: what asyncio.sleep's wake-ups cost too.
         self.assertLessEqual(timer["epoll_wait"], sleep["epoll_wait"] + 2, (timer, sleep))
         print(f"\n  20 wake-ups of one timer: {timer}; asyncio.sleep: {sleep}", file=sys.stderr)
+
+    def test_one_timer_on_tfd_aio(self):
+        # tfd.aio runs a woken task without a second wait, so a tick is its one epoll_wait
+        # and the timer's read: two system calls.
+        timer = self.calls("timer", 1, "tfd.aio")
+        self.assertEqual(timer["epoll_ctl"], 0, timer)
+        self.assertEqual(timer["poll"] + timer["timerfd_gettime"] + timer["getpid"], 0, timer)
+        self.assertEqual(timer["read"], 20, timer)
+        self.assertLessEqual(timer["epoll_wait"], 20 + 1, timer)
+        print(f"\n  20 wake-ups of one timer on tfd.aio: {timer}", file=sys.stderr)
 
     def test_hundred_timers(self):
         timer = self.calls("timer", 100)

@@ -101,9 +101,9 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
 
     async def wait_timer(self, timer):
         """Waits for the next expiry of the tfd.Timer `timer` and returns the count, like
-        ``await timer.wait()`` but in two system calls a tick (the loop's epoll_wait and one
-        read) instead of about six: the descriptor stays registered between waits.  Only one
-        task may wait for a timer at a time."""
+        ``await timer.wait()``, in two system calls a tick (the loop's epoll_wait and one
+        read): the descriptor stays registered between waits.  Only one task may wait for a
+        timer at a time; ``timer.wait()``, at the same cost, takes any number of waiters."""
         if timer.closed:
             raise ValueError("I/O operation on closed timer")
         watches = self._timer_watches

@@ -1,11 +1,10 @@
 """Waiting for a tfd.Timer's expiry on a tfd.aio loop in two system calls a tick.
 
-tfd.Timer.wait() works on any asyncio loop and so registers and unregisters the descriptor
-around each wait, and polls it before reading: about six system calls a tick.  On a tfd.aio
-loop, a TimerWatch keeps the descriptor registered between waits, so a tick costs the loop's
-own epoll_wait and one read().  Cancelling a wait still never loses an expiry: an expiry
-with no one waiting is left unread (the watch stops watching), so the next wait or read()
-reports it.
+EventLoop.wait_timer(timer) keeps one TimerWatch per timer: the descriptor stays registered
+between waits, so a tick costs the loop's own epoll_wait and one read().  (tfd.Timer.wait()
+costs the same on this loop and takes any number of waiters; a TimerWatch serves one.)
+Cancelling a wait still never loses an expiry: an expiry with no one waiting is left unread
+(the watch stops watching), so the next wait or read() reports it.
 """
 
 
