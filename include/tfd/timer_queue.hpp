@@ -87,7 +87,6 @@ class timer_entry {
 
     place where() const noexcept { return static_cast<place>(order_ & place_mask); }
 
-    std::int64_t deadline_ = 0;
     // (start sequence << place_bits) | place.  Comparing whole values compares start order,
     // since no two starts share a sequence number.
     std::uint64_t order_ = 0;
@@ -97,6 +96,8 @@ class timer_entry {
     // word, slot heads included, is a std::uintptr_t: one type, so no union punning.
     std::uintptr_t next_ = 0;
     std::uintptr_t* pprev_ = nullptr;
+    // Last: a cancel touches only the three words above (see detail::timer_base).
+    std::int64_t deadline_ = 0;
 };
 
 class timer_queue {
