@@ -252,6 +252,11 @@ timer_watcher event_loop::start_timer(clock_id clock, std::int64_t deadline, std
         impl_->timers.start_handle(clock, deadline, period, policy, std::move(callback)));
 }
 
+timer_watcher event_loop::start_wide_timer(clock_id clock, std::int64_t deadline,
+                                           wide_timer_callback callback) {
+    return timer_watcher(impl_->timers.start_handle(clock, deadline, std::move(callback)));
+}
+
 timer_watcher event_loop::start_periodic(std::int64_t first, std::chrono::nanoseconds period,
                                          timer_callback callback, periodic_options options) {
     if (period.count() <= 0) {

@@ -58,6 +58,8 @@ next_tick schedule_next(std::int64_t deadline, std::int64_t period, std::int64_t
 
 const timer_binding timer_scheduler::one_shot_unbound{&timer_scheduler::fire_one_shot,
                                                       &timer_scheduler::one_shot_unbound, nullptr};
+const timer_binding timer_scheduler::wide_one_shot_unbound{
+    &timer_scheduler::fire_wide_one_shot, &timer_scheduler::wide_one_shot_unbound, nullptr};
 const timer_binding timer_scheduler::periodic_unbound{&timer_scheduler::fire_periodic,
                                                       &timer_scheduler::periodic_unbound, nullptr};
 
@@ -123,7 +125,7 @@ timer_node* timer_scheduler::start_handle(clock_id clock, std::int64_t deadline,
         usage_error("event_loop", "empty timer callback");
     }
     clock_timers& timers = timers_for(clock);
-    timer_node* node = nullptr;
+    one_shot_node* node = nullptr;
     if (period > 0) {
         auto* periodic = new periodic_node;
         periodic->period = period;
@@ -131,11 +133,28 @@ timer_node* timer_scheduler::start_handle(clock_id clock, std::int64_t deadline,
         periodic->binding = timers.bind(&periodic_unbound);
         node = periodic;
     } else {
-        node = ::new (pool_.allocate()) timer_node;
+        node = ::new (pool_.allocate()) one_shot_node;
         node->binding = timers.bind(&one_shot_unbound);
     }
-    ++handle_timers_;
     node->callback = std::move(callback);
+    return start_node(node, timers, deadline);
+}
+
+timer_node* timer_scheduler::start_handle(clock_id clock, std::int64_t deadline,
+                                          wide_timer_callback callback) {
+    if (!callback) {
+        usage_error("event_loop", "empty timer callback");
+    }
+    clock_timers& timers = timers_for(clock);
+    auto* node = ::new (wide_pool_.allocate()) wide_node;
+    node->binding = timers.bind(&wide_one_shot_unbound);
+    node->callback = std::move(callback);
+    return start_node(node, timers, deadline);
+}
+
+timer_node* timer_scheduler::start_node(timer_node* node, clock_timers& timers,
+                                        std::int64_t deadline) {
+    ++handle_timers_;
     try {
         start(*node, timers, deadline);
     } catch (...) {
@@ -157,11 +176,17 @@ void timer_scheduler::release(timer_node* node) noexcept {
 }
 
 void timer_scheduler::free_node(timer_node* node) noexcept {
-    if (node->binding->unbound == &periodic_unbound) {
+    const timer_binding* kind = node->binding->unbound;
+    if (kind == &periodic_unbound) {
         delete static_cast<periodic_node*>(node);
+    } else if (kind == &wide_one_shot_unbound) {
+        auto* wide = static_cast<wide_node*>(node);
+        wide->~wide_node();
+        wide_pool_.deallocate(wide);
     } else {
-        node->~timer_node();
-        pool_.deallocate(node);
+        auto* one_shot = static_cast<one_shot_node*>(node);
+        one_shot->~one_shot_node();
+        pool_.deallocate(one_shot);
     }
     --handle_timers_;
 }
@@ -364,12 +389,17 @@ void timer_scheduler::run_due() {
 }
 
 void timer_scheduler::fire_one_shot(timer_base& timer) {
-    auto& node = static_cast<timer_node&>(timer);
+    auto& node = static_cast<one_shot_node&>(static_cast<timer_node&>(timer));
+    node.binding->clock->owner->run_node(node, 0);
+}
+
+void timer_scheduler::fire_wide_one_shot(timer_base& timer) {
+    auto& node = static_cast<wide_node&>(static_cast<timer_node&>(timer));
     node.binding->clock->owner->run_node(node, 0);
 }
 
 void timer_scheduler::fire_periodic(timer_base& timer) {
-    auto& node = static_cast<periodic_node&>(timer);
+    auto& node = static_cast<periodic_node&>(static_cast<timer_node&>(timer));
     // Re-armed before the callback runs, so the callback can stop or restart it.  Being
     // re-queued after collection, it cannot run again in this pass even when due.
     clock_timers& clock = *node.binding->clock;
@@ -383,7 +413,8 @@ void timer_scheduler::fire_periodic(timer_base& timer) {
 
 // Runs a handle's callback; frees the node afterwards if the handle let go of it meanwhile,
 // whether the callback returns or throws.
-void timer_scheduler::run_node(timer_node& node, std::uint64_t overruns) {
+template <class Node>
+void timer_scheduler::run_node(Node& node, std::uint64_t overruns) {
     struct scope {
         timer_scheduler& scheduler;
         timer_node* previous;

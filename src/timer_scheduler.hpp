@@ -13,8 +13,10 @@
 //    on_clock_change needs it; any_clock_ says whether any exists;
 //  * an embedded timer that is idle has an unbound binding (it holds no pointer into a loop);
 //    a handle's node stays bound until its handle lets go of it;
-//  * handle_timers_ counts live handle nodes (pending or not); firing_ is the node whose
-//    callback runs, and firing_released_ says its handle let go of it meanwhile;
+//  * handle_timers_ counts live handle nodes (pending or not), of every kind (timer_node.hpp);
+//    a node's binding is bound to one of the one_shot, wide_one_shot or periodic records,
+//    which says its kind; firing_ is the node whose callback runs, and firing_released_
+//    says its handle let go of it meanwhile;
 //  * on virtual time no timer_fd is ever armed: mark_due() sets `collect` as an expiry would;
 //  * with on_clock_change set, or realtime timers pending, the realtime timer_fd is armed
 //    with CANCEL_ON_SET (at INT64_MAX when no realtime timer is pending), so a wall-clock
@@ -88,6 +90,8 @@ class timer_scheduler {
     // Handles: a node with `callback`, started at `deadline`; period 0 for a one-shot timer.
     timer_node* start_handle(clock_id clock, std::int64_t deadline, std::int64_t period,
                              missed_ticks policy, timer_callback callback);
+    // A one-shot handle with a callable of 9 to 24 bytes, in a wide node.
+    timer_node* start_handle(clock_id clock, std::int64_t deadline, wide_timer_callback callback);
     // The handle lets go of `node`: stopped and freed (after its callback, if it runs).
     void release(timer_node* node) noexcept;
     void reserve(std::size_t count) { pool_.reserve(count); }
@@ -126,8 +130,11 @@ class timer_scheduler {
   private:
     clock_timers& make_timers(clock_id clock);
     static void fire_one_shot(timer_base& timer);
+    static void fire_wide_one_shot(timer_base& timer);
     static void fire_periodic(timer_base& timer);
-    void run_node(timer_node& node, std::uint64_t overruns);
+    template <class Node>
+    void run_node(Node& node, std::uint64_t overruns);
+    timer_node* start_node(timer_node* node, clock_timers& timers, std::int64_t deadline);
     void free_node(timer_node* node) noexcept;
     bool already_due(clock_timers& timers, std::int64_t target) const;
     [[nodiscard]] std::optional<std::int64_t> arm_target(clock_timers& timers) const;
@@ -136,6 +143,7 @@ class timer_scheduler {
     void unbind_all() noexcept;
 
     static const timer_binding one_shot_unbound;
+    static const timer_binding wide_one_shot_unbound;
     static const timer_binding periodic_unbound;
 
     fd_registry& fds_;
@@ -146,7 +154,8 @@ class timer_scheduler {
     std::chrono::nanoseconds spin_window_;  // the larger of spin_margin_ and spin_below_
     // The pool outlives the queues (members are destroyed in reverse order), so a queue's
     // destructor never touches a node in freed memory.
-    timer_pool pool_;
+    timer_pool<one_shot_node> pool_;
+    timer_pool<wide_node> wide_pool_;
     std::array<std::unique_ptr<clock_timers>, clocks.size()> clocks_{};
     bool any_clock_ = false;
     due_list due_;

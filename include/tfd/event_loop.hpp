@@ -139,10 +139,10 @@ class event_loop {
     template <class Rep, class Period, class F>
     [[nodiscard]] timer_watcher after(std::chrono::duration<Rep, Period> delay, F&& callback,
                                       clock_id clock = clock_id::monotonic) {
-        return start_timer(
+        return start_one_shot(
             clock,
             deadline_after(detail::require_ns(to_nanoseconds(delay), "event_loop::after"), clock),
-            0, missed_ticks::skip, one_shot(std::forward<F>(callback)));
+            std::forward<F>(callback));
     }
     // One-shot timer at `deadline`: a time point of a clock tfd knows, or ns since the epoch
     // of `clock`.
@@ -155,8 +155,7 @@ class event_loop {
     template <class F>
     [[nodiscard]] timer_watcher at(std::chrono::nanoseconds deadline, F&& callback,
                                    clock_id clock = clock_id::monotonic) {
-        return start_timer(clock, deadline.count(), 0, missed_ticks::skip,
-                           one_shot(std::forward<F>(callback)));
+        return start_one_shot(clock, deadline.count(), std::forward<F>(callback));
     }
     // Periodic timer: first fires one `period` from now, then every `period` after that
     // scheduled time.  The period must be positive (EINVAL otherwise).
@@ -189,7 +188,9 @@ class event_loop {
     // allocates nothing: their nodes come from a pool the loop grows in chunks, and a server
     // that knows its connection limit can pay for (and fault in) that memory at startup
     // instead of on its first burst.  The memory stays with the loop until it is destroyed.
-    // (An embedded_timer needs no reservation: it lives in your object.)
+    // The reservation is of 56-byte nodes, for callables of up to 8 bytes; callables of 9 to
+    // 24 bytes take 72-byte nodes from a second pool that grows as they start.  (An
+    // embedded_timer needs no reservation: it lives in your object.)
     void reserve_timers(std::size_t count);
 
     // Delivers `signo` to `callback` through a signalfd.  The loop blocks the signal in the
@@ -280,14 +281,30 @@ class event_loop {
 
     // A one-shot callback may ignore the overrun count.
     template <class F>
-    static timer_callback one_shot(F&& callback) {
+    static auto one_shot(F&& callback) {
         if constexpr (std::is_invocable_v<std::decay_t<F>&> &&
                       !std::is_invocable_v<std::decay_t<F>&, std::uint64_t>) {
             return [f = std::forward<F>(callback)](std::uint64_t) mutable { f(); };
         } else {
-            return timer_callback(std::forward<F>(callback));
+            return std::decay_t<F>(std::forward<F>(callback));
         }
     }
+    // A callable that timer_callback stores in place takes a 56-byte node; one up to 24 bytes
+    // a 72-byte node (wide_timer_callback); anything else is moved to the heap.
+    template <class F>
+    timer_watcher start_one_shot(clock_id clock, std::int64_t deadline, F&& callback) {
+        auto callable = one_shot(std::forward<F>(callback));
+        using C = decltype(callable);
+        if constexpr (!std::is_same_v<C, timer_callback> && !timer_callback::fits_inline<C>() &&
+                      wide_timer_callback::fits_inline<C>()) {
+            return start_wide_timer(clock, deadline, wide_timer_callback(std::move(callable)));
+        } else {
+            return start_timer(clock, deadline, 0, missed_ticks::skip,
+                               timer_callback(std::move(callable)));
+        }
+    }
+    timer_watcher start_wide_timer(clock_id clock, std::int64_t deadline,
+                                   wide_timer_callback callback);
     [[nodiscard]] std::int64_t deadline_after(std::chrono::nanoseconds delay, clock_id clock) const;
     timer_watcher start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
                               missed_ticks policy, timer_callback callback);

@@ -23,10 +23,15 @@ struct timer_node;
 // Called when the timer fires.  `overruns` is the number of whole periods of a periodic timer
 // that also elapsed between its scheduled deadline and the moment the callback ran (0 when
 // on time, always 0 for a one-shot timer).  event_loop::after/at also take callables with no
-// argument.  Only 8 bytes of captures (one pointer or reference) are stored in place, to keep
-// a timer within 64 bytes with its handle; larger callables are moved to the heap (an
-// embedded_timer, or a pointer to your own state, avoids that).
+// argument.  8 bytes of captures (one pointer or reference) are stored in place, which keeps
+// a timer within 64 bytes with its handle.
 using timer_callback = small_function<void(std::uint64_t overruns), 8>;
+// What event_loop::after/at store instead when a one-shot callable does not fit
+// timer_callback in place but fits 24 bytes (up to three pointers of captures): the timer
+// comes from a second pool of 72-byte nodes, still without an allocation of its own.  Larger
+// callables, and periodic callbacks over 8 bytes, are moved to the heap (an embedded_timer,
+// or a pointer to your own state, avoids that).
+using wide_timer_callback = small_function<void(std::uint64_t overruns), 24>;
 
 // What a periodic timer does when it runs late by one period or more.
 //   skip   one call reports the overrun count; the next deadline is the first scheduled one

@@ -124,6 +124,42 @@ TEST(Handle, TimerStopKeepsItAndRestartResumes) {
     EXPECT_FALSE(static_cast<bool>(t));
 }
 
+// Callables of 9 to 24 bytes live in wide nodes (src/timer_node.hpp): the same verbs, the
+// captures intact, a handle that frees its own timer from the callback.
+TEST(Handle, WideCallbacksBehaveAsSmallOnes) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    int a = 0;
+    int b = 0;
+    auto owned = std::make_unique<int>(7);
+    timer_watcher wide;
+    wide = loop.after(1s, [&a, &b, p = std::move(owned)](std::uint64_t overruns) {
+        a += *p;
+        b += static_cast<int>(overruns) + 1;
+    });
+    EXPECT_TRUE(wide.active());
+    EXPECT_EQ(wide.deadline(), loop.now() + 1s);
+    wide.stop();
+    loop.advance(2s);
+    EXPECT_EQ(a, 0);
+    wide.restart_after(1s);
+    loop.advance(1s);
+    EXPECT_EQ(a, 7);
+    EXPECT_EQ(b, 1);
+    EXPECT_FALSE(wide.active());
+
+    timer_watcher self_freeing;
+    int runs = 0;
+    self_freeing = loop.after(1s, [&self_freeing, &runs, extra = &a] {
+        ++runs;
+        *extra = -1;
+        self_freeing.reset();  // frees the running node after the callback
+    });
+    loop.advance(1s);
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(a, -1);
+    EXPECT_FALSE(static_cast<bool>(self_freeing));
+}
+
 TEST(Handle, EveryVerbIsSafeOnAnEmptyHandleOrAPreconditionError) {
     fd_watcher f;
     signal_watcher s;

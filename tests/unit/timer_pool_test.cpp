@@ -1,4 +1,4 @@
-// The loop's pool of timer nodes (src/loop_impl.hpp) and event_loop::reserve_timers.
+// The loop's pools of timer nodes (src/timer_pool.hpp) and event_loop::reserve_timers.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(TimerPool, ReserveMakesRoomSoThatAllocationsDoNotGrowThePool) {
-    detail::timer_pool pool;
+    detail::timer_pool<detail::one_shot_node> pool;
     EXPECT_EQ(pool.capacity(), 0u);
     pool.reserve(1000);
     const std::size_t capacity = pool.capacity();
@@ -30,14 +30,14 @@ TEST(TimerPool, ReserveMakesRoomSoThatAllocationsDoNotGrowThePool) {
     EXPECT_EQ(distinct.size(), 1000u);
     EXPECT_EQ(pool.free_blocks(), capacity - 1000);
     for (void* b : blocks) {
-        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % alignof(detail::timer_node), 0u);
+        EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b) % alignof(detail::one_shot_node), 0u);
         pool.deallocate(b);
     }
     EXPECT_EQ(pool.free_blocks(), capacity);
 }
 
 TEST(TimerPool, ReserveCountsOnlyFreeBlocks) {
-    detail::timer_pool pool;
+    detail::timer_pool<detail::one_shot_node> pool;
     pool.reserve(10);
     const std::size_t capacity = pool.capacity();
     std::vector<void*> live;
@@ -57,7 +57,7 @@ TEST(TimerPool, ReserveCountsOnlyFreeBlocks) {
 }
 
 TEST(TimerPool, GrowsOnDemandWithoutReserve) {
-    detail::timer_pool pool;
+    detail::timer_pool<detail::one_shot_node> pool;
     std::vector<void*> blocks;
     for (int i = 0; i < 3000; ++i) {
         blocks.push_back(pool.allocate());
@@ -67,6 +67,19 @@ TEST(TimerPool, GrowsOnDemandWithoutReserve) {
         pool.deallocate(b);
     }
     EXPECT_EQ(pool.free_blocks(), pool.capacity());
+}
+
+TEST(TimerPool, WideBlocksHoldAWideNode) {
+    detail::timer_pool<detail::wide_node> pool;
+    void* a = pool.allocate();
+    void* b = pool.allocate();
+    const auto distance = static_cast<std::size_t>(
+        std::max(a, b) == a ? static_cast<char*>(a) - static_cast<char*>(b)
+                            : static_cast<char*>(b) - static_cast<char*>(a));
+    EXPECT_GE(distance, sizeof(detail::wide_node));
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(a) % alignof(detail::wide_node), 0u);
+    pool.deallocate(a);
+    pool.deallocate(b);
 }
 
 TEST(EventLoopReserve, ReservedTimersStartAndFireAsUsual) {
