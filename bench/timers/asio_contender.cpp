@@ -37,27 +37,13 @@ class asio_contender final : public contender {
         }
         int sink = 0;
         auto handler = [p = &sink](const std::error_code&) { ++*p; };
-        const std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            timers[i].expires_after(nanoseconds(w.churn_timeouts[i]));
+        auto arm = [&](std::size_t i, std::int64_t timeout) {
+            timers[i].expires_after(nanoseconds(timeout));
             timers[i].async_wait(handler);
-        }
-        const std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            timers[i].expires_after(nanoseconds(w.churn_refresh_timeouts[k]));
-            timers[i].async_wait(handler);
-        }
-        io.poll();  // the aborted waits complete
-        const std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            timers[i].cancel();
-        }
-        io.poll();
-        const std::int64_t t3 = monotonic_ns();
-        const double dn = static_cast<double>(n);
-        return {static_cast<double>(t1 - t0) / dn, static_cast<double>(t2 - t1) / dn,
-                static_cast<double>(t3 - t2) / dn};
+        };
+        auto poll = [&] { io.poll(); };  // the aborted waits complete
+        return time_churn(
+            w, arm, arm, [&](std::size_t i) { timers[i].cancel(); }, poll, poll);
     }
 
     fire_result fire(const workload& w) override {
@@ -93,23 +79,19 @@ class asio_contender final : public contender {
             timers[i].expires_after(nanoseconds(w.idle_timeout));
             timers[i].async_wait(handler);
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (std::size_t i = 0; i < w.idle_n; ++i) {
-                if (i % workload::idle_batch == 0) {
-                    io.poll();  // one loop pass: the aborted waits complete
-                }
+        auto poll = [&] { io.poll(); };  // one loop pass: the aborted waits complete
+        const double ns = time_idle(
+            w, poll,
+            [&](std::size_t i) {
                 timers[i].expires_after(nanoseconds(w.idle_timeout));
                 timers[i].async_wait(handler);
-            }
-        }
-        io.poll();
-        const std::int64_t t1 = monotonic_ns();
+            },
+            poll);
         for (asio::steady_timer& t : timers) {
             t.cancel();
         }
         io.poll();
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {

@@ -77,6 +77,61 @@ inline std::int64_t cpu_ns() {
     return ts.tv_sec * ns_per_s + ts.tv_nsec;
 }
 
+// Does nothing: the default for the optional steps of time_churn and time_idle.
+struct no_step {
+    void operator()() const noexcept {}
+};
+
+// The churn workload's three timed phases around a contender's own calls: start(i, timeout)
+// for every timer in index order, refresh(i, timeout) in w.refresh_order, cancel(i) in
+// w.cancel_order (timeouts in ns).  end_refresh() and end_cancel() run last inside their
+// phase (a loop pass that completes the aborted waits, for asio).  Templates, so the calls
+// inline as if written in the loops.  ns per operation.
+template <class Start, class Refresh, class Cancel, class EndRefresh = no_step,
+          class EndCancel = no_step>
+churn_result time_churn(const workload& w, Start start, Refresh refresh, Cancel cancel,
+                        EndRefresh end_refresh = {}, EndCancel end_cancel = {}) {
+    const std::size_t n = w.churn_timeouts.size();
+    const std::int64_t t0 = monotonic_ns();
+    for (std::size_t i = 0; i < n; ++i) {
+        start(i, w.churn_timeouts[i]);
+    }
+    const std::int64_t t1 = monotonic_ns();
+    for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
+        refresh(w.refresh_order[k], w.churn_refresh_timeouts[k]);
+    }
+    end_refresh();
+    const std::int64_t t2 = monotonic_ns();
+    for (std::uint32_t i : w.cancel_order) {
+        cancel(i);
+    }
+    end_cancel();
+    const std::int64_t t3 = monotonic_ns();
+    const auto dn = static_cast<double>(n);
+    return {static_cast<double>(t1 - t0) / dn, static_cast<double>(t2 - t1) / dn,
+            static_cast<double>(t3 - t2) / dn};
+}
+
+// The idle workload's timed part: every timer refreshed w.idle_passes times in index order,
+// with pass_begins() before every workload::idle_batch-th refresh (what a loop does once
+// per pass: re-read its clock, complete aborted waits) and end() after the last.  ns per
+// refresh.
+template <class PassBegins, class Refresh, class End = no_step>
+double time_idle(const workload& w, PassBegins pass_begins, Refresh refresh, End end = {}) {
+    const std::int64_t t0 = monotonic_ns();
+    for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
+        for (std::size_t i = 0; i < w.idle_n; ++i) {
+            if (i % workload::idle_batch == 0) {
+                pass_begins();
+            }
+            refresh(i);
+        }
+    }
+    end();
+    const std::int64_t t1 = monotonic_ns();
+    return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+}
+
 // Records callback lateness for the fire workload.
 struct lateness {
     std::size_t fired = 0;

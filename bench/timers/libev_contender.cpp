@@ -43,25 +43,17 @@ class libev_contender final : public contender {
             ev_timer_init(&t, noop_cb, 0., 0.);
         }
         ev_now_update(loop_);
-        const std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            ev_timer_set(&timers[i], seconds(w.churn_timeouts[i]), 0.);
-            ev_timer_start(loop_, &timers[i]);
-        }
-        const std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            timers[i].repeat = seconds(w.churn_refresh_timeouts[k]);
-            ev_timer_again(loop_, &timers[i]);
-        }
-        const std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            ev_timer_stop(loop_, &timers[i]);
-        }
-        const std::int64_t t3 = monotonic_ns();
-        const double dn = static_cast<double>(n);
-        return {static_cast<double>(t1 - t0) / dn, static_cast<double>(t2 - t1) / dn,
-                static_cast<double>(t3 - t2) / dn};
+        return time_churn(
+            w,
+            [&](std::size_t i, std::int64_t timeout) {
+                ev_timer_set(&timers[i], seconds(timeout), 0.);
+                ev_timer_start(loop_, &timers[i]);
+            },
+            [&](std::size_t i, std::int64_t timeout) {
+                timers[i].repeat = seconds(timeout);
+                ev_timer_again(loop_, &timers[i]);
+            },
+            [&](std::size_t i) { ev_timer_stop(loop_, &timers[i]); });
     }
 
     fire_result fire(const workload& w) override {
@@ -96,20 +88,13 @@ class libev_contender final : public contender {
             ev_timer_init(&t, noop_cb, 0., timeout);
             ev_timer_again(loop_, &t);
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (std::size_t i = 0; i < w.idle_n; ++i) {
-                if (i % workload::idle_batch == 0) {
-                    ev_now_update(loop_);
-                }
-                ev_timer_again(loop_, &timers[i]);
-            }
-        }
-        const std::int64_t t1 = monotonic_ns();
+        const double ns = time_idle(
+            w, [&] { ev_now_update(loop_); },
+            [&](std::size_t i) { ev_timer_again(loop_, &timers[i]); });
         for (ev_timer& t : timers) {
             ev_timer_stop(loop_, &t);
         }
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {

@@ -47,28 +47,16 @@ class libevent_contender final : public contender {
         for (event*& e : timers) {
             e = event_new(base_, -1, 0, noop_cb, nullptr);
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            const timeval tv = to_timeval(w.churn_timeouts[i]);
+        auto add = [&](std::size_t i, std::int64_t timeout) {
+            const timeval tv = to_timeval(timeout);
             event_add(timers[i], &tv);
-        }
-        const std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            const timeval tv = to_timeval(w.churn_refresh_timeouts[k]);
-            event_add(timers[i], &tv);
-        }
-        const std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            event_del(timers[i]);
-        }
-        const std::int64_t t3 = monotonic_ns();
+        };
+        const churn_result r =
+            time_churn(w, add, add, [&](std::size_t i) { event_del(timers[i]); });
         for (event* e : timers) {
             event_free(e);
         }
-        const double dn = static_cast<double>(n);
-        return {static_cast<double>(t1 - t0) / dn, static_cast<double>(t2 - t1) / dn,
-                static_cast<double>(t3 - t2) / dn};
+        return r;
     }
 
     fire_result fire(const workload& w) override {
@@ -101,17 +89,13 @@ class libevent_contender final : public contender {
             e = event_new(base_, -1, 0, noop_cb, nullptr);
             event_add(e, &tv);
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (std::size_t i = 0; i < w.idle_n; ++i) {
-                event_add(timers[i], &tv);  // libevent reads its clock in event_add
-            }
-        }
-        const std::int64_t t1 = monotonic_ns();
+        // No pass step: libevent reads its clock in event_add.
+        const double ns =
+            time_idle(w, no_step{}, [&](std::size_t i) { event_add(timers[i], &tv); });
         for (event* e : timers) {
             event_free(e);
         }
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {

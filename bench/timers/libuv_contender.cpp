@@ -43,24 +43,13 @@ class libuv_contender final : public contender {
             uv_timer_init(&loop_, &t);
         }
         uv_update_time(&loop_);
-        const std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            uv_timer_start(&timers[i], noop_cb, ms_ceil(w.churn_timeouts[i]), 0);
-        }
-        const std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            uv_timer_start(&timers[i], noop_cb, ms_ceil(w.churn_refresh_timeouts[k]), 0);
-        }
-        const std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            uv_timer_stop(&timers[i]);
-        }
-        const std::int64_t t3 = monotonic_ns();
+        auto start = [&](std::size_t i, std::int64_t timeout) {
+            uv_timer_start(&timers[i], noop_cb, ms_ceil(timeout), 0);
+        };
+        const churn_result r =
+            time_churn(w, start, start, [&](std::size_t i) { uv_timer_stop(&timers[i]); });
         close_all(timers);
-        const double dn = static_cast<double>(n);
-        return {static_cast<double>(t1 - t0) / dn, static_cast<double>(t2 - t1) / dn,
-                static_cast<double>(t3 - t2) / dn};
+        return r;
     }
 
     fire_result fire(const workload& w) override {
@@ -94,18 +83,11 @@ class libuv_contender final : public contender {
             uv_timer_init(&loop_, &t);
             uv_timer_start(&t, noop_cb, timeout, 0);
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (std::size_t i = 0; i < w.idle_n; ++i) {
-                if (i % workload::idle_batch == 0) {
-                    uv_update_time(&loop_);
-                }
-                uv_timer_start(&timers[i], noop_cb, timeout, 0);
-            }
-        }
-        const std::int64_t t1 = monotonic_ns();
+        const double ns = time_idle(
+            w, [&] { uv_update_time(&loop_); },
+            [&](std::size_t i) { uv_timer_start(&timers[i], noop_cb, timeout, 0); });
         close_all(timers);
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {

@@ -43,28 +43,21 @@ class sdevent_contender final : public contender {
         sd_event_new(&e);
         std::vector<sd_event_source*> sources(n);
         const std::int64_t now = monotonic_ns();
-        const std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            sd_event_add_time(e, &sources[i], CLOCK_MONOTONIC, us_ceil(now + w.churn_timeouts[i]),
-                              accuracy_us, noop_cb, nullptr);
-        }
-        const std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            sd_event_source_set_time(sources[i], us_ceil(now + w.churn_refresh_timeouts[k]));
-        }
-        const std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            sd_event_source_set_enabled(sources[i], SD_EVENT_OFF);
-        }
-        const std::int64_t t3 = monotonic_ns();
+        const churn_result r = time_churn(
+            w,
+            [&](std::size_t i, std::int64_t timeout) {
+                sd_event_add_time(e, &sources[i], CLOCK_MONOTONIC, us_ceil(now + timeout),
+                                  accuracy_us, noop_cb, nullptr);
+            },
+            [&](std::size_t i, std::int64_t timeout) {
+                sd_event_source_set_time(sources[i], us_ceil(now + timeout));
+            },
+            [&](std::size_t i) { sd_event_source_set_enabled(sources[i], SD_EVENT_OFF); });
         for (sd_event_source* s : sources) {
             sd_event_source_unref(s);
         }
         sd_event_unref(e);
-        const double dn = static_cast<double>(n);
-        return {static_cast<double>(t1 - t0) / dn, static_cast<double>(t2 - t1) / dn,
-                static_cast<double>(t3 - t2) / dn};
+        return r;
     }
 
     fire_result fire(const workload& w) override {
@@ -102,21 +95,16 @@ class sdevent_contender final : public contender {
             sd_event_add_time(e, &s, CLOCK_MONOTONIC, us_ceil(now + w.idle_timeout), accuracy_us,
                               noop_cb, nullptr);
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (std::size_t i = 0; i < w.idle_n; ++i) {
-                if (i % workload::idle_batch == 0) {
-                    now = monotonic_ns();
-                }
+        const double ns = time_idle(
+            w, [&] { now = monotonic_ns(); },
+            [&](std::size_t i) {
                 sd_event_source_set_time(sources[i], us_ceil(now + w.idle_timeout));
-            }
-        }
-        const std::int64_t t1 = monotonic_ns();
+            });
         for (sd_event_source* s : sources) {
             sd_event_source_unref(s);
         }
         sd_event_unref(e);
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {

@@ -50,25 +50,15 @@ class queue_contender final : public contender {
         std::vector<node> nodes(n);
         timer_queue q(kind_);
         const std::int64_t now = monotonic_ns();  // a loop's cached time
-        churn_result r;
-        std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            q.start(nodes[i], nanoseconds(now + w.churn_timeouts[i]));
-        }
-        std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            q.refresh(nodes[i], nanoseconds(now + w.churn_refresh_timeouts[k]));
-        }
-        std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            q.cancel(nodes[i]);
-        }
-        std::int64_t t3 = monotonic_ns();
-        r.start_ns = static_cast<double>(t1 - t0) / static_cast<double>(n);
-        r.refresh_ns = static_cast<double>(t2 - t1) / static_cast<double>(n);
-        r.cancel_ns = static_cast<double>(t3 - t2) / static_cast<double>(n);
-        return r;
+        return time_churn(
+            w,
+            [&](std::size_t i, std::int64_t timeout) {
+                q.start(nodes[i], nanoseconds(now + timeout));
+            },
+            [&](std::size_t i, std::int64_t timeout) {
+                q.refresh(nodes[i], nanoseconds(now + timeout));
+            },
+            [&](std::size_t i) { q.cancel(nodes[i]); });
     }
 
     fire_result fire(const workload& w) override {
@@ -117,20 +107,13 @@ class queue_contender final : public contender {
         for (node& x : nodes) {
             q.start(x, nanoseconds(now + w.idle_timeout));
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (std::size_t i = 0; i < w.idle_n; ++i) {
-                if (i % workload::idle_batch == 0) {
-                    now = monotonic_ns();
-                }
-                q.refresh(nodes[i], nanoseconds(now + w.idle_timeout));
-            }
-        }
-        const std::int64_t t1 = monotonic_ns();
+        const double ns = time_idle(
+            w, [&] { now = monotonic_ns(); },
+            [&](std::size_t i) { q.refresh(nodes[i], nanoseconds(now + w.idle_timeout)); });
         for (node& x : nodes) {
             q.cancel(x);
         }
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {
@@ -179,26 +162,16 @@ class loop_contender final : public contender {
         const std::int64_t now = monotonic_ns();
         int sink = 0;
         int* p = &sink;
-        churn_result r;
-        std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            timers[i] = loop.at(
-                nanoseconds(now + w.churn_timeouts[i]), [p](std::uint64_t) { ++*p; },
-                clock_id::monotonic);
-        }
-        std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            timers[i].restart_at(nanoseconds(now + w.churn_refresh_timeouts[k]));
-        }
-        std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            timers[i].stop();
-        }
-        std::int64_t t3 = monotonic_ns();
-        r.start_ns = static_cast<double>(t1 - t0) / static_cast<double>(n);
-        r.refresh_ns = static_cast<double>(t2 - t1) / static_cast<double>(n);
-        r.cancel_ns = static_cast<double>(t3 - t2) / static_cast<double>(n);
+        const churn_result r = time_churn(
+            w,
+            [&](std::size_t i, std::int64_t timeout) {
+                timers[i] = loop.at(
+                    nanoseconds(now + timeout), [p](std::uint64_t) { ++*p; }, clock_id::monotonic);
+            },
+            [&](std::size_t i, std::int64_t timeout) {
+                timers[i].restart_at(nanoseconds(now + timeout));
+            },
+            [&](std::size_t i) { timers[i].stop(); });
         timers.clear();
         return r;
     }
@@ -235,15 +208,12 @@ class loop_contender final : public contender {
         for (timer_watcher& t : timers) {
             t = loop.after(nanoseconds(w.idle_timeout), [p](std::uint64_t) { ++*p; });
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (timer_watcher& t : timers) {
-                t.restart_after(nanoseconds(w.idle_timeout));  // reads the clock itself
-            }
-        }
-        const std::int64_t t1 = monotonic_ns();
+        // No pass step: restart_after reads the clock itself.
+        const double ns = time_idle(w, no_step{}, [&](std::size_t i) {
+            timers[i].restart_after(nanoseconds(w.idle_timeout));
+        });
         timers.clear();
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {
@@ -299,25 +269,10 @@ class embedded_contender final : public contender {
             t.set_callback([p] { ++*p; });
         }
         const std::int64_t now = monotonic_ns();
-        churn_result r;
-        std::int64_t t0 = monotonic_ns();
-        for (std::size_t i = 0; i < n; ++i) {
-            timers[i].start_at(loop, nanoseconds(now + w.churn_timeouts[i]));
-        }
-        std::int64_t t1 = monotonic_ns();
-        for (std::size_t k = 0; k < w.refresh_order.size(); ++k) {
-            const std::uint32_t i = w.refresh_order[k];
-            timers[i].start_at(loop, nanoseconds(now + w.churn_refresh_timeouts[k]));
-        }
-        std::int64_t t2 = monotonic_ns();
-        for (std::uint32_t i : w.cancel_order) {
-            timers[i].stop();
-        }
-        std::int64_t t3 = monotonic_ns();
-        r.start_ns = static_cast<double>(t1 - t0) / static_cast<double>(n);
-        r.refresh_ns = static_cast<double>(t2 - t1) / static_cast<double>(n);
-        r.cancel_ns = static_cast<double>(t3 - t2) / static_cast<double>(n);
-        return r;
+        auto start = [&](std::size_t i, std::int64_t timeout) {
+            timers[i].start_at(loop, nanoseconds(now + timeout));  // refreshes an active one
+        };
+        return time_churn(w, start, start, [&](std::size_t i) { timers[i].stop(); });
     }
 
     fire_result fire(const workload& w) override {
@@ -352,20 +307,13 @@ class embedded_contender final : public contender {
             t.set_callback([p] { ++*p; });
             t.start_at(loop, nanoseconds(now + w.idle_timeout));
         }
-        const std::int64_t t0 = monotonic_ns();
-        for (unsigned pass = 0; pass < w.idle_passes; ++pass) {
-            for (std::size_t i = 0; i < w.idle_n; ++i) {
-                if (i % workload::idle_batch == 0) {
-                    now = monotonic_ns();
-                }
-                timers[i].start_at(loop, nanoseconds(now + w.idle_timeout));
-            }
-        }
-        const std::int64_t t1 = monotonic_ns();
+        const double ns = time_idle(
+            w, [&] { now = monotonic_ns(); },
+            [&](std::size_t i) { timers[i].start_at(loop, nanoseconds(now + w.idle_timeout)); });
         for (embedded_timer& t : timers) {
             t.stop();
         }
-        return static_cast<double>(t1 - t0) / static_cast<double>(w.idle_n * w.idle_passes);
+        return ns;
     }
 
     void hold_pending(std::size_t n) override {
