@@ -28,10 +28,11 @@ const loop_options& check_options(const loop_options& options) {
                                 "event_loop: spin_margin=" + format_duration(options.spin_margin) +
                                     " must not be negative");
     }
-    if (options.spin_below.count() < 0) {
+    if (options.spin_below.count() < 0 || options.spin_below > std::chrono::milliseconds(1)) {
         throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                 "event_loop: spin_below=" + format_duration(options.spin_below) +
-                                    " must not be negative");
+                                    " must be from 0 to 1ms (a longer spin costs more than any "
+                                    "sleep)");
     }
     if (options.timer_coalescing.count() < 0) {
         throw std::system_error(

@@ -236,10 +236,10 @@ TEST(LoopPrecision, TimerSlackIsSetForTheThreadThatRunsTheLoop) {
 // blocks (a voluntary context switch), and the timer still never runs early.  Deadlines
 // farther away are slept for.
 TEST(LoopPrecision, ShortWaitsSpinInsteadOfSleeping) {
-    event_loop loop(backend_kind::epoll, loop_options{.spin_below = 50ms});
+    event_loop loop(backend_kind::epoll, loop_options{.spin_below = 1ms});
     nanoseconds ran_at{};
     timer_watcher timer =
-        loop.after(5ms, [&](std::uint64_t) { ran_at = clock_now(clock_id::monotonic); });
+        loop.after(500us, [&](std::uint64_t) { ran_at = clock_now(clock_id::monotonic); });
     const long switches_before = voluntary_switches();
     loop.run();
     EXPECT_EQ(voluntary_switches() - switches_before, 0);
@@ -288,6 +288,15 @@ TEST(LoopPrecision, NegativeOptionsAreRefused) {
     } catch (const std::system_error& error) {
         EXPECT_EQ(error.code(), std::errc::invalid_argument);
         EXPECT_NE(std::string(error.what()).find("spin_below=-2us"), std::string::npos)
+            << error.what();
+    }
+    try {
+        event_loop loop(backend_kind::epoll, loop_options{.spin_below = 2ms});
+        ADD_FAILURE() << "spin_below above 1 ms accepted";
+    } catch (const std::system_error& error) {
+        EXPECT_EQ(error.code(), std::errc::invalid_argument);
+        EXPECT_NE(std::string(error.what()).find("spin_below=2ms must be from 0 to 1ms"),
+                  std::string::npos)
             << error.what();
     }
 }
