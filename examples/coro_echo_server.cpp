@@ -6,7 +6,8 @@
 //
 // Each connection is one coroutine: read a line with a time limit, echo it, repeat.  When the
 // limit wins, with_timeout has already cancelled the read (nothing of it is left registered),
-// so closing the connection right there is safe.
+// so closing the connection right there is safe; the close is graceful (the notice is
+// delivered first) and waits at most close_timeout for the client to hang up.
 #include <arpa/inet.h>
 
 #include <chrono>
@@ -26,6 +27,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+constexpr std::chrono::nanoseconds close_timeout = 1s;
+
 struct settings {
     std::uint16_t port = 7777;
     std::chrono::nanoseconds idle = 10s;
@@ -44,7 +47,9 @@ tfd::task<> serve(tfd::event_loop& loop, tfd::accepted accepted, std::chrono::na
             std::printf("Connection %d idle for %.3f s: closing\n", number,
                         std::chrono::duration<double>(idle).count());
             co_await connection.write("idle timeout\n");
-            connection.close();
+            // Graceful: the notice reaches the client before its end of file.
+            tfd::close_reason why = co_await connection.close(close_timeout, stop);
+            std::printf("Connection %d closed (%s)\n", number, tfd::to_string(why));
             co_return;
         }
         if (!*line) {

@@ -31,6 +31,7 @@
 #include "tfd/tcp_endpoint.hpp"
 #include "tfd/tcp_listener.hpp"
 #include "tfd/unique_fd.hpp"
+#include "tfd/waiter_slot.hpp"
 
 namespace tfd {
 
@@ -72,45 +73,33 @@ class async_listener {
     void close() noexcept;
 
   private:
-    struct waiter {
-        void (*complete)(waiter& self) noexcept;
-    };
     void on_accept(unique_fd socket, const tcp_endpoint& peer);
-    void wait(waiter& w);
 
     event_loop* loop_;
     options options_;
     std::deque<accepted> queue_;
-    waiter* waiting_ = nullptr;
+    detail::waiter_slot accepting_;  // the coroutine waiting in accept()
     std::uint64_t overflowed_ = 0;
     bool closed_ = false;
     tcp_listener listener_;  // last: destroyed first, so no accept reaches a half-gone object
 };
 
 template <class Stop>
-class async_listener::accept_awaiter : async_listener::waiter {
+class async_listener::accept_awaiter
+    : public detail::slot_awaiter<async_listener::accept_awaiter<Stop>, Stop> {
   public:
-    accept_awaiter(async_listener& owner, Stop stop) noexcept
-        : waiter{&complete}, owner_(&owner), stop_(std::move(stop)) {}
-    accept_awaiter(accept_awaiter&&) noexcept = default;
-    ~accept_awaiter() { cancel_quietly(); }
+    static constexpr detail::cancelled_operation operation = detail::cancelled_operation::accept;
+    static constexpr const char* busy = "async_listener::accept: another coroutine already waits";
 
-    bool await_ready() const noexcept {
-        return stop_.requested() || owner_->closed_ || !owner_->queue_.empty();
-    }
-    bool await_suspend(std::coroutine_handle<> h) {
-        owner_->wait(*this);
-        if (!stop_.bind(owner_->loop(), &on_stop, this)) {
-            owner_->waiting_ = nullptr;
-            return false;
-        }
-        awaiting_ = h;
-        return true;
-    }
-    accepted await_resume() {
-        if (stop_.requested() && !completed_) {
-            detail::throw_cancelled(detail::cancelled_operation::accept);
-        }
+    accept_awaiter(async_listener& owner, Stop stop) noexcept
+        : detail::slot_awaiter<accept_awaiter, Stop>(owner.accepting_, owner.loop(),
+                                                     std::move(stop)),
+          owner_(&owner) {}
+
+  private:
+    friend detail::slot_awaiter<accept_awaiter, Stop>;
+    [[nodiscard]] bool ready() const noexcept { return owner_->closed_ || !owner_->queue_.empty(); }
+    accepted take() {
         if (owner_->queue_.empty()) {
             throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),
                                     "async_listener::accept: the listener was closed");
@@ -119,32 +108,8 @@ class async_listener::accept_awaiter : async_listener::waiter {
         owner_->queue_.pop_front();
         return next;
     }
-    void cancel() noexcept {
-        if (awaiting_) {
-            cancel_quietly();
-            std::exchange(awaiting_, nullptr).resume();
-        }
-    }
-
-  private:
-    void cancel_quietly() noexcept {
-        if (awaiting_) {
-            owner_->waiting_ = nullptr;
-            stop_.unbind();
-        }
-    }
-    static void complete(waiter& w) noexcept {
-        auto& self = static_cast<accept_awaiter&>(w);
-        self.completed_ = true;
-        self.stop_.unbind();
-        std::exchange(self.awaiting_, nullptr).resume();
-    }
-    static void on_stop(void* self) noexcept { static_cast<accept_awaiter*>(self)->cancel(); }
 
     async_listener* owner_;
-    bool completed_ = false;
-    std::coroutine_handle<> awaiting_;
-    [[no_unique_address]] Stop stop_;
 };
 
 inline async_listener::accept_awaiter<detail::no_stop> async_listener::accept() noexcept {
