@@ -12,12 +12,11 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <stop_token>
 #include <string>
-#include <string_view>
 
+#include "server_options.hpp"
 #include "tfd/async_connection.hpp"
 #include "tfd/async_listener.hpp"
 #include "tfd/task.hpp"
@@ -29,12 +28,7 @@ using namespace std::chrono_literals;
 
 constexpr std::chrono::nanoseconds close_timeout = 1s;
 
-struct settings {
-    std::uint16_t port = 7777;
-    std::chrono::nanoseconds idle = 10s;
-    tfd::backend_kind backend = tfd::backend_kind::epoll;
-    std::optional<std::chrono::nanoseconds> duration;
-};
+using server_options::settings;
 
 tfd::task<> serve(tfd::event_loop& loop, tfd::accepted accepted, std::chrono::nanoseconds idle,
                   std::stop_token stop) {
@@ -86,59 +80,6 @@ tfd::task<> deadline(tfd::event_loop& loop, std::chrono::nanoseconds duration,
     stopping.request_stop();
 }
 
-[[noreturn]] void usage(const char* problem) {
-    std::fprintf(stderr,
-                 "coro_echo_server: %s\n"
-                 "usage: coro_echo_server [--port N] [--idle SECONDS] "
-                 "[--backend epoll|poll|select] [--duration SECONDS]\n",
-                 problem);
-    std::exit(2);
-}
-
-std::chrono::nanoseconds parse_seconds(const char* text, const char* option) {
-    char* end = nullptr;
-    double seconds = std::strtod(text, &end);
-    if (*text == '\0' || *end != '\0' || !(seconds > 0) || seconds > 1e6) {
-        usage((std::string(option) + " takes a positive number of seconds").c_str());
-    }
-    return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
-}
-
-settings parse_arguments(int argc, char** argv) {
-    settings config;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view option = argv[i];
-        if (option == "--help" || option == "-h") {
-            usage("a line echo server with an idle timeout per connection");
-        }
-        if (i + 1 >= argc) {
-            usage(("missing value after " + std::string(option)).c_str());
-        }
-        std::string_view value = argv[++i];
-        if (option == "--port") {
-            char* end = nullptr;
-            unsigned long port = std::strtoul(argv[i], &end, 10);
-            if (value.empty() || *end != '\0' || port > 65535) {
-                usage("--port takes a number from 0 to 65535");
-            }
-            config.port = static_cast<std::uint16_t>(port);
-        } else if (option == "--idle") {
-            config.idle = parse_seconds(argv[i], "--idle");
-        } else if (option == "--duration") {
-            config.duration = parse_seconds(argv[i], "--duration");
-        } else if (option == "--backend") {
-            auto backend = tfd::parse_backend_kind(value);
-            if (!backend) {
-                usage("--backend takes epoll, poll or select");
-            }
-            config.backend = *backend;
-        } else {
-            usage(("unknown option " + std::string(option)).c_str());
-        }
-    }
-    return config;
-}
-
 int run(const settings& config) {
     tfd::event_loop loop(config.backend);
     std::stop_source stopping;
@@ -164,10 +105,19 @@ int run(const settings& config) {
     return 0;
 }
 
+const server_options::server program{
+    "coro_echo_server",
+    "a line echo server with an idle timeout per connection",
+    "coro_echo_server [--port N] [--idle SECONDS] [--backend epoll|poll|select] "
+    "[--duration SECONDS]",
+    7777,
+    false,
+    10s};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    settings config = parse_arguments(argc, argv);
+    settings config = server_options::parse_arguments(argc, argv, program);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     try {
         return run(config);
