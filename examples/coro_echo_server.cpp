@@ -106,23 +106,18 @@ int run(const settings& config) {
 }
 
 const server_options::server program{
-    "coro_echo_server",
-    "a line echo server with an idle timeout per connection",
-    "coro_echo_server [--port N] [--idle SECONDS] [--backend epoll|poll|select] "
-    "[--duration SECONDS]",
-    7777,
-    false,
-    10s};
+    .name = "coro_echo_server",
+    .summary = "a line echo server with an idle timeout per connection",
+    .usage =
+        "coro_echo_server [--port N] [--idle SECONDS] [--backend epoll|poll|select] "
+        "[--duration SECONDS]",
+    .default_port = 7777,
+    .takes_clock = false,
+    .default_idle = 10s,
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    settings config = server_options::parse_arguments(argc, argv, program);
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    try {
-        return run(config);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "coro_echo_server: %s\n", e.what());
-        return 1;
-    }
+    return server_options::run(argc, argv, program, run);
 }

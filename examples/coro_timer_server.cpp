@@ -174,23 +174,18 @@ int run(const settings& config) {
 }
 
 const server_options::server program{
-    "coro_timer_server",
-    "the timer server written with coroutines",
-    "coro_timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
-    "                         [--backend epoll|poll|select] [--duration SECONDS]",
-    1234,
-    true,
-    std::nullopt};
+    .name = "coro_timer_server",
+    .summary = "the timer server written with coroutines",
+    .usage =
+        "coro_timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
+        "                         [--backend epoll|poll|select] [--duration SECONDS]",
+    .default_port = 1234,
+    .takes_clock = true,
+    .default_idle = std::nullopt,
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    settings config = server_options::parse_arguments(argc, argv, program);
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    try {
-        return run(config);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "coro_timer_server: %s\n", e.what());
-        return 1;
-    }
+    return server_options::run(argc, argv, program, run);
 }

@@ -1,8 +1,9 @@
-// The example servers' command line: each option's check and message, written once.
+// The example servers' command line and main(): each option's check and message, written once.
 #include "server_options.hpp"
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -77,6 +78,17 @@ settings parse_arguments(int argc, char** argv, const server& program) {
         }
     }
     return config;
+}
+
+int run(int argc, char** argv, const server& program, int (*serve)(const settings& config)) {
+    settings config = parse_arguments(argc, argv, program);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    try {
+        return serve(config);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program.name, e.what());
+        return 1;
+    }
 }
 
 }  // namespace server_options

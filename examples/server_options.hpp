@@ -6,7 +6,7 @@
 //
 // --clock and --idle only for the servers that take them (an unknown option otherwise).
 // Bad input prints "NAME: <what is wrong>" and the usage to stderr and exits with status 2;
-// --help prints the server's summary the same way.
+// --help prints the server's summary the same way.  run() is the rest of main() they share.
 #pragma once
 
 #include <chrono>
@@ -38,5 +38,10 @@ struct server {
 
 // The settings argv asks for (the defaults where it says nothing); exits on bad input.
 settings parse_arguments(int argc, char** argv, const server& program);
+
+// The whole of a server's main(): parses argv, makes stdout line-buffered (so that every
+// message shows as it happens, into a pipe or file too) and returns what `serve` returns;
+// an exception escaping `serve` is printed as "NAME: <what>" and makes it 1.
+int run(int argc, char** argv, const server& program, int (*serve)(const settings& config));
 
 }  // namespace server_options

@@ -210,25 +210,23 @@ class server {
 };
 
 const server_options::server program{
-    "timer_server",
-    "a timer and TCP control server on tfd::event_loop",
-    "timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
-    "                    [--backend epoll|poll|select] [--duration SECONDS]",
-    1234,
-    true,
-    std::nullopt};
+    .name = "timer_server",
+    .summary = "a timer and TCP control server on tfd::event_loop",
+    .usage =
+        "timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
+        "                    [--backend epoll|poll|select] [--duration SECONDS]",
+    .default_port = 1234,
+    .takes_clock = true,
+    .default_idle = std::nullopt,
+};
+
+int serve(const settings& config) {
+    server instance(config);
+    return instance.run();
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    settings config = server_options::parse_arguments(argc, argv, program);
-    // Line-buffered even into a pipe or file, so every message is visible as it happens.
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    try {
-        server instance(config);
-        return instance.run();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "timer_server: %s\n", e.what());
-        return 1;
-    }
+    return server_options::run(argc, argv, program, serve);
 }

@@ -57,10 +57,17 @@ class async_connection {
         tcp_connection::limits connection{};
         std::size_t max_queued = 64 * 1024;  // bytes of lines received and not read yet
     };
+
+  private:
+    // read_line()'s and close()'s waits, for detail::slot_awaiter.
+    struct line_wait;
+    struct close_wait;
+
+  public:
     template <class Stop>
-    class line_awaiter;
+    using line_awaiter = detail::slot_awaiter<line_wait, Stop>;
     template <class Stop>
-    class close_awaiter;
+    using close_awaiter = detail::slot_awaiter<close_wait, Stop>;
     static constexpr std::chrono::nanoseconds default_close_timeout = std::chrono::seconds(10);
     // write()'s awaiter: already complete when made.
     struct write_awaiter {
@@ -129,45 +136,25 @@ class async_connection {
     tcp_connection connection_;  // last: destroyed first
 };
 
-template <class Stop>
-class async_connection::line_awaiter
-    : public detail::slot_awaiter<async_connection::line_awaiter<Stop>, Stop> {
-  public:
+struct async_connection::line_wait {
+    using owner = async_connection;
     static constexpr detail::cancelled_operation operation = detail::cancelled_operation::read_line;
     static constexpr const char* busy =
         "async_connection::read_line: another coroutine already waits";
-
-    line_awaiter(async_connection& owner, Stop stop) noexcept
-        : detail::slot_awaiter<line_awaiter, Stop>(owner.reading_, owner.loop(), std::move(stop)),
-          owner_(&owner) {}
-
-  private:
-    friend detail::slot_awaiter<line_awaiter, Stop>;
-    [[nodiscard]] bool ready() const noexcept {
-        return !owner_->lines_.empty() || !owner_->is_open() || owner_->is_closing();
+    static detail::waiter_slot& slot(async_connection& c) noexcept { return c.reading_; }
+    static bool ready(const async_connection& c) noexcept {
+        return !c.lines_.empty() || !c.is_open() || c.is_closing();
     }
-    std::optional<received_line> take() noexcept { return owner_->take(); }
-
-    async_connection* owner_;
+    static std::optional<received_line> take(async_connection& c) noexcept { return c.take(); }
 };
 
-template <class Stop>
-class async_connection::close_awaiter
-    : public detail::slot_awaiter<async_connection::close_awaiter<Stop>, Stop> {
-  public:
+struct async_connection::close_wait {
+    using owner = async_connection;
     static constexpr detail::cancelled_operation operation = detail::cancelled_operation::close;
     static constexpr const char* busy = "async_connection::close: another coroutine already waits";
-
-    close_awaiter(async_connection& owner, Stop stop) noexcept
-        : detail::slot_awaiter<close_awaiter, Stop>(owner.closing_, owner.loop(), std::move(stop)),
-          owner_(&owner) {}
-
-  private:
-    friend detail::slot_awaiter<close_awaiter, Stop>;
-    [[nodiscard]] bool ready() const noexcept { return !owner_->is_open(); }
-    [[nodiscard]] close_reason take() const noexcept { return *owner_->reason_; }
-
-    async_connection* owner_;
+    static detail::waiter_slot& slot(async_connection& c) noexcept { return c.closing_; }
+    static bool ready(const async_connection& c) noexcept { return !c.is_open(); }
+    static close_reason take(const async_connection& c) noexcept { return *c.reason_; }
 };
 
 inline async_connection::line_awaiter<detail::no_stop> async_connection::read_line() noexcept {

@@ -47,8 +47,13 @@ class async_listener {
         tcp_listener::options listen{};
         std::size_t max_queued = 128;
     };
+
+  private:
+    struct accept_wait;  // accept()'s wait, for detail::slot_awaiter
+
+  public:
     template <class Stop>
-    class accept_awaiter;
+    using accept_awaiter = detail::slot_awaiter<accept_wait, Stop>;
 
     // Binds and listens as tcp_listener does (throws std::system_error naming the address).
     async_listener(event_loop& loop, const std::string& address, std::uint16_t port, options opts);
@@ -84,32 +89,21 @@ class async_listener {
     tcp_listener listener_;  // last: destroyed first, so no accept reaches a half-gone object
 };
 
-template <class Stop>
-class async_listener::accept_awaiter
-    : public detail::slot_awaiter<async_listener::accept_awaiter<Stop>, Stop> {
-  public:
+struct async_listener::accept_wait {
+    using owner = async_listener;
     static constexpr detail::cancelled_operation operation = detail::cancelled_operation::accept;
     static constexpr const char* busy = "async_listener::accept: another coroutine already waits";
-
-    accept_awaiter(async_listener& owner, Stop stop) noexcept
-        : detail::slot_awaiter<accept_awaiter, Stop>(owner.accepting_, owner.loop(),
-                                                     std::move(stop)),
-          owner_(&owner) {}
-
-  private:
-    friend detail::slot_awaiter<accept_awaiter, Stop>;
-    [[nodiscard]] bool ready() const noexcept { return owner_->closed_ || !owner_->queue_.empty(); }
-    accepted take() {
-        if (owner_->queue_.empty()) {
+    static detail::waiter_slot& slot(async_listener& l) noexcept { return l.accepting_; }
+    static bool ready(const async_listener& l) noexcept { return l.closed_ || !l.queue_.empty(); }
+    static accepted take(async_listener& l) {
+        if (l.queue_.empty()) {
             throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),
                                     "async_listener::accept: the listener was closed");
         }
-        accepted next = std::move(owner_->queue_.front());
-        owner_->queue_.pop_front();
+        accepted next = std::move(l.queue_.front());
+        l.queue_.pop_front();
         return next;
     }
-
-    async_listener* owner_;
 };
 
 inline async_listener::accept_awaiter<detail::no_stop> async_listener::accept() noexcept {

@@ -3,11 +3,11 @@
 // close), written once.
 //
 // The object (the owner) keeps a waiter_slot per kind of wait and calls complete() when
-// what the waiter wants is there; the awaiter is a slot_awaiter, which the owner's nested
-// awaiter class derives from, supplying only when the wait is already over (ready()) and
-// what co_await returns (take()).  The slot_awaiter does the rest the same way for every
-// owner: the EBUSY refusal of a second waiter, the stop token, cancel() (with_timeout and
-// with_stop) and unregistering when the frame is destroyed mid-wait.
+// what the waiter wants is there; the awaiter is a slot_awaiter, to which the owner says
+// only when the wait is already over (ready()) and what co_await returns (take()).  The
+// slot_awaiter does the rest the same way for every owner: the EBUSY refusal of a second
+// waiter, the stop token, cancel() (with_timeout and with_stop) and unregistering when the
+// frame is destroyed mid-wait.
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
@@ -64,11 +64,14 @@ class waiter_slot {
     waiter* waiting_ = nullptr;
 };
 
-// The awaiter of a waiter_slot.  Derived (CRTP, which befriends it) provides
-//   bool ready() const noexcept             the wait is already over: no suspension;
-//   T take()                                co_await's value, once ready or completed;
-//   static constexpr cancelled_operation operation   what a stop throws;
-//   static constexpr const char* busy       the EBUSY message for a second waiter.
+// The awaiter of a waiter_slot.  Wait describes one kind of wait, and is a struct nested in
+// its owner so that it may read the owner's private state:
+//   using owner = ...;                                the object waited on (has loop())
+//   static constexpr cancelled_operation operation;   what a stop throws
+//   static constexpr const char* busy;                the EBUSY message for a second waiter
+//   static waiter_slot& slot(owner&) noexcept;        where the waiter waits
+//   static bool ready(const owner&) noexcept;         the wait is over: no suspension
+//   static T take(owner&);                            co_await's value, once ready or completed
 // Stop is stop_binding (a stoppable wait) or no_stop.
 //
 // States: made (not suspended), suspended (awaiting_ set, in the slot, the stop listened
@@ -80,21 +83,23 @@ class waiter_slot {
 // A stop requested before the wait ends it too, without suspending; completed_ tells a
 // wait that the owner completed (its value is taken even if a stop came in too) from one
 // that the stop ended.
-template <class Derived, class Stop>
+template <class Wait, class Stop>
 class slot_awaiter : waiter_slot::waiter {
   public:
-    slot_awaiter(waiter_slot& slot, event_loop& loop, Stop stop) noexcept
-        : waiter(&complete), slot_(&slot), loop_(&loop), stop_(std::move(stop)) {}
+    using owner_type = typename Wait::owner;
+
+    slot_awaiter(owner_type& owner, Stop stop) noexcept
+        : waiter(&complete), owner_(&owner), stop_(std::move(stop)) {}
     // Only before it suspends (lifetime rule 4 of docs/coroutines.md).
     slot_awaiter(slot_awaiter&&) noexcept = default;
     slot_awaiter& operator=(slot_awaiter&&) = delete;
     ~slot_awaiter() { leave(); }
 
-    bool await_ready() const noexcept { return stop_.requested() || derived().ready(); }
+    bool await_ready() const noexcept { return stop_.requested() || Wait::ready(*owner_); }
     bool await_suspend(std::coroutine_handle<> h) {
-        slot_->attach(*this, Derived::busy);
-        if (!stop_.bind(*loop_, &on_stop, this)) {
-            slot_->detach();  // the stop came in meanwhile: do not suspend, await_resume throws
+        Wait::slot(*owner_).attach(*this, Wait::busy);
+        if (!stop_.bind(owner_->loop(), &on_stop, this)) {
+            Wait::slot(*owner_).detach();  // stopped meanwhile: no suspension, await_resume throws
             return false;
         }
         awaiting_ = h;
@@ -102,9 +107,9 @@ class slot_awaiter : waiter_slot::waiter {
     }
     decltype(auto) await_resume() {
         if (stop_.requested() && !completed_) {
-            throw_cancelled(Derived::operation);
+            throw_cancelled(Wait::operation);
         }
-        return derived().take();
+        return Wait::take(*owner_);
     }
     void cancel() noexcept {
         if (awaiting_) {
@@ -114,14 +119,10 @@ class slot_awaiter : waiter_slot::waiter {
     }
 
   private:
-    [[nodiscard]] const Derived& derived() const noexcept {
-        return static_cast<const Derived&>(*this);
-    }
-    [[nodiscard]] Derived& derived() noexcept { return static_cast<Derived&>(*this); }
     // Leaves the slot and stops listening, if suspended; the coroutine is not resumed.
     void leave() noexcept {
         if (awaiting_) {
-            slot_->detach();
+            Wait::slot(*owner_).detach();
             stop_.unbind();
         }
     }
@@ -133,8 +134,7 @@ class slot_awaiter : waiter_slot::waiter {
     }
     static void on_stop(void* self) noexcept { static_cast<slot_awaiter*>(self)->cancel(); }
 
-    waiter_slot* slot_;
-    event_loop* loop_;
+    owner_type* owner_;
     std::coroutine_handle<> awaiting_;
     [[no_unique_address]] Stop stop_;
     bool completed_ = false;

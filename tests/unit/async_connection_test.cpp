@@ -100,20 +100,29 @@ TEST(CoroAsyncConnection, APeerThatOutrunsTheReaderIsDisconnected) {
     EXPECT_EQ(client.reason(), close_reason::error);
 }
 
-TEST(CoroAsyncConnection, StopEndsAWaitingRead) {
-    harness h;
+// What a stop request on the loop's thread makes of the wait that `start` begins on
+// `client`: the message of the operation_cancelled it throws (empty if none).
+template <class Start>
+std::string stop_outcome(async_connection& client, Start start) {
     std::stop_source source;
     std::string outcome;
-    async_connection client(h.loop, std::move(h.ours));
-    h.loop.spawn([](async_connection& c, std::stop_token t, std::string& out) -> task<> {
-        try {
-            co_await c.read_line(t);
-        } catch (const operation_cancelled& e) {
-            out = e.what();
-        }
-    }(client, source.get_token(), outcome));
+    client.loop().spawn(
+        [](async_connection& c, Start begin, std::stop_token t, std::string& out) -> task<> {
+            try {
+                (void)co_await begin(c, t);
+            } catch (const operation_cancelled& e) {
+                out = e.what();
+            }
+        }(client, start, source.get_token(), outcome));
     source.request_stop();
-    EXPECT_EQ(outcome, "async_connection::read_line: Operation canceled");
+    return outcome;
+}
+
+TEST(CoroAsyncConnection, StopEndsAWaitingRead) {
+    harness h;
+    async_connection client(h.loop, std::move(h.ours));
+    auto read = [](async_connection& c, std::stop_token t) { return c.read_line(std::move(t)); };
+    EXPECT_EQ(stop_outcome(client, read), "async_connection::read_line: Operation canceled");
     EXPECT_TRUE(client.is_open());
 }
 
@@ -229,18 +238,9 @@ TEST(CoroAsyncConnection, CloseEndsAWaitingReadAfterTheQueuedLines) {
 
 TEST(CoroAsyncConnection, StopEndsAWaitingClose) {
     harness h;
-    std::stop_source source;
-    std::string outcome;
     async_connection client(h.loop, std::move(h.ours));
-    h.loop.spawn([](async_connection& c, std::stop_token t, std::string& out) -> task<> {
-        try {
-            (void)co_await c.close(1s, t);
-        } catch (const operation_cancelled& e) {
-            out = e.what();
-        }
-    }(client, source.get_token(), outcome));
-    source.request_stop();
-    EXPECT_EQ(outcome, "async_connection::close: Operation canceled");
+    auto close = [](async_connection& c, std::stop_token t) { return c.close(1s, std::move(t)); };
+    EXPECT_EQ(stop_outcome(client, close), "async_connection::close: Operation canceled");
     EXPECT_TRUE(client.is_closing());  // the close goes on without the waiter
 }
 
