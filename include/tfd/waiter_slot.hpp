@@ -12,6 +12,7 @@
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
 
+#include <cassert>
 #include <coroutine>
 #include <system_error>
 #include <utility>
@@ -49,7 +50,11 @@ class waiter_slot {
         }
         waiting_ = &w;
     }
-    void detach() noexcept { waiting_ = nullptr; }
+    // Lets go of `w`, which must be the waiter (checked in debug builds).
+    void detach([[maybe_unused]] const waiter& w) noexcept {
+        assert(waiting_ == &w);
+        waiting_ = nullptr;
+    }
     [[nodiscard]] bool occupied() const noexcept { return waiting_ != nullptr; }
     // Empties the slot and resumes its waiter, if any.  The resumed coroutine may destroy the
     // owner: the caller must not touch it afterwards.
@@ -99,7 +104,8 @@ class slot_awaiter : waiter_slot::waiter {
     bool await_suspend(std::coroutine_handle<> h) {
         Wait::slot(*owner_).attach(*this, Wait::busy);
         if (!stop_.bind(owner_->loop(), &on_stop, this)) {
-            Wait::slot(*owner_).detach();  // stopped meanwhile: no suspension, await_resume throws
+            // Stopped meanwhile: no suspension, await_resume throws.
+            Wait::slot(*owner_).detach(*this);
             return false;
         }
         awaiting_ = h;
@@ -122,7 +128,7 @@ class slot_awaiter : waiter_slot::waiter {
     // Leaves the slot and stops listening, if suspended; the coroutine is not resumed.
     void leave() noexcept {
         if (awaiting_) {
-            Wait::slot(*owner_).detach();
+            Wait::slot(*owner_).detach(*this);
             stop_.unbind();
         }
     }
