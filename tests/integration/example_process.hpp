@@ -3,6 +3,7 @@
 // blocking clients that connect, send and read whole lines.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 #include <unistd.h>
 
