@@ -6,17 +6,17 @@
 //
 // Each connection is one coroutine: read a line with a time limit, echo it, repeat.  When the
 // limit wins, with_timeout has already cancelled the read (nothing of it is left registered),
-// so closing the connection right there is safe.
+// so closing the connection right there is safe; the close is graceful (the notice is
+// delivered first) and waits at most close_timeout for the client to hang up.
 #include <arpa/inet.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <stop_token>
 #include <string>
-#include <string_view>
 
+#include "server_options.hpp"
 #include "tfd/async_connection.hpp"
 #include "tfd/async_listener.hpp"
 #include "tfd/task.hpp"
@@ -26,12 +26,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct settings {
-    std::uint16_t port = 7777;
-    std::chrono::nanoseconds idle = 10s;
-    tfd::backend_kind backend = tfd::backend_kind::epoll;
-    std::optional<std::chrono::nanoseconds> duration;
-};
+constexpr std::chrono::nanoseconds close_timeout = 1s;
+
+using server_options::settings;
 
 tfd::task<> serve(tfd::event_loop& loop, tfd::accepted accepted, std::chrono::nanoseconds idle,
                   std::stop_token stop) {
@@ -44,7 +41,9 @@ tfd::task<> serve(tfd::event_loop& loop, tfd::accepted accepted, std::chrono::na
             std::printf("Connection %d idle for %.3f s: closing\n", number,
                         std::chrono::duration<double>(idle).count());
             co_await connection.write("idle timeout\n");
-            connection.close();
+            // Graceful: the notice reaches the client before its end of file.
+            tfd::close_reason why = co_await connection.close(close_timeout, stop);
+            std::printf("Connection %d closed (%s)\n", number, tfd::to_string(why));
             co_return;
         }
         if (!*line) {
@@ -81,59 +80,6 @@ tfd::task<> deadline(tfd::event_loop& loop, std::chrono::nanoseconds duration,
     stopping.request_stop();
 }
 
-[[noreturn]] void usage(const char* problem) {
-    std::fprintf(stderr,
-                 "coro_echo_server: %s\n"
-                 "usage: coro_echo_server [--port N] [--idle SECONDS] "
-                 "[--backend epoll|poll|select] [--duration SECONDS]\n",
-                 problem);
-    std::exit(2);
-}
-
-std::chrono::nanoseconds parse_seconds(const char* text, const char* option) {
-    char* end = nullptr;
-    double seconds = std::strtod(text, &end);
-    if (*text == '\0' || *end != '\0' || !(seconds > 0) || seconds > 1e6) {
-        usage((std::string(option) + " takes a positive number of seconds").c_str());
-    }
-    return std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
-}
-
-settings parse_arguments(int argc, char** argv) {
-    settings config;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view option = argv[i];
-        if (option == "--help" || option == "-h") {
-            usage("a line echo server with an idle timeout per connection");
-        }
-        if (i + 1 >= argc) {
-            usage(("missing value after " + std::string(option)).c_str());
-        }
-        std::string_view value = argv[++i];
-        if (option == "--port") {
-            char* end = nullptr;
-            unsigned long port = std::strtoul(argv[i], &end, 10);
-            if (value.empty() || *end != '\0' || port > 65535) {
-                usage("--port takes a number from 0 to 65535");
-            }
-            config.port = static_cast<std::uint16_t>(port);
-        } else if (option == "--idle") {
-            config.idle = parse_seconds(argv[i], "--idle");
-        } else if (option == "--duration") {
-            config.duration = parse_seconds(argv[i], "--duration");
-        } else if (option == "--backend") {
-            auto backend = tfd::parse_backend_kind(value);
-            if (!backend) {
-                usage("--backend takes epoll, poll or select");
-            }
-            config.backend = *backend;
-        } else {
-            usage(("unknown option " + std::string(option)).c_str());
-        }
-    }
-    return config;
-}
-
 int run(const settings& config) {
     tfd::event_loop loop(config.backend);
     std::stop_source stopping;
@@ -159,15 +105,19 @@ int run(const settings& config) {
     return 0;
 }
 
+const server_options::server program{
+    .name = "coro_echo_server",
+    .summary = "a line echo server with an idle timeout per connection",
+    .usage =
+        "coro_echo_server [--port N] [--idle SECONDS] [--backend epoll|poll|select] "
+        "[--duration SECONDS]",
+    .default_port = 7777,
+    .takes_clock = false,
+    .default_idle = 10s,
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    settings config = parse_arguments(argc, argv);
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    try {
-        return run(config);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "coro_echo_server: %s\n", e.what());
-        return 1;
-    }
+    return server_options::run(argc, argv, program, run);
 }

@@ -15,13 +15,13 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "server_options.hpp"
 #include "tfd/async_connection.hpp"
 #include "tfd/async_listener.hpp"
 #include "tfd/task.hpp"
@@ -33,12 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 using timer_server::command_kind;
 
-struct settings {
-    std::uint16_t port = 1234;
-    tfd::clock_id clock = tfd::clock_id::monotonic;
-    tfd::backend_kind backend = tfd::backend_kind::epoll;
-    std::optional<std::chrono::nanoseconds> duration;
-};
+using server_options::settings;
 
 constexpr int timer_count = 3;
 
@@ -137,60 +132,6 @@ tfd::task<> deadline(server& s, std::chrono::nanoseconds duration) {
     s.stop();
 }
 
-[[noreturn]] void usage(const char* problem) {
-    std::fprintf(stderr,
-                 "coro_timer_server: %s\n"
-                 "usage: coro_timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
-                 "                         [--backend epoll|poll|select] [--duration SECONDS]\n",
-                 problem);
-    std::exit(2);
-}
-
-settings parse_arguments(int argc, char** argv) {
-    settings config;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view option = argv[i];
-        if (option == "--help" || option == "-h") {
-            usage("the timer server written with coroutines");
-        }
-        if (i + 1 >= argc) {
-            usage(("missing value after " + std::string(option)).c_str());
-        }
-        std::string_view value = argv[++i];
-        char* end = nullptr;
-        if (option == "--port") {
-            unsigned long port = std::strtoul(argv[i], &end, 10);
-            if (value.empty() || *end != '\0' || port > 65535) {
-                usage("--port takes a number from 0 to 65535");
-            }
-            config.port = static_cast<std::uint16_t>(port);
-        } else if (option == "--clock") {
-            auto clock = tfd::parse_clock_id(value);
-            if (!clock ||
-                (*clock != tfd::clock_id::monotonic && *clock != tfd::clock_id::realtime &&
-                 *clock != tfd::clock_id::boottime)) {
-                usage("--clock takes monotonic, realtime or boottime");
-            }
-            config.clock = *clock;
-        } else if (option == "--backend") {
-            auto backend = tfd::parse_backend_kind(value);
-            if (!backend) {
-                usage("--backend takes epoll, poll or select");
-            }
-            config.backend = *backend;
-        } else if (option == "--duration") {
-            double seconds = std::strtod(argv[i], &end);
-            if (value.empty() || *end != '\0' || !(seconds > 0) || seconds > 1e6) {
-                usage("--duration takes a positive number of seconds");
-            }
-            config.duration = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
-        } else {
-            usage(("unknown option " + std::string(option)).c_str());
-        }
-    }
-    return config;
-}
-
 int run(const settings& config) {
     tfd::event_loop loop(config.backend);
     server s(loop, config);
@@ -232,15 +173,19 @@ int run(const settings& config) {
     return 0;
 }
 
+const server_options::server program{
+    .name = "coro_timer_server",
+    .summary = "the timer server written with coroutines",
+    .usage =
+        "coro_timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
+        "                         [--backend epoll|poll|select] [--duration SECONDS]",
+    .default_port = 1234,
+    .takes_clock = true,
+    .default_idle = std::nullopt,
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    settings config = parse_arguments(argc, argv);
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    try {
-        return run(config);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "coro_timer_server: %s\n", e.what());
-        return 1;
-    }
+    return server_options::run(argc, argv, program, run);
 }

@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -27,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "server_options.hpp"
 #include "tfd/event_loop.hpp"
 #include "tfd/tcp_connection.hpp"
 #include "tfd/tcp_listener.hpp"
@@ -37,12 +37,7 @@ namespace {
 using namespace std::chrono_literals;
 using timer_server::command_kind;
 
-struct settings {
-    std::uint16_t port = 1234;
-    tfd::clock_id clock = tfd::clock_id::monotonic;
-    tfd::backend_kind backend = tfd::backend_kind::epoll;
-    std::optional<std::chrono::nanoseconds> duration;  // run this long, then exit 0
-};
+using server_options::settings;
 
 constexpr std::size_t max_line = 1024;
 constexpr std::size_t max_output = 64 * 1024;
@@ -214,72 +209,24 @@ class server {
     std::vector<tfd::signal_watcher> signals_;
 };
 
-[[noreturn]] void usage(const char* problem) {
-    std::fprintf(stderr,
-                 "timer_server: %s\n"
-                 "usage: timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
-                 "                    [--backend epoll|poll|select] [--duration SECONDS]\n",
-                 problem);
-    std::exit(2);
-}
+const server_options::server program{
+    .name = "timer_server",
+    .summary = "a timer and TCP control server on tfd::event_loop",
+    .usage =
+        "timer_server [--port N] [--clock monotonic|realtime|boottime]\n"
+        "                    [--backend epoll|poll|select] [--duration SECONDS]",
+    .default_port = 1234,
+    .takes_clock = true,
+    .default_idle = std::nullopt,
+};
 
-settings parse_arguments(int argc, char** argv) {
-    settings config;
-    for (int i = 1; i < argc; ++i) {
-        std::string_view option = argv[i];
-        if (option == "--help" || option == "-h") {
-            usage("a timer and TCP control server on tfd::event_loop");
-        }
-        if (i + 1 >= argc) {
-            usage(("missing value after " + std::string(option)).c_str());
-        }
-        std::string_view value = argv[++i];
-        if (option == "--port") {
-            char* end = nullptr;
-            unsigned long port = std::strtoul(argv[i], &end, 10);
-            if (value.empty() || *end != '\0' || port > 65535) {
-                usage("--port takes a number from 0 to 65535");
-            }
-            config.port = static_cast<std::uint16_t>(port);
-        } else if (option == "--clock") {
-            auto clock = tfd::parse_clock_id(value);
-            if (!clock ||
-                (*clock != tfd::clock_id::monotonic && *clock != tfd::clock_id::realtime &&
-                 *clock != tfd::clock_id::boottime)) {
-                usage("--clock takes monotonic, realtime or boottime");
-            }
-            config.clock = *clock;
-        } else if (option == "--backend") {
-            auto backend = tfd::parse_backend_kind(value);
-            if (!backend) {
-                usage("--backend takes epoll, poll or select");
-            }
-            config.backend = *backend;
-        } else if (option == "--duration") {
-            char* end = nullptr;
-            double seconds = std::strtod(argv[i], &end);
-            if (value.empty() || *end != '\0' || !(seconds > 0) || seconds > 1e6) {
-                usage("--duration takes a positive number of seconds");
-            }
-            config.duration = std::chrono::nanoseconds(static_cast<std::int64_t>(seconds * 1e9));
-        } else {
-            usage(("unknown option " + std::string(option)).c_str());
-        }
-    }
-    return config;
+int serve(const settings& config) {
+    server instance(config);
+    return instance.run();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    settings config = parse_arguments(argc, argv);
-    // Line-buffered even into a pipe or file, so every message is visible as it happens.
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-    try {
-        server instance(config);
-        return instance.run();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "timer_server: %s\n", e.what());
-        return 1;
-    }
+    return server_options::run(argc, argv, program, serve);
 }

@@ -1,7 +1,7 @@
 // async_connection: the line queue between tcp_connection's callbacks and read_line().
 #include "tfd/async_connection.hpp"
 
-#include <system_error>
+#include <utility>
 
 namespace tfd {
 
@@ -25,18 +25,16 @@ void async_connection::on_line(std::string_view text, bool overlong) {
     }
     queued_bytes_ += text.size();
     lines_.push_back(received_line{std::string(text), overlong});
-    wake();
+    reading_.complete();  // resumes the reader: *this may be gone afterwards
 }
 
 void async_connection::on_close(close_reason reason) {
     reason_ = input_overflow_ ? close_reason::error : reason;
-    wake();
-}
-
-void async_connection::wake() noexcept {
-    if (waiting_ != nullptr) {
-        waiter* w = std::exchange(waiting_, nullptr);
-        w->complete(*w);  // resumes the reader: *this may be gone afterwards
+    // At most one of them waits, and the coroutine resumed may destroy *this.
+    if (closing_.occupied()) {
+        closing_.complete();
+    } else {
+        reading_.complete();
     }
 }
 
@@ -50,21 +48,34 @@ std::optional<received_line> async_connection::take() noexcept {
     return line;
 }
 
-void async_connection::wait(waiter& w) {
-    if (waiting_ != nullptr) {
-        throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy),
-                                "async_connection::read_line: another coroutine already waits");
-    }
-    waiting_ = &w;
-}
-
 async_connection::write_awaiter async_connection::write(std::string_view bytes) {
     return write_awaiter{is_open() && connection_.send(bytes)};
 }
 
-void async_connection::close() {
+async_connection::close_awaiter<detail::no_stop> async_connection::close(
+    std::chrono::nanoseconds timeout) {
+    start_close(timeout);
+    return {*this, detail::no_stop{}};
+}
+
+async_connection::close_awaiter<detail::stop_binding> async_connection::close(
+    std::chrono::nanoseconds timeout, std::stop_token token) {
+    start_close(timeout);
+    return {*this, detail::stop_binding(std::move(token))};
+}
+
+void async_connection::start_close(std::chrono::nanoseconds timeout) {
+    if (is_open() && !is_closing()) {
+        connection_.close(timeout);  // on_close may run inside (nothing left to deliver)
+        // No more input: a waiting reader takes what is queued, then std::nullopt.  The
+        // reader resumes here, before the close is awaited, so the two never wait together.
+        reading_.complete();
+    }
+}
+
+void async_connection::abort() {
     if (is_open()) {
-        connection_.abort();  // at once, as documented: not tcp_connection's graceful close()
+        connection_.abort();  // on_close runs inside and resumes the waiting coroutine
     }
 }
 

@@ -1,8 +1,6 @@
 // async_listener: the queue between tcp_listener's accepts and the coroutine's accept().
 #include "tfd/async_listener.hpp"
 
-#include <system_error>
-
 namespace tfd {
 
 async_listener::async_listener(event_loop& loop, const std::string& address, std::uint16_t port,
@@ -24,28 +22,14 @@ void async_listener::on_accept(unique_fd socket, const tcp_endpoint& peer) {
         return;
     }
     queue_.push_back(accepted{std::move(socket), peer});
-    if (waiting_ != nullptr) {
-        waiter* w = std::exchange(waiting_, nullptr);
-        w->complete(*w);
-    }
-}
-
-void async_listener::wait(waiter& w) {
-    if (waiting_ != nullptr) {
-        throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy),
-                                "async_listener::accept: another coroutine already waits");
-    }
-    waiting_ = &w;
+    accepting_.complete();
 }
 
 void async_listener::close() noexcept {
     closed_ = true;
     listener_.close();
     queue_.clear();
-    if (waiting_ != nullptr) {
-        waiter* w = std::exchange(waiting_, nullptr);
-        w->complete(*w);  // finds the queue empty and the listener closed: EBADF
-    }
+    accepting_.complete();  // finds the queue empty and the listener closed: EBADF
 }
 
 }  // namespace tfd

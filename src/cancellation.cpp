@@ -25,6 +25,7 @@ void throw_cancelled(cancelled_operation operation) {
         operation_cancelled("ticker::next"),
         operation_cancelled("async_listener::accept"),
         operation_cancelled("async_connection::read_line"),
+        operation_cancelled("async_connection::close"),
     };
     throw errors[static_cast<std::size_t>(operation)];
 }

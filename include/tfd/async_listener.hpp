@@ -31,6 +31,7 @@
 #include "tfd/tcp_endpoint.hpp"
 #include "tfd/tcp_listener.hpp"
 #include "tfd/unique_fd.hpp"
+#include "tfd/waiter_slot.hpp"
 
 namespace tfd {
 
@@ -46,8 +47,13 @@ class async_listener {
         tcp_listener::options listen{};
         std::size_t max_queued = 128;
     };
+
+  private:
+    struct accept_wait;  // accept()'s wait, for detail::slot_awaiter
+
+  public:
     template <class Stop>
-    class accept_awaiter;
+    using accept_awaiter = detail::slot_awaiter<accept_wait, Stop>;
 
     // Binds and listens as tcp_listener does (throws std::system_error naming the address).
     async_listener(event_loop& loop, const std::string& address, std::uint16_t port, options opts);
@@ -72,79 +78,32 @@ class async_listener {
     void close() noexcept;
 
   private:
-    struct waiter {
-        void (*complete)(waiter& self) noexcept;
-    };
     void on_accept(unique_fd socket, const tcp_endpoint& peer);
-    void wait(waiter& w);
 
     event_loop* loop_;
     options options_;
     std::deque<accepted> queue_;
-    waiter* waiting_ = nullptr;
+    detail::waiter_slot accepting_;  // the coroutine waiting in accept()
     std::uint64_t overflowed_ = 0;
     bool closed_ = false;
     tcp_listener listener_;  // last: destroyed first, so no accept reaches a half-gone object
 };
 
-template <class Stop>
-class async_listener::accept_awaiter : async_listener::waiter {
-  public:
-    accept_awaiter(async_listener& owner, Stop stop) noexcept
-        : waiter{&complete}, owner_(&owner), stop_(std::move(stop)) {}
-    accept_awaiter(accept_awaiter&&) noexcept = default;
-    ~accept_awaiter() { cancel_quietly(); }
-
-    bool await_ready() const noexcept {
-        return stop_.requested() || owner_->closed_ || !owner_->queue_.empty();
-    }
-    bool await_suspend(std::coroutine_handle<> h) {
-        owner_->wait(*this);
-        if (!stop_.bind(owner_->loop(), &on_stop, this)) {
-            owner_->waiting_ = nullptr;
-            return false;
-        }
-        awaiting_ = h;
-        return true;
-    }
-    accepted await_resume() {
-        if (stop_.requested() && !completed_) {
-            detail::throw_cancelled(detail::cancelled_operation::accept);
-        }
-        if (owner_->queue_.empty()) {
+struct async_listener::accept_wait {
+    using owner = async_listener;
+    static constexpr detail::cancelled_operation operation = detail::cancelled_operation::accept;
+    static constexpr const char* busy = "async_listener::accept: another coroutine already waits";
+    static detail::waiter_slot& slot(async_listener& l) noexcept { return l.accepting_; }
+    static bool ready(const async_listener& l) noexcept { return l.closed_ || !l.queue_.empty(); }
+    static accepted take(async_listener& l) {
+        if (l.queue_.empty()) {
             throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),
                                     "async_listener::accept: the listener was closed");
         }
-        accepted next = std::move(owner_->queue_.front());
-        owner_->queue_.pop_front();
+        accepted next = std::move(l.queue_.front());
+        l.queue_.pop_front();
         return next;
     }
-    void cancel() noexcept {
-        if (awaiting_) {
-            cancel_quietly();
-            std::exchange(awaiting_, nullptr).resume();
-        }
-    }
-
-  private:
-    void cancel_quietly() noexcept {
-        if (awaiting_) {
-            owner_->waiting_ = nullptr;
-            stop_.unbind();
-        }
-    }
-    static void complete(waiter& w) noexcept {
-        auto& self = static_cast<accept_awaiter&>(w);
-        self.completed_ = true;
-        self.stop_.unbind();
-        std::exchange(self.awaiting_, nullptr).resume();
-    }
-    static void on_stop(void* self) noexcept { static_cast<accept_awaiter*>(self)->cancel(); }
-
-    async_listener* owner_;
-    bool completed_ = false;
-    std::coroutine_handle<> awaiting_;
-    [[no_unique_address]] Stop stop_;
 };
 
 inline async_listener::accept_awaiter<detail::no_stop> async_listener::accept() noexcept {

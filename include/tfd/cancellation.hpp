@@ -59,6 +59,7 @@ enum class cancelled_operation : unsigned char {
     tick,
     accept,
     read_line,
+    close,
 };
 // Throws operation_cancelled for `operation`.  Each operation's exception is built once (its
 // message costs a strerror and two strings) and copies of it are thrown, which share the

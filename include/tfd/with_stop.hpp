@@ -24,77 +24,26 @@
 
 #include "tfd/cancellation.hpp"
 #include "tfd/event_loop.hpp"
+#include "tfd/race_awaiter.hpp"
 
 namespace tfd {
 
 namespace detail {
 
+// The race against a stop request (tfd/race_awaiter.hpp).
 template <class Inner>
-class stop_awaiter {
+class stop_awaiter : public race_awaiter<stop_awaiter<Inner>, Inner> {
   public:
-    using inner_result = decltype(std::declval<Inner&>().await_resume());
-    using result_type = std::conditional_t<std::is_void_v<inner_result>, bool,
-                                           std::optional<std::remove_cvref_t<inner_result>>>;
-
     stop_awaiter(event_loop& loop, Inner&& inner, std::stop_token token) noexcept
-        : loop_(&loop), inner_(std::move(inner)), stop_(std::move(token)) {}
-    stop_awaiter(stop_awaiter&&) noexcept = default;
-
-    bool await_ready() {
-        if (stop_.requested()) {
-            stopped_ = true;
-            return true;
-        }
-        return inner_.await_ready();
-    }
-    bool await_suspend(std::coroutine_handle<> awaiting) {
-        // Listen first: a stop from this thread cannot come before the operation suspends
-        // (no other code runs in between), and one from another thread is posted.
-        if (!stop_.bind(*loop_, &on_stop, this)) {
-            stopped_ = true;
-            return false;
-        }
-        bool suspended = true;
-        using suspend_result = decltype(inner_.await_suspend(awaiting));
-        if constexpr (std::is_void_v<suspend_result>) {
-            inner_.await_suspend(awaiting);
-        } else {
-            static_assert(std::is_same_v<suspend_result, bool>,
-                          "with_stop: the operation's await_suspend must return void or bool");
-            suspended = inner_.await_suspend(awaiting);
-        }
-        if (!suspended) {
-            stop_.unbind();
-        }
-        return suspended;
-    }
-    result_type await_resume() {
-        stop_.unbind();
-        if (stopped_) {
-            return result_type{};
-        }
-        if constexpr (std::is_void_v<inner_result>) {
-            inner_.await_resume();
-            return true;
-        } else {
-            return result_type(inner_.await_resume());
-        }
-    }
-    void cancel() noexcept {
-        stop_.unbind();
-        inner_.cancel();
-    }
+        : race_awaiter<stop_awaiter, Inner>(loop, std::move(inner)), stop_(std::move(token)) {}
 
   private:
-    static void on_stop(void* self) noexcept {
-        auto& me = *static_cast<stop_awaiter*>(self);
-        me.stopped_ = true;
-        me.inner_.cancel();  // resumes the coroutine, in await_resume above
-    }
+    friend race_awaiter<stop_awaiter, Inner>;
+    [[nodiscard]] bool rival_already_won() const noexcept { return stop_.requested(); }
+    [[nodiscard]] bool arm(event_loop& loop) { return stop_.bind(loop, &on_stop, this); }
+    void disarm() noexcept { stop_.unbind(); }
+    static void on_stop(void* self) noexcept { static_cast<stop_awaiter*>(self)->rival_won(); }
 
-    event_loop* loop_;
-    bool stopped_ = false;
-    Inner inner_;
     stop_binding stop_;
 };
 

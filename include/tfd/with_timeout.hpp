@@ -30,6 +30,7 @@
 
 #include "tfd/cancellation.hpp"
 #include "tfd/event_loop.hpp"
+#include "tfd/race_awaiter.hpp"
 #include "tfd/sleep.hpp"
 #include "tfd/wait_timer.hpp"
 
@@ -37,64 +38,26 @@ namespace tfd {
 
 namespace detail {
 
+// The race against a time limit (tfd/race_awaiter.hpp), whose timer lives in the awaiter.
 template <class Inner>
-class timeout_awaiter {
+class timeout_awaiter : public race_awaiter<timeout_awaiter<Inner>, Inner> {
   public:
-    using inner_result = decltype(std::declval<Inner&>().await_resume());
-    using result_type = std::conditional_t<std::is_void_v<inner_result>, bool,
-                                           std::optional<std::remove_cvref_t<inner_result>>>;
-
     timeout_awaiter(event_loop& loop, Inner&& inner, std::chrono::nanoseconds limit) noexcept
-        : loop_(&loop), limit_(limit), inner_(std::move(inner)) {}
-    timeout_awaiter(timeout_awaiter&&) noexcept = default;
-
-    bool await_ready() { return inner_.await_ready(); }
-    bool await_suspend(std::coroutine_handle<> awaiting) {
-        timer_.start_after(*loop_, limit_, this);
-        bool suspended = true;
-        using suspend_result = decltype(inner_.await_suspend(awaiting));
-        if constexpr (std::is_void_v<suspend_result>) {
-            inner_.await_suspend(awaiting);
-        } else {
-            static_assert(std::is_same_v<suspend_result, bool>,
-                          "with_timeout: the operation's await_suspend must return void or bool");
-            suspended = inner_.await_suspend(awaiting);
-        }
-        if (!suspended) {
-            timer_.stop();
-        }
-        return suspended;
-    }
-    result_type await_resume() {
-        timer_.stop();
-        if (timed_out_) {
-            return result_type{};
-        }
-        if constexpr (std::is_void_v<inner_result>) {
-            inner_.await_resume();
-            return true;
-        } else {
-            return result_type(inner_.await_resume());
-        }
-    }
-    // Cancellable itself, so time limits nest.
-    void cancel() noexcept {
-        timer_.stop();
-        inner_.cancel();
-    }
+        : race_awaiter<timeout_awaiter, Inner>(loop, std::move(inner)), limit_(limit) {}
 
   private:
+    friend race_awaiter<timeout_awaiter, Inner>;
     friend class wait_timer;
-    void on_timer() noexcept {
-        timed_out_ = true;
-        inner_.cancel();  // resumes the coroutine, in await_resume above
+    [[nodiscard]] static constexpr bool rival_already_won() noexcept { return false; }
+    [[nodiscard]] bool arm(event_loop& loop) {
+        timer_.start_after(loop, limit_, this);
+        return true;
     }
+    void disarm() noexcept { timer_.stop(); }
+    void on_timer() noexcept { this->rival_won(); }
 
-    event_loop* loop_;
     std::chrono::nanoseconds limit_;
-    bool timed_out_ = false;
     wait_timer timer_;
-    Inner inner_;
 };
 
 }  // namespace detail

@@ -1,25 +1,15 @@
 // examples/coro_timer_server and examples/coro_echo_server driven over real TCP sockets.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 #include <optional>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "example_process.hpp"
 #include "tfd/backend_kind.hpp"
 #include "tfd/unique_fd.hpp"
 
@@ -29,133 +19,10 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-std::string binary(const std::string& name) {
-    return std::string(TFD_TEST_BINARY_DIR) + "/examples/" + name;
-}
-
-#define TFD_SKIP_WITHOUT(name)                                                     \
-    if (::access(binary(name).c_str(), X_OK) != 0) {                               \
-        GTEST_SKIP() << binary(name) << " was not built (TFD_BUILD_EXAMPLES=OFF)"; \
-    }
-
-// One example server on a free port, its output in a temporary file.
-class example_process {
-  public:
-    example_process(const std::string& name, std::vector<std::string> args) {
-        char path[] = "/tmp/tfd_coro_example_XXXXXX";
-        int out = ::mkstemp(path);
-        output_path_ = path;
-        std::string program = binary(name);
-        args.insert(args.begin(), name);
-        std::vector<char*> argv;
-        for (std::string& arg : args) {
-            argv.push_back(arg.data());
-        }
-        argv.push_back(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::dup2(out, STDOUT_FILENO);
-            ::execv(program.c_str(), argv.data());
-            ::_exit(127);
-        }
-        ::close(out);
-        std::regex listening("Listening on 127\\.0\\.0\\.1:([0-9]+)");
-        for (auto end = clock_type::now() + 10s; clock_type::now() < end;) {
-            std::smatch match;
-            std::string text = output();
-            if (std::regex_search(text, match, listening)) {
-                port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
-                break;
-            }
-            std::this_thread::sleep_for(5ms);
-        }
-    }
-    ~example_process() {
-        if (pid_ > 0 && !exited_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        ::unlink(output_path_.c_str());
-    }
-    [[nodiscard]] std::uint16_t port() const { return port_; }
-    [[nodiscard]] pid_t pid() const { return pid_; }
-    [[nodiscard]] std::string output() const { return read_file(output_path_); }
-
-    // The exit status, or nullopt on timeout or death by a signal.
-    std::optional<int> wait_exit(std::chrono::milliseconds limit) {
-        for (auto end = clock_type::now() + limit; clock_type::now() < end;) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                exited_ = true;
-                return WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status)) : std::nullopt;
-            }
-            std::this_thread::sleep_for(5ms);
-        }
-        return std::nullopt;
-    }
-
-  private:
-    std::string output_path_;
-    pid_t pid_ = -1;
-    std::uint16_t port_ = 0;
-    bool exited_ = false;
-};
-
-unique_fd connect_to(std::uint16_t port) {
-    unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in where{};
-    where.sin_family = AF_INET;
-    where.sin_port = htons(port);
-    where.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&where), sizeof where) != 0) {
-        ADD_FAILURE() << "connect: " << std::strerror(errno);
-        return {};
-    }
-    return fd;
-}
-
-void send_all(const unique_fd& fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::send(fd.get(), data.data(), data.size(), MSG_NOSIGNAL);
-        ASSERT_GT(n, 0) << std::strerror(errno);
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-// Reads until `lines` newlines arrived, the peer closed (sets *closed), or `limit` passed.
-std::string read_lines(const unique_fd& fd, int lines, std::chrono::milliseconds limit = 10s,
-                       bool* closed = nullptr) {
-    std::string text;
-    auto end = clock_type::now() + limit;
-    while (std::count(text.begin(), text.end(), '\n') < lines && clock_type::now() < end) {
-        pollfd p{fd.get(), POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) {
-            continue;
-        }
-        char buffer[4096];
-        ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-        if (n <= 0) {
-            if (closed != nullptr) {
-                *closed = true;
-            }
-            break;
-        }
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return text;
-}
-
 class CoroTimerServer : public ::testing::TestWithParam<backend_kind> {};
 
 TEST_P(CoroTimerServer, StatusHelpErrorsAndStopOverTcp) {
-    TFD_SKIP_WITHOUT("coro_timer_server");
+    TFD_SKIP_WITHOUT_EXAMPLE("coro_timer_server");
     example_process server("coro_timer_server",
                            {"--port", "0", "--backend", std::string(to_string(GetParam()))});
     ASSERT_NE(server.port(), 0) << server.output();
@@ -195,7 +62,7 @@ TEST_P(CoroTimerServer, StatusHelpErrorsAndStopOverTcp) {
 }
 
 TEST_P(CoroTimerServer, DurationAndSigtermStopIt) {
-    TFD_SKIP_WITHOUT("coro_timer_server");
+    TFD_SKIP_WITHOUT_EXAMPLE("coro_timer_server");
     {
         example_process server(
             "coro_timer_server",
@@ -217,7 +84,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, CoroTimerServer,
                                            backend_kind::select));
 
 TEST(CoroEchoServer, EchoesAndClosesIdleConnectionsOnly) {
-    TFD_SKIP_WITHOUT("coro_echo_server");
+    TFD_SKIP_WITHOUT_EXAMPLE("coro_echo_server");
     example_process server("coro_echo_server", {"--port", "0", "--idle", "0.5"});
     ASSERT_NE(server.port(), 0) << server.output();
     unique_fd idle = connect_to(server.port());
@@ -247,7 +114,7 @@ TEST(CoroEchoServer, EchoesAndClosesIdleConnectionsOnly) {
 }
 
 TEST(CoroEchoServer, ADurationEndsTheServerWithClientsConnected) {
-    TFD_SKIP_WITHOUT("coro_echo_server");
+    TFD_SKIP_WITHOUT_EXAMPLE("coro_echo_server");
     example_process server("coro_echo_server",
                            {"--port", "0", "--idle", "60", "--duration", "0.5"});
     ASSERT_NE(server.port(), 0) << server.output();

@@ -1,28 +1,22 @@
 // examples/timer_server driven over real TCP sockets, on every backend.
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "example_process.hpp"
 #include "tfd/backend_kind.hpp"
 #include "tfd/unique_fd.hpp"
 
@@ -32,160 +26,21 @@ namespace {
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-int fd_count(pid_t pid) {
-    std::string path = "/proc/" + std::to_string(pid) + "/fd";
-    DIR* dir = ::opendir(path.c_str());
-    if (dir == nullptr) {
-        return -1;
-    }
-    int count = 0;
-    while (const dirent* entry = ::readdir(dir)) {
-        count += entry->d_name[0] != '.' ? 1 : 0;
-    }
-    ::closedir(dir);
-    return count;
-}
-
-std::string server_binary() {
-    return std::string(TFD_TEST_BINARY_DIR) + "/examples/timer_server";
-}
-
-// The examples are optional (TFD_BUILD_EXAMPLES=OFF): without the server there is nothing
-// to drive.
-#define TFD_SKIP_WITHOUT_SERVER()                                                     \
-    if (::access(server_binary().c_str(), X_OK) != 0) {                               \
-        GTEST_SKIP() << server_binary() << " was not built (TFD_BUILD_EXAMPLES=OFF)"; \
-    }
-
-// One timer_server process on a free port, its output in a temporary file.
-class server_process {
+// One timer_server on a free port with `backend`, and `extra` arguments after those.
+class server_process : public example_process {
   public:
-    explicit server_process(backend_kind backend, std::vector<std::string> extra = {}) {
-        char name[] = "/tmp/tfd_timer_server_XXXXXX";
-        int out = ::mkstemp(name);
-        output_path_ = name;
-        std::string binary = server_binary();
-        std::string backend_name(to_string(backend));
-        std::vector<std::string> args = {"timer_server", "--port", "0", "--backend", backend_name};
-        args.insert(args.end(), extra.begin(), extra.end());
-        std::vector<char*> argv;
-        for (std::string& arg : args) {
-            argv.push_back(arg.data());
-        }
-        argv.push_back(nullptr);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::dup2(out, STDOUT_FILENO);
-            ::execv(binary.c_str(), argv.data());
-            ::_exit(127);
-        }
-        ::close(out);
-        std::regex listening("Listening on 127\\.0\\.0\\.1:([0-9]+)");
-        for (auto end = clock_type::now() + 10s; clock_type::now() < end;) {
-            std::smatch match;
-            std::string text = read_file(output_path_);
-            if (std::regex_search(text, match, listening)) {
-                port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
-                break;
-            }
-            std::this_thread::sleep_for(5ms);
-        }
-    }
-    ~server_process() {
-        if (pid_ > 0 && !exited_) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        ::unlink(output_path_.c_str());
-    }
-
-    [[nodiscard]] std::uint16_t port() const { return port_; }
-    [[nodiscard]] pid_t pid() const { return pid_; }
-    [[nodiscard]] std::string output() const { return read_file(output_path_); }
-    [[nodiscard]] int descriptors() const { return fd_count(pid_); }
-
-    // Waits for the process to exit; its exit status, or nullopt on timeout or a signal.
-    std::optional<int> wait_exit(std::chrono::milliseconds limit) {
-        for (auto end = clock_type::now() + limit; clock_type::now() < end;) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                exited_ = true;
-                if (WIFEXITED(status)) {
-                    return WEXITSTATUS(status);
-                }
-                return std::nullopt;
-            }
-            std::this_thread::sleep_for(5ms);
-        }
-        return std::nullopt;
-    }
-
-    // Waits until the descriptor count equals `expected`; returns the last count seen.
-    int wait_descriptors(int expected, std::chrono::milliseconds limit) const {
-        int count = descriptors();
-        for (auto end = clock_type::now() + limit; clock_type::now() < end && count != expected;) {
-            std::this_thread::sleep_for(10ms);
-            count = descriptors();
-        }
-        return count;
-    }
+    explicit server_process(backend_kind backend, std::vector<std::string> extra = {})
+        : example_process("timer_server", arguments(backend, std::move(extra))) {}
 
   private:
-    std::string output_path_;
-    pid_t pid_ = -1;
-    std::uint16_t port_ = 0;
-    bool exited_ = false;
+    static std::vector<std::string> arguments(backend_kind backend,
+                                              std::vector<std::string> extra) {
+        std::vector<std::string> args = {"--port", "0", "--backend",
+                                         std::string(to_string(backend))};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return args;
+    }
 };
-
-unique_fd connect_to(std::uint16_t port, int receive_buffer = 0) {
-    unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (receive_buffer > 0) {
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-    }
-    sockaddr_in where{};
-    where.sin_family = AF_INET;
-    where.sin_port = htons(port);
-    where.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&where), sizeof where) != 0) {
-        ADD_FAILURE() << "connect: " << std::strerror(errno);
-        return {};
-    }
-    return fd;
-}
-
-void send_all(const unique_fd& fd, std::string_view data) {
-    while (!data.empty()) {
-        ssize_t n = ::send(fd.get(), data.data(), data.size(), MSG_NOSIGNAL);
-        ASSERT_GT(n, 0) << std::strerror(errno);
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-// Reads until `lines` newline characters arrived, the peer closed, or `limit` passed.
-std::string read_lines(const unique_fd& fd, int lines, std::chrono::milliseconds limit = 5s) {
-    std::string text;
-    auto end = clock_type::now() + limit;
-    while (std::count(text.begin(), text.end(), '\n') < lines && clock_type::now() < end) {
-        pollfd p{fd.get(), POLLIN, 0};
-        if (::poll(&p, 1, 50) <= 0) {
-            continue;
-        }
-        char buffer[4096];
-        ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-        if (n <= 0) {
-            break;
-        }
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-    return text;
-}
 
 struct status {
     long timer[3] = {-1, -1, -1};
@@ -225,7 +80,7 @@ void expect_timers_on_schedule(const unique_fd& client) {
 class TimerServer : public ::testing::TestWithParam<backend_kind> {
   protected:
     void SetUp() override {
-        TFD_SKIP_WITHOUT_SERVER();
+        TFD_SKIP_WITHOUT_EXAMPLE("timer_server");
         server.emplace(GetParam());
         ASSERT_NE(server->port(), 0) << server->output();
     }
@@ -390,7 +245,7 @@ TEST_P(TimerServer, SigtermStopsItCleanly) {
 }
 
 TEST(TimerServerOptions, OtherClocksAndDurationExitZero) {
-    TFD_SKIP_WITHOUT_SERVER();
+    TFD_SKIP_WITHOUT_EXAMPLE("timer_server");
     for (const char* clock : {"realtime", "boottime"}) {
         server_process server(backend_kind::epoll, {"--clock", clock, "--duration", "0.6"});
         ASSERT_NE(server.port(), 0) << server.output();
@@ -405,8 +260,8 @@ TEST(TimerServerOptions, OtherClocksAndDurationExitZero) {
 }
 
 TEST(TimerServerOptions, BadArgumentsAndBusyPortFail) {
-    TFD_SKIP_WITHOUT_SERVER();
-    std::string binary = server_binary();
+    TFD_SKIP_WITHOUT_EXAMPLE("timer_server");
+    std::string binary = example_binary("timer_server");
     auto exit_status = [&](const std::string& args) {
         int status = std::system((binary + " " + args + " >/dev/null 2>&1").c_str());
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -82,10 +82,10 @@ TEST(CoroAsyncConnection, IdleTimeoutCancelsTheReadAndCloses) {
             }
         }
         at = l.now();
-        client.close();
+        EXPECT_EQ(co_await client.close(), close_reason::local);
     }(h.loop, std::move(h.ours), closed_at));
     h.send("hello\n");
-    h.loop.run();
+    h.loop.run();  // the close waits for the peer's end of file, and gives up after 10 s
     EXPECT_EQ(closed_at - start, 30s);
     EXPECT_EQ(h.receive(), "");  // end of file: the server closed
 }
@@ -100,29 +100,148 @@ TEST(CoroAsyncConnection, APeerThatOutrunsTheReaderIsDisconnected) {
     EXPECT_EQ(client.reason(), close_reason::error);
 }
 
-TEST(CoroAsyncConnection, StopEndsAWaitingRead) {
-    harness h;
+// What a stop request on the loop's thread makes of the wait that `start` begins on
+// `client`: the message of the operation_cancelled it throws (empty if none).
+template <class Start>
+std::string stop_outcome(async_connection& client, Start start) {
     std::stop_source source;
     std::string outcome;
-    async_connection client(h.loop, std::move(h.ours));
-    h.loop.spawn([](async_connection& c, std::stop_token t, std::string& out) -> task<> {
-        try {
-            co_await c.read_line(t);
-        } catch (const operation_cancelled& e) {
-            out = e.what();
-        }
-    }(client, source.get_token(), outcome));
+    client.loop().spawn(
+        [](async_connection& c, Start begin, std::stop_token t, std::string& out) -> task<> {
+            try {
+                (void)co_await begin(c, t);
+            } catch (const operation_cancelled& e) {
+                out = e.what();
+            }
+        }(client, start, source.get_token(), outcome));
     source.request_stop();
-    EXPECT_EQ(outcome, "async_connection::read_line: Operation canceled");
+    return outcome;
+}
+
+TEST(CoroAsyncConnection, StopEndsAWaitingRead) {
+    harness h;
+    async_connection client(h.loop, std::move(h.ours));
+    auto read = [](async_connection& c, std::stop_token t) { return c.read_line(std::move(t)); };
+    EXPECT_EQ(stop_outcome(client, read), "async_connection::read_line: Operation canceled");
     EXPECT_TRUE(client.is_open());
 }
 
-TEST(CoroAsyncConnection, WriteAfterCloseReturnsFalse) {
+TEST(CoroAsyncConnection, WriteAfterCloseOrAbortReturnsFalse) {
     harness h;
     async_connection client(h.loop, std::move(h.ours));
-    client.close();
+    (void)client.close();
+    EXPECT_TRUE(client.is_closing());
+    EXPECT_TRUE(client.is_open());  // until the peer closes its side too
+    EXPECT_FALSE(client.write("x").await_resume());
+    client.abort();
+    EXPECT_FALSE(client.is_open());
     EXPECT_FALSE(client.write("x").await_resume());
     EXPECT_EQ(client.reason(), close_reason::local);
+}
+
+// Reads what the peer has without waiting; sets *eof once the other side is closed.
+std::string drain(const unique_fd& fd, bool* eof) {
+    std::string text;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buffer, sizeof buffer)) > 0) {
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    *eof = *eof || n == 0;
+    return text;
+}
+
+// More than a socket buffer holds, so most of it waits in the connection's output buffer.
+const std::string large_output(1 << 20, 'x');
+constexpr async_connection::limits large_limits{{.max_output = 4 << 20}, 64 * 1024};
+
+TEST(CoroAsyncConnection, CloseDeliversTheQueuedOutputBeforeEndOfFile) {
+    harness h;
+    async_connection client(h.loop, std::move(h.ours), large_limits);
+    std::optional<close_reason> closed;
+    h.loop.spawn([](async_connection& c, std::optional<close_reason>& out) -> task<> {
+        EXPECT_TRUE(co_await c.write(large_output));
+        out = co_await c.close();
+    }(client, closed));
+    bool eof = false;
+    std::string received = drain(h.peer, &eof);
+    ASSERT_LT(received.size(), large_output.size()) << "the output should have been queued";
+    EXPECT_FALSE(eof);
+    for (auto end = std::chrono::steady_clock::now() + 10s;
+         !eof && std::chrono::steady_clock::now() < end;) {
+        h.loop.run_for(1ms);
+        received += drain(h.peer, &eof);
+    }
+    EXPECT_TRUE(eof);
+    EXPECT_EQ(received.size(), large_output.size());  // every byte came before end of file
+    EXPECT_EQ(received, large_output);
+    EXPECT_FALSE(closed) << "close() waits for the peer to close its side";
+    EXPECT_TRUE(client.is_closing());
+    h.peer.reset();
+    for (auto end = std::chrono::steady_clock::now() + 10s;
+         !closed && std::chrono::steady_clock::now() < end;) {
+        h.loop.run_for(1ms);
+    }
+    EXPECT_EQ(closed, close_reason::local);
+    EXPECT_EQ(client.reason(), close_reason::local);
+    EXPECT_EQ(h.loop.spawned(), 0u);
+}
+
+TEST(CoroAsyncConnection, AbortDropsTheQueuedOutputWithoutWaiting) {
+    harness h;
+    async_connection client(h.loop, std::move(h.ours), large_limits);
+    EXPECT_TRUE(client.write(large_output).await_resume());
+    client.abort();  // the loop never runs: nothing is waited for
+    EXPECT_FALSE(client.is_open());
+    EXPECT_EQ(client.reason(), close_reason::local);
+    bool eof = false;
+    std::string received = drain(h.peer, &eof);
+    EXPECT_TRUE(eof);
+    EXPECT_LT(received.size(), large_output.size());
+}
+
+TEST(CoroAsyncConnection, AbortEndsAWaitingClose) {
+    harness h;
+    async_connection client(h.loop, std::move(h.ours));
+    std::optional<close_reason> closed;
+    h.loop.spawn([](async_connection& c, std::optional<close_reason>& out) -> task<> {
+        out = co_await c.close();
+    }(client, closed));
+    h.loop.run_for(10ms);
+    EXPECT_FALSE(closed);  // the peer has not closed its side
+    client.abort();
+    EXPECT_EQ(closed, close_reason::local);  // resumed inside abort()
+}
+
+TEST(CoroAsyncConnection, CloseEndsAWaitingReadAfterTheQueuedLines) {
+    harness h;
+    async_connection client(h.loop, std::move(h.ours));
+    std::vector<std::string> log;
+    h.loop.spawn([](async_connection& c, std::vector<std::string>& out) -> task<> {
+        while (std::optional<received_line> line = co_await c.read_line()) {
+            out.push_back(line->text);
+            if (line->text == "first") {
+                co_await sleep_for(c.loop(), 0s);  // the second line queues meanwhile
+            }
+        }
+        out.push_back("end");
+    }(client, log));
+    h.send("first\nsecond\n");
+    h.loop.run_for(10ms);
+    EXPECT_EQ(log, (std::vector<std::string>{"first", "second"}));
+    (void)client.close();  // the reader waits: it resumes inside
+    EXPECT_EQ(log, (std::vector<std::string>{"first", "second", "end"}));
+    h.send("late\n");
+    h.loop.run_for(10ms);
+    EXPECT_EQ(log.size(), 3u) << "no input is delivered once closing";
+}
+
+TEST(CoroAsyncConnection, StopEndsAWaitingClose) {
+    harness h;
+    async_connection client(h.loop, std::move(h.ours));
+    auto close = [](async_connection& c, std::stop_token t) { return c.close(1s, std::move(t)); };
+    EXPECT_EQ(stop_outcome(client, close), "async_connection::close: Operation canceled");
+    EXPECT_TRUE(client.is_closing());  // the close goes on without the waiter
 }
 
 }  // namespace

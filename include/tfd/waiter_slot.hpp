@@ -1,0 +1,149 @@
+// tfd::detail::waiter_slot and slot_awaiter: the one coroutine that waits on an object for
+// something the object produces (async_listener's accepts, async_connection's lines and its
+// close), written once.
+//
+// The object (the owner) keeps a waiter_slot per kind of wait and calls complete() when
+// what the waiter wants is there; the awaiter is a slot_awaiter, to which the owner says
+// only when the wait is already over (ready()) and what co_await returns (take()).  The
+// slot_awaiter does the rest the same way for every owner: the EBUSY refusal of a second
+// waiter, the stop token, cancel() (with_timeout and with_stop) and unregistering when the
+// frame is destroyed mid-wait.
+#pragma once
+
+#include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
+
+#include <cassert>
+#include <coroutine>
+#include <system_error>
+#include <utility>
+
+#include "tfd/cancellation.hpp"
+#include "tfd/event_loop.hpp"
+
+namespace tfd::detail {
+
+// At most one waiter, owned by its awaiter (in the waiting coroutine's frame).
+//
+// Invariant: waiting_ points to a suspended slot_awaiter (or one inside its await_suspend),
+// and to no other; an awaiter leaves the slot before its coroutine runs again, through
+// complete() or its own detach().
+class waiter_slot {
+  public:
+    class waiter {
+      public:
+        explicit waiter(void (*complete)(waiter& self) noexcept) noexcept : complete_(complete) {}
+
+      private:
+        friend waiter_slot;
+        void (*complete_)(waiter& self) noexcept;
+    };
+
+    waiter_slot() = default;
+    waiter_slot(const waiter_slot&) = delete;
+    waiter_slot& operator=(const waiter_slot&) = delete;
+
+    // Takes `w`; throws std::system_error (EBUSY, `what` names the operation) when another
+    // coroutine already waits.
+    void attach(waiter& w, const char* what) {
+        if (waiting_ != nullptr) {
+            throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy), what);
+        }
+        waiting_ = &w;
+    }
+    // Lets go of `w`, which must be the waiter (checked in debug builds).
+    void detach([[maybe_unused]] const waiter& w) noexcept {
+        assert(waiting_ == &w);
+        waiting_ = nullptr;
+    }
+    [[nodiscard]] bool occupied() const noexcept { return waiting_ != nullptr; }
+    // Empties the slot and resumes its waiter, if any.  The resumed coroutine may destroy the
+    // owner: the caller must not touch it afterwards.
+    void complete() noexcept {
+        if (waiting_ != nullptr) {
+            waiter* w = std::exchange(waiting_, nullptr);
+            w->complete_(*w);
+        }
+    }
+
+  private:
+    waiter* waiting_ = nullptr;
+};
+
+// The awaiter of a waiter_slot.  Wait describes one kind of wait, and is a struct nested in
+// its owner so that it may read the owner's private state:
+//   using owner = ...;                                the object waited on (has loop())
+//   static constexpr cancelled_operation operation;   what a stop throws
+//   static constexpr const char* busy;                the EBUSY message for a second waiter
+//   static waiter_slot& slot(owner&) noexcept;        where the waiter waits
+//   static bool ready(const owner&) noexcept;         the wait is over: no suspension
+//   static T take(owner&);                            co_await's value, once ready or completed
+// Stop is stop_binding (a stoppable wait) or no_stop.
+//
+// States: made (not suspended), suspended (awaiting_ set, in the slot, the stop listened
+// to), finished (awaiting_ empty again).  It leaves "suspended" in one of three ways, each
+// of which empties the slot and unbinds the stop before the coroutine runs:
+//   complete()  the owner produced what it waits for: completed_ is set;
+//   cancel()    with_timeout or with_stop cancels it: await_resume is not called;
+//   on_stop()   the stop request: await_resume throws operation_cancelled.
+// A stop requested before the wait ends it too, without suspending; completed_ tells a
+// wait that the owner completed (its value is taken even if a stop came in too) from one
+// that the stop ended.
+template <class Wait, class Stop>
+class slot_awaiter : waiter_slot::waiter {
+  public:
+    using owner_type = typename Wait::owner;
+
+    slot_awaiter(owner_type& owner, Stop stop) noexcept
+        : waiter(&complete), owner_(&owner), stop_(std::move(stop)) {}
+    // Only before it suspends (lifetime rule 4 of docs/coroutines.md).
+    slot_awaiter(slot_awaiter&&) noexcept = default;
+    slot_awaiter& operator=(slot_awaiter&&) = delete;
+    ~slot_awaiter() { leave(); }
+
+    bool await_ready() const noexcept { return stop_.requested() || Wait::ready(*owner_); }
+    bool await_suspend(std::coroutine_handle<> h) {
+        Wait::slot(*owner_).attach(*this, Wait::busy);
+        if (!stop_.bind(owner_->loop(), &on_stop, this)) {
+            // Stopped meanwhile: no suspension, await_resume throws.
+            Wait::slot(*owner_).detach(*this);
+            return false;
+        }
+        awaiting_ = h;
+        return true;
+    }
+    decltype(auto) await_resume() {
+        if (stop_.requested() && !completed_) {
+            throw_cancelled(Wait::operation);
+        }
+        return Wait::take(*owner_);
+    }
+    void cancel() noexcept {
+        if (awaiting_) {
+            leave();
+            std::exchange(awaiting_, nullptr).resume();
+        }
+    }
+
+  private:
+    // Leaves the slot and stops listening, if suspended; the coroutine is not resumed.
+    void leave() noexcept {
+        if (awaiting_) {
+            Wait::slot(*owner_).detach(*this);
+            stop_.unbind();
+        }
+    }
+    static void complete(waiter_slot::waiter& w) noexcept {
+        auto& self = static_cast<slot_awaiter&>(w);  // the slot already let go of it
+        self.completed_ = true;
+        self.stop_.unbind();
+        std::exchange(self.awaiting_, nullptr).resume();
+    }
+    static void on_stop(void* self) noexcept { static_cast<slot_awaiter*>(self)->cancel(); }
+
+    owner_type* owner_;
+    std::coroutine_handle<> awaiting_;
+    [[no_unique_address]] Stop stop_;
+    bool completed_ = false;
+};
+
+}  // namespace tfd::detail
