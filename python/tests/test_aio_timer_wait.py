@@ -109,8 +109,9 @@ class WaitTimerTest(unittest.TestCase):
         waits, epoll_waits, reads, calls = tfd.aio.run(main())
         self.assertEqual(reads, waits)
         self.assertEqual(calls["add_reader"], 1)
-        # The pass after a wait runs the resumed task without polling, however late it is.
-        self.assertLessEqual(epoll_waits + reads, 2 * waits + 1,
+        # The pass after a wait runs the resumed task without polling, however late it is;
+        # a few spare waits for wake-ups with nothing to read (a late expiry's readiness).
+        self.assertLessEqual(epoll_waits + reads, 2 * waits + 5,
                              f"{epoll_waits} epoll_wait + {reads} read for {waits} ticks")
 
 if __name__ == "__main__":

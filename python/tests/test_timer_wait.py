@@ -557,17 +557,21 @@ class SystemCallTest(unittest.TestCase):
         self.assertEqual(timer["epoll_ctl"], 0, timer)
         self.assertEqual(timer["poll"] + timer["timerfd_gettime"] + timer["getpid"], 0, timer)
         self.assertEqual(timer["read"], 20, timer)
-        self.assertLessEqual(timer["epoll_wait"], 20 + 1, timer)
+        self.assertLessEqual(timer["epoll_wait"], 20 + 3, timer)  # the stock loop: 40
         print(f"\n  20 wake-ups of one timer on tfd.aio: {timer}", file=sys.stderr)
 
     def test_hundred_timers(self):
-        timer = self.calls("timer", 100)
-        wakeups = 100 * 20
+        timers = 100
+        timer = self.calls("timer", timers)
+        wakeups = timers * 20
         self.assertEqual(timer["epoll_ctl"], 0, timer)
         self.assertEqual(timer["poll"] + timer["timerfd_gettime"] + timer["getpid"], 0, timer)
-        self.assertLessEqual(timer["read"], wakeups, timer)
+        # The window opens when the first timer's task has seen two ticks; on a loaded machine
+        # another timer's second tick can be read just after that (its expiry came after the
+        # wait that woke the first), so each timer may add one read to the window.
+        self.assertLessEqual(timer["read"], wakeups + timers, timer)
         # Timers expiring together share the loop's waits.
-        self.assertLessEqual(timer["epoll_wait"] + timer["read"], 2 * wakeups, timer)
+        self.assertLessEqual(timer["epoll_wait"] + timer["read"], 2 * wakeups + timers, timer)
 
 
 if __name__ == "__main__":
