@@ -292,9 +292,11 @@ std::optional<std::int64_t> timer_scheduler::arm_target(clock_timers& timers) co
 // A target the clock has already reached (a loop running behind, a burst of overdue periodic
 // ticks) needs no timer_fd: arming it in the past would only buy an immediate expiry, a
 // timer interrupt and a wake-up.  The clock is marked for collection instead, so this pass
-// polls rather than waits.  The timer_fd keeps its setting; if it is expired and readable,
-// the pass does not block on it, and the arm after the collection clears it.  Not for
-// cancel_on_set timer_fds: they must stay armed to hear of wall-clock changes.
+// polls rather than waits.  A target less than spin_below ahead is treated the same way, and
+// collect() then spins up to it (spin_to_deadline): sleeping that little would cost more CPU
+// than the wait.  The timer_fd keeps its setting; if it is expired and readable, the pass does
+// not block on it, and the arm after the collection clears it.  Not for cancel_on_set
+// timer_fds: they must stay armed to hear of wall-clock changes.
 bool timer_scheduler::already_due(clock_timers& timers, std::int64_t target) const {
     if (timers.reads_on_fire ||
         target > saturating_add(read_clock(timers.clock), spin_below_.count())) {
@@ -366,8 +368,9 @@ void timer_scheduler::collect() {
     }
 }
 
-// Spin-finish: the timer_fd woke the loop up to spin_margin before the earliest deadline;
-// busy-wait on the clock until it is reached, so the collection that follows finds it due.
+// Spin-finish: the timer_fd woke the loop up to spin_margin before the earliest deadline, or
+// arm() found it less than spin_below ahead; busy-wait on the clock until it is reached, so
+// the collection that follows finds it due.
 void timer_scheduler::spin_to_deadline(clock_timers& timers) {
     std::optional<std::chrono::nanoseconds> next = timers.queue.next_deadline();
     if (!next || next->count() <= timers.now || next->count() - timers.now > spin_window_.count()) {
