@@ -518,44 +518,45 @@ PyObject* loop_clear_work(PyObject* self, PyObject*) {
     Py_RETURN_NONE;
 }
 
-PyObject* loop_set_coalescing(PyObject* self, PyObject* arg) {
+// A loop option in float seconds, from 0 to `max` (written `max_text` in the message): the
+// nanoseconds rounded up, or -1 with ValueError naming the option and the value.
+std::int64_t seconds_option(PyObject* arg, const char* name, double max, const char* max_text) {
     double seconds = PyFloat_AsDouble(arg);
     if (seconds == -1.0 && PyErr_Occurred()) {
-        return nullptr;
+        return -1;
     }
-    if (!(seconds >= 0) || seconds > 3600) {
-        PyErr_Format(PyExc_ValueError,
-                     "timer_coalescing=%R must be a number of seconds from 0 to 3600", arg);
+    if (!(seconds >= 0) || seconds > max) {
+        PyErr_Format(PyExc_ValueError, "%s=%R must be a number of seconds from 0 to %s", name, arg,
+                     max_text);
+        return -1;
+    }
+    return aio::seconds_to_ns_ceil(seconds);
+}
+
+// Sets `field` of the loop and the same setting on every clock's scheduler.
+template <std::int64_t aio_loop::*Field, void (aio::scheduler::*Set)(std::chrono::nanoseconds)>
+PyObject* set_loop_option(PyObject* self, std::int64_t ns) {
+    if (ns < 0) {
         return nullptr;
     }
     aio_loop* loop = as_loop(self);
-    loop->coalescing = aio::seconds_to_ns_ceil(seconds);
+    loop->*Field = ns;
     for (auto& s : loop->clocks) {
         if (s) {
-            s->set_coalescing(std::chrono::nanoseconds(loop->coalescing));
+            (s.get()->*Set)(std::chrono::nanoseconds(ns));
         }
     }
     Py_RETURN_NONE;
 }
 
+PyObject* loop_set_coalescing(PyObject* self, PyObject* arg) {
+    return set_loop_option<&aio_loop::coalescing, &aio::scheduler::set_coalescing>(
+        self, seconds_option(arg, "timer_coalescing", 3600, "3600"));
+}
+
 PyObject* loop_set_spin_below(PyObject* self, PyObject* arg) {
-    double seconds = PyFloat_AsDouble(arg);
-    if (seconds == -1.0 && PyErr_Occurred()) {
-        return nullptr;
-    }
-    if (!(seconds >= 0) || seconds > 0.001) {
-        PyErr_Format(PyExc_ValueError, "spin_below=%R must be a number of seconds from 0 to 0.001",
-                     arg);
-        return nullptr;
-    }
-    aio_loop* loop = as_loop(self);
-    loop->spin_below = aio::seconds_to_ns_ceil(seconds);
-    for (auto& s : loop->clocks) {
-        if (s) {
-            s->set_spin_below(std::chrono::nanoseconds(loop->spin_below));
-        }
-    }
-    Py_RETURN_NONE;
+    return set_loop_option<&aio_loop::spin_below, &aio::scheduler::set_spin_below>(
+        self, seconds_option(arg, "spin_below", 0.001, "0.001"));
 }
 
 // _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`
