@@ -1,8 +1,7 @@
 // ticker: the periodic timer's callback and the bookkeeping of ticks nobody waited for.
 #include "tfd/ticker.hpp"
 
-#include <string>
-#include <system_error>
+#include <utility>
 
 namespace tfd {
 
@@ -13,31 +12,25 @@ ticker::ticker(event_loop& loop, std::chrono::nanoseconds period, periodic_optio
 }
 
 void ticker::on_tick(std::uint64_t overruns) noexcept {
-    if (waiting_ != nullptr) {
-        waiter* w = std::exchange(waiting_, nullptr);
-        w->complete(*w, overruns, false);
-        return;
-    }
-    // Nobody waits: the next next() reports this tick at once, with every period missed
-    // since the previous next() returned.
+    // Every period since the previous next() returned, less the one this tick reports; a
+    // waiting next() takes it at once (it resumes inside complete()), a later one when it
+    // comes.
     missed_ += (ticked_ ? 1 : 0) + overruns;
     ticked_ = true;
+    waiting_.complete();
 }
 
-void ticker::wait(waiter& w) {
-    if (waiting_ != nullptr) {
-        throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy),
-                                "ticker::next: another coroutine already waits for the tick");
+std::uint64_t ticker::take_tick() {
+    if (!ticked_) {
+        detail::throw_cancelled(detail::cancelled_operation::tick);  // stopped
     }
-    waiting_ = &w;
+    ticked_ = false;
+    return std::exchange(missed_, 0);
 }
 
 void ticker::stop() noexcept {
     timer_.reset();
-    if (waiting_ != nullptr) {
-        waiter* w = std::exchange(waiting_, nullptr);
-        w->complete(*w, 0, true);
-    }
+    waiting_.complete();  // a waiter finds no tick: operation_cancelled
 }
 
 }  // namespace tfd

@@ -27,13 +27,17 @@
 #include "tfd/event_loop.hpp"
 #include "tfd/sleep.hpp"
 #include "tfd/timer_watcher.hpp"
+#include "tfd/waiter_slot.hpp"
 
 namespace tfd {
 
 class ticker {
+    struct tick_wait;
+
   public:
+    // What next() returns: a detail::slot_awaiter (include/tfd/waiter_slot.hpp).
     template <class Stop>
-    class tick_awaiter;
+    using tick_awaiter = detail::slot_awaiter<tick_wait, Stop>;
 
     // EINVAL for a period that is not positive.
     template <class Rep, class Period>
@@ -49,94 +53,30 @@ class ticker {
     // Stops ticking for good: a pending next() ends with operation_cancelled, and so does
     // every later one.
     void stop() noexcept;
+
     [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
 
   private:
-    // One waiting next(): complete() is called with the overrun count, or with stopped set
-    // when stop() ended the wait.
-    struct waiter {
-        void (*complete)(waiter& self, std::uint64_t overruns, bool stopped) noexcept;
-    };
     ticker(event_loop& loop, std::chrono::nanoseconds period, periodic_options options, int);
     void on_tick(std::uint64_t overruns) noexcept;
-    void wait(waiter& w);
+    // A tick (ticked_) or the stop (no timer_) ends the wait.
+    [[nodiscard]] std::uint64_t take_tick();
 
     event_loop* loop_;
-    waiter* waiting_ = nullptr;
-    std::uint64_t missed_ = 0;  // periods missed by ticks nobody waited for
-    bool ticked_ = false;       // a tick came while nobody waited
+    detail::waiter_slot waiting_;
+    std::uint64_t missed_ = 0;  // periods missed since the previous next() returned
+    bool ticked_ = false;       // a tick came that no next() has returned yet
     timer_watcher timer_;
 };
 
-template <class Stop>
-class ticker::tick_awaiter : ticker::waiter {
-  public:
-    tick_awaiter(ticker& owner, Stop stop) noexcept
-        : waiter{&complete}, owner_(&owner), stop_(std::move(stop)) {}
-    tick_awaiter(tick_awaiter&&) noexcept = default;
-    ~tick_awaiter() { cancel_quietly(); }
-
-    bool await_ready() noexcept {
-        if (stop_.requested()) {
-            return true;
-        }
-        if (owner_->ticked_) {
-            owner_->ticked_ = false;
-            overruns_ = std::exchange(owner_->missed_, 0);
-            ticked_ = true;
-            return true;
-        }
-        if (!owner_->timer_) {
-            stopped_ = true;
-            return true;
-        }
-        return false;
-    }
-    bool await_suspend(std::coroutine_handle<> h) {
-        owner_->wait(*this);
-        if (!stop_.bind(owner_->loop(), &on_stop, this)) {
-            owner_->waiting_ = nullptr;
-            return false;
-        }
-        awaiting_ = h;
-        return true;
-    }
-    std::uint64_t await_resume() const {
-        if (!ticked_ && (stopped_ || stop_.requested())) {
-            detail::throw_cancelled(detail::cancelled_operation::tick);
-        }
-        return overruns_;
-    }
-    void cancel() noexcept {
-        if (awaiting_) {
-            cancel_quietly();
-            std::exchange(awaiting_, nullptr).resume();
-        }
-    }
-
-  private:
-    void cancel_quietly() noexcept {
-        if (awaiting_) {
-            owner_->waiting_ = nullptr;
-            stop_.unbind();
-        }
-    }
-    static void complete(waiter& w, std::uint64_t overruns, bool stopped) noexcept {
-        auto& self = static_cast<tick_awaiter&>(w);
-        self.overruns_ = overruns;
-        self.ticked_ = !stopped;
-        self.stopped_ = stopped;
-        self.stop_.unbind();
-        std::exchange(self.awaiting_, nullptr).resume();
-    }
-    static void on_stop(void* self) noexcept { static_cast<tick_awaiter*>(self)->cancel(); }
-
-    ticker* owner_;
-    std::uint64_t overruns_ = 0;
-    bool ticked_ = false;
-    bool stopped_ = false;
-    std::coroutine_handle<> awaiting_;
-    [[no_unique_address]] Stop stop_;
+struct ticker::tick_wait {
+    using owner = ticker;
+    static constexpr detail::cancelled_operation operation = detail::cancelled_operation::tick;
+    static constexpr const char* busy =
+        "ticker::next: another coroutine already waits for the tick";
+    static detail::waiter_slot& slot(ticker& t) noexcept { return t.waiting_; }
+    static bool ready(const ticker& t) noexcept { return t.ticked_ || !t.timer_; }
+    static std::uint64_t take(ticker& t) { return t.take_tick(); }
 };
 
 inline ticker::tick_awaiter<detail::no_stop> ticker::next() noexcept {

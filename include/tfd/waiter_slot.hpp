@@ -1,6 +1,6 @@
 // tfd::detail::waiter_slot and slot_awaiter: the one coroutine that waits on an object for
 // something the object produces (async_listener's accepts, async_connection's lines and its
-// close), written once.
+// close, ticker's ticks), written once.
 //
 // The object (the owner) keeps a waiter_slot per kind of wait and calls complete() when
 // what the waiter wants is there; the awaiter is a slot_awaiter, to which the owner says
