@@ -100,8 +100,9 @@ int main(int argc, char** argv) {
     sleeper sleep;
     std::printf("wait_cost_bench: %d rounds alternating, %d waits per round and way\n\n", rounds,
                 waits);
-    std::printf("| wait | sleep: CPU per wait (ns) | sleep: late (us) | spin: CPU per wait (ns) "
-                "| spin: late (us) | spin / sleep CPU |\n|---|---:|---:|---:|---:|---:|\n");
+    std::printf(
+        "| wait | sleep: CPU per wait (ns) | sleep: late (us) | spin: CPU per wait (ns) "
+        "| spin: late (us) | spin / sleep CPU |\n|---|---:|---:|---:|---:|---:|\n");
     for (std::int64_t gap_us : {1, 2, 3, 5, 10, 20, 50}) {
         std::vector<double> sleep_cpu, sleep_late, spin_cpu, spin_late;
         for (int r = 0; r < rounds; ++r) {
@@ -129,7 +130,8 @@ int main(int argc, char** argv) {
                     median(spin_cpu), median(spin_late) / 1e3,
                     median(spin_cpu) / median(sleep_cpu));
     }
-    std::printf("\nA ratio below 1: spinning costs the thread less CPU than sleeping for that "
-                "wait.\n");
+    std::printf(
+        "\nA ratio below 1: spinning costs the thread less CPU than sleeping for that "
+        "wait.\n");
     return 0;
 }

@@ -30,10 +30,10 @@ struct loop_options {
     // of CPU per wake-up on a virtual machine, 1-2 us on bare metal; docs/precision.md,
     // "Short waits spin"), and lands later.  Spinning never runs a timer early, and at most
     // this much CPU is spent per wait, and run_for() may end up to this much after its limit.
-    // Zero never spins; values outside 0..1 ms are refused (EINVAL).  Ignored on virtual time and while
-    // timer_coalescing is set (which trades the other way: fewer wake-ups, later timers),
-    // and for the wall clocks armed with cancel-on-set, which must stay armed.  Descriptors
-    // and posted work that become ready during a spin wait for its end.
+    // Zero never spins; values outside 0..1 ms are refused (EINVAL).  Ignored on virtual time and
+    // while timer_coalescing is set (which trades the other way: fewer wake-ups, later timers), and
+    // for the wall clocks armed with cancel-on-set, which must stay armed.  Descriptors and posted
+    // work that become ready during a spin wait for its end.
     std::chrono::nanoseconds spin_below{std::chrono::microseconds(3)};
 
     // Timer coalescing: arm each clock's timer_fd this much after its earliest deadline, so

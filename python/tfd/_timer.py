@@ -362,16 +362,19 @@ class Timer(_tfd.TimerBase):
         closed already."""
         if self.closed:
             raise ValueError("Timer.__aiter__: I/O operation on closed timer")
-        return _Ticks(self)
+        return _Ticks(self, Timer.wait)
 
 
 class _Ticks:
-    """The asynchronous iterator of ``async for count in timer``."""
+    """The asynchronous iterator of ``async for count in timer`` (wait: Timer.wait) and of
+    ``tfd.trio_ticks(timer)`` (wait: tfd.trio_wait).  An iterator object rather than an async
+    generator: breaking out of the loop then needs no aclosing() to finalise anything."""
 
-    __slots__ = ("_timer",)
+    __slots__ = ("_timer", "_wait")
 
-    def __init__(self, timer):
+    def __init__(self, timer, wait):
         self._timer = timer
+        self._wait = wait
 
     def __aiter__(self):
         return self
@@ -379,7 +382,7 @@ class _Ticks:
     async def __anext__(self):
         timer = self._timer
         try:
-            return await timer.wait()
+            return await self._wait(timer)
         except TimerDisarmed:
             raise StopAsyncIteration from None
         except ValueError:

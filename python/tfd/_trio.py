@@ -7,7 +7,7 @@ share the counts with a ``trio`` memory channel when several tasks need them.
 ``trio.lowlevel.notify_closing``.
 """
 
-from tfd._timer import TimerDisarmed
+from tfd._timer import _Ticks
 
 
 async def trio_wait(timer):
@@ -46,27 +46,4 @@ def trio_ticks(timer):
     once), stopped, closed or detached.  ValueError if it is closed already."""
     if timer.closed:
         raise ValueError("trio_ticks: I/O operation on closed timer")
-    return _TrioTicks(timer)
-
-
-class _TrioTicks:
-    # An iterator object rather than an async generator: breaking out of the loop then needs
-    # no aclosing() to finalise anything.
-    __slots__ = ("_timer",)
-
-    def __init__(self, timer):
-        self._timer = timer
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        timer = self._timer
-        try:
-            return await trio_wait(timer)
-        except TimerDisarmed:
-            raise StopAsyncIteration from None
-        except ValueError:
-            if timer.closed:
-                raise StopAsyncIteration from None
-            raise
+    return _Ticks(timer, trio_wait)
