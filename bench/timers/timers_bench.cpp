@@ -249,30 +249,7 @@ round_result run_fresh_round(const std::string& name, const options& o) {
 }
 
 double run_memory_probe(const std::string& name, std::size_t n) {
-    int fds[2];
-    if (::pipe(fds) != 0) {
-        return -1;
-    }
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-        ::dup2(fds[1], 1);
-        ::close(fds[0]);
-        ::close(fds[1]);
-        const std::string count = std::to_string(n);
-        ::execl("/proc/self/exe", "timers_bench", "--memory-child", name.c_str(), count.c_str(),
-                static_cast<char*>(nullptr));
-        std::_Exit(127);
-    }
-    ::close(fds[1]);
-    std::string out;
-    char buf[256];
-    ssize_t got = 0;
-    while ((got = ::read(fds[0], buf, sizeof buf)) > 0) {
-        out.append(buf, static_cast<std::size_t>(got));
-    }
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    const std::string out = run_child({"--memory-child", name, std::to_string(n)});
     return out.empty() ? -1 : std::strtod(out.c_str(), nullptr);
 }
 
