@@ -12,8 +12,10 @@ imports on Debian's /usr/bin/python3 (3.11):
   grid      1 ms periodic grid re-armed with call_at, --periods periods: lateness p50/p99/max,
             missed periods and early wake-ups, against a raw timerfd read loop (a periodic
             TFD_TIMER_ABSTIME timer read with os.read) in the same run;
-  sleep     asyncio.sleep(d) for d in 50 us, 200 us, 1 ms, 10 ms: median lateness and early
-            count, against a raw timerfd (relative arm, blocking read) of the same d;
+  sleep     asyncio.sleep(d) for d in 50 us, 200 us, 1 ms, 10 ms: median lateness, early
+            count and CPU (user + system) per sleep, against a raw timerfd (relative arm, blocking read) of the same d;
+            grid and sleep also run tfd.aio with spin_margin=50us (--margin), which wakes
+            that much early and spins to each deadline, and report the CPU it spends;
   cost      200k call_later (delays uniform in 1..100 s) then cancel each: ns per call;
   fire      50k timers due uniformly over 1 s: CPU (user + system) per fired timer and
             blocking waits (voluntary context switches) per fired timer, tfd.aio
@@ -140,11 +142,12 @@ def sleep_loop(factory, delay, samples):
 
     async def main():
         out = []
+        cpu0 = time.process_time_ns()
         for _ in range(samples):
             start = time.monotonic_ns()
             await asyncio.sleep(delay)
             out.append(time.monotonic_ns() - start - round(delay * 1e9))
-        return out
+        return out, (time.process_time_ns() - cpu0) / samples
 
     result = loop.run_until_complete(main())
     loop.close()
@@ -155,14 +158,16 @@ def sleep_raw(delay, samples):
     fd = tfd.timerfd_create(tfd.CLOCK_MONOTONIC)
     out = []
     try:
+        cpu0 = time.process_time_ns()
         for _ in range(samples):
             start = time.monotonic_ns()
             tfd.timerfd_settime_ns(fd, initial=round(delay * 1e9))
             os.read(fd, 8)
             out.append(time.monotonic_ns() - start - round(delay * 1e9))
+        cpu = (time.process_time_ns() - cpu0) / samples
     finally:
         os.close(fd)
-    return out
+    return out, cpu
 
 
 # --- cost and fire --------------------------------------------------------------------------
@@ -308,17 +313,24 @@ def main():
     parser.add_argument("--svg", help="write the grid lateness CDF here")
     parser.add_argument("--json", help="write every figure here")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--margin", type=float, default=50e-6,
+                        help="spin_margin (seconds) of the precision contender (default 50e-6)")
     args = parser.parse_args()
     quick = args.quick
     periods = 300 if quick else args.periods
     period_ns = 1_000_000
     factories = loop_factories()
     names = list(factories)
+    # The precision sections (grid, sleep) also run tfd.aio waking early and spinning.
+    margin_name = f"tfd.aio margin {args.margin * 1e6:g}us"
+    precise = dict(factories)
+    precise[margin_name] = lambda: tfd.aio.new_event_loop(spin_margin=args.margin)
+    precise_names = list(precise)
     print(f"Python {sys.version.split()[0]} ({sys.executable}); uvloop "
           f"{uvloop.__version__ if uvloop else 'not installed'}; {args.rounds} rounds, "
           f"contenders alternating; load average {os.getloadavg()[0]:.2f}")
     results = {"grid": {}, "sleep": {}, "cost": {}, "fire": {}, "soon": {}, "streams": {}}
-    grid_samples = {name: [] for name in names + ["raw timerfd"]}
+    grid_samples = {name: [] for name in precise_names + ["raw timerfd"]}
     sleep_delays = (50e-6, 200e-6, 1e-3, 10e-3)
     sleep_samples = {50e-6: 400, 200e-6: 400, 1e-3: 200, 10e-3: 50}
     if quick:
@@ -331,16 +343,20 @@ def main():
     echo_variants = {k: v for k, v in factories.items()}
 
     for r in range(args.rounds):
-        for name in rotate(names + ["raw timerfd"], r):
-            lat = grid_raw(period_ns, periods) if name == "raw timerfd" else grid_loop(factories[name], period_ns, periods)
+        for name in rotate(precise_names + ["raw timerfd"], r):
+            cpu0 = time.process_time_ns()
+            lat = grid_raw(period_ns, periods) if name == "raw timerfd" else grid_loop(precise[name], period_ns, periods)
+            cpu = (time.process_time_ns() - cpu0) / periods / 1e3
             grid_samples[name].append(lat)
-            results["grid"].setdefault(name, []).append(summarize_grid(lat, period_ns))
+            results["grid"].setdefault(name, []).append(dict(summarize_grid(lat, period_ns), cpu_us=cpu))
         for delay in sleep_delays:
-            for name in rotate(names + ["raw timerfd"], r):
+            for name in rotate(precise_names + ["raw timerfd"], r):
                 n = sleep_samples[delay]
-                lat = sleep_raw(delay, n) if name == "raw timerfd" else sleep_loop(factories[name], delay, n)
+                lat, cpu = sleep_raw(delay, n) if name == "raw timerfd" else sleep_loop(precise[name], delay, n)
+                cpu /= 1e3
                 entry = results["sleep"].setdefault(f"{delay * 1e6:g}us", {}).setdefault(name, [])
-                entry.append({"median_us": statistics.median(lat) / 1e3, "early": sum(1 for x in lat if x < 0)})
+                entry.append({"median_us": statistics.median(lat) / 1e3, "early": sum(1 for x in lat if x < 0),
+                              "cpu_us": cpu})
         for name in rotate(names, r):
             start, cancel = timer_cost(factories[name], cost_count)
             results["cost"].setdefault(name, []).append({"call_later_ns": start, "cancel_ns": cancel})
@@ -356,27 +372,31 @@ def main():
 
     med = statistics.median
     print("\n## 1 ms periodic grid, call_at re-arm, %d periods (medians of %d rounds)\n" % (periods, args.rounds))
-    print("| loop | p50 late (us) | p99 late (us) | max late (us) | missed | early | p50 / raw | p99 / raw |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| loop | p50 late (us) | p99 late (us) | max late (us) | missed | early | p50 / raw | p99 / raw "
+          "| CPU per period (us) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     raw = results["grid"]["raw timerfd"]
     raw50, raw99 = med(x["p50_us"] for x in raw), med(x["p99_us"] for x in raw)
-    for name in ["raw timerfd"] + names:
+    for name in ["raw timerfd"] + precise_names:
         rows = results["grid"][name]
         p50, p99 = med(x["p50_us"] for x in rows), med(x["p99_us"] for x in rows)
         print(f"| {name} | {fmt(p50)} | {fmt(p99)} | {fmt(med(x['max_us'] for x in rows))} | "
               f"{med(x['missed'] for x in rows):g} | {med(x['early'] for x in rows):g} | "
-              f"{p50 / raw50:.2f} | {p99 / raw99:.2f} |")
+              f"{p50 / raw50:.2f} | {p99 / raw99:.2f} | {fmt(med(x['cpu_us'] for x in rows))} |")
 
-    print("\n## asyncio.sleep(d): median lateness (us) and early wake-ups (sum over rounds)\n")
-    print("| d | " + " | ".join(["raw timerfd"] + names) + " | tfd.aio / raw |")
-    print("|---|" + "---|" * (len(names) + 2))
+    print("\n## asyncio.sleep(d): median lateness (us), early wake-ups (sum over rounds), "
+          "CPU per sleep (us)\n")
+    print("| d | " + " | ".join(["raw timerfd"] + precise_names) + f" | tfd.aio / raw | margin / raw |")
+    print("|---|" + "---|" * (len(precise_names) + 3))
     for d, per in results["sleep"].items():
         cells = []
-        for name in ["raw timerfd"] + names:
+        for name in ["raw timerfd"] + precise_names:
             rows = per[name]
-            cells.append(f"{fmt(med(x['median_us'] for x in rows))} ({sum(x['early'] for x in rows)} early)")
-        ratio = med(x["median_us"] for x in per["tfd.aio"]) / med(x["median_us"] for x in per["raw timerfd"])
-        print(f"| {d} | " + " | ".join(cells) + f" | {ratio:.2f} |")
+            cells.append(f"{fmt(med(x['median_us'] for x in rows))} ({sum(x['early'] for x in rows)} early, "
+                         f"{fmt(med(x['cpu_us'] for x in rows))} CPU)")
+        raw_median = med(x["median_us"] for x in per["raw timerfd"])
+        ratios = [med(x["median_us"] for x in per[name]) / raw_median for name in ("tfd.aio", margin_name)]
+        print(f"| {d} | " + " | ".join(cells) + "".join(f" | {q:.2f}" for q in ratios) + " |")
 
     print(f"\n## {cost_count} call_later (1..100 s) then cancel: ns per call\n")
     print("| loop | call_later | cancel |" + (" call_later / uvloop | cancel / uvloop |" if uvloop else ""))
@@ -417,7 +437,8 @@ def main():
         print(f"| {case} | " + " | ".join(cells) + f" | {med(per['tfd.aio']) / med(per['asyncio']):.2f} |")
 
     if args.svg:
-        series = {name: [x / 1e3 for run in grid_samples[name] for x in run] for name in names + ["raw timerfd"]}
+        series = {name: [x / 1e3 for run in grid_samples[name] for x in run]
+                  for name in precise_names + ["raw timerfd"]}
         write_cdf_svg(args.svg, series, f"1 ms grid, {periods} periods x {args.rounds} rounds, "
                       f"Python {sys.version.split()[0]}")
         print(f"\nwrote {args.svg}")

@@ -51,6 +51,7 @@ PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
     loop->report = PyObject_GetAttrString(helpers, "report");
     loop->epoll_fd = -1;
     loop->spin_below = aio::default_spin_below_ns;
+    loop->spin_margin = 0;
     loop->constructed = true;
     loop->str_selector = PyUnicode_InternFromString("_selector");
     loop->str_cancelled = PyUnicode_InternFromString("_cancelled");
@@ -559,6 +560,11 @@ PyObject* loop_set_spin_below(PyObject* self, PyObject* arg) {
         self, seconds_option(arg, "spin_below", 0.001, "0.001"));
 }
 
+PyObject* loop_set_spin_margin(PyObject* self, PyObject* arg) {
+    return set_loop_option<&aio_loop::spin_margin, &aio::scheduler::set_spin_margin>(
+        self, seconds_option(arg, "spin_margin", 0.001, "0.001"));
+}
+
 // _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`
 // seconds, the other clocks at their current readings.  Only before any timer is started.
 PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
@@ -665,6 +671,7 @@ PyMethodDef loop_methods[] = {
     {"_tfd_clear", loop_clear_work, METH_NOARGS, "Drops every pending callback and timer."},
     {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
     {"_tfd_set_spin_below", loop_set_spin_below, METH_O, nullptr},
+    {"_tfd_set_spin_margin", loop_set_spin_margin, METH_O, nullptr},
     {"_tfd_make_virtual", loop_make_virtual, METH_O, nullptr},
     {"_tfd_advance", loop_advance, METH_O, nullptr},
     {"_tfd_hold", loop_hold, METH_O, nullptr},

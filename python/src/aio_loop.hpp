@@ -69,8 +69,9 @@ struct aio_loop {
     PyObject* str_cancelled;
     PyObject* str_run;
     int epoll_fd;
-    std::int64_t coalescing;  // ns
-    std::int64_t spin_below;  // ns: waits shorter than this spin (aio::scheduler::spin_below)
+    std::int64_t coalescing;   // ns
+    std::int64_t spin_below;   // ns: waits shorter than this spin (aio::scheduler::spin_below)
+    std::int64_t spin_margin;  // ns: wake-ups this much early, then spin (scheduler::spin_margin)
     std::uint64_t passes;
     std::int64_t last_wait_end;  // CLOCK_MONOTONIC ns when the last epoll_wait returned
     bool last_pass_waited;       // the previous pass called epoll_wait (it did not skip)

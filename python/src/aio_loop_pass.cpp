@@ -374,6 +374,7 @@ aio::scheduler* scheduler_for(aio_loop* loop, aio_clock clock) {
             loop->clocks[slot] = std::make_unique<aio::scheduler>(
                 kernel_clock(clock), std::chrono::nanoseconds(loop->coalescing));
             loop->clocks[slot]->set_spin_below(std::chrono::nanoseconds(loop->spin_below));
+            loop->clocks[slot]->set_spin_margin(std::chrono::nanoseconds(loop->spin_margin));
         } catch (const std::system_error& e) {
             set_os_error(e.code(), "creating the loop's timer_fd");
             return nullptr;

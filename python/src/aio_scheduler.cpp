@@ -1,5 +1,6 @@
 #include "aio_scheduler.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <limits>
@@ -42,6 +43,10 @@ void scheduler::set_spin_below(std::chrono::nanoseconds spin_below) noexcept {
     spin_below_ = spin_below.count() > 0 ? spin_below.count() : 0;
 }
 
+void scheduler::set_spin_margin(std::chrono::nanoseconds spin_margin) noexcept {
+    spin_margin_ = spin_margin.count() > 0 ? spin_margin.count() : 0;
+}
+
 std::optional<std::int64_t> scheduler::next_deadline() {
     std::optional<std::chrono::nanoseconds> next = queue_.next_deadline();
     if (!next) {
@@ -61,17 +66,23 @@ scheduler::wait_kind scheduler::arm(std::error_code& ec) {
         return wait_kind::poll;
     }
     std::int64_t deadline = next->count();
-    std::int64_t target = deadline;
-    if (__builtin_add_overflow(deadline, coalescing_, &target)) {
-        target = std::numeric_limits<std::int64_t>::max();
-    }
     std::int64_t now = time_.now();
     if (deadline <= now) {
         // Due already: arming in the past would only buy a timer interrupt and a wake-up.
         // Coalescing does not delay it: the loop is awake anyway.
         return wait_kind::poll;
     }
-    if (deadline - now <= spin_below_ && coalescing_ == 0 && !cancel_on_set_) {
+    // Spinning needs an exact wake-up (no coalescing) and a timer_fd that may go unarmed
+    // (a cancel-on-set one must stay armed to hear of clock changes).
+    const bool may_spin = coalescing_ == 0 && !cancel_on_set_;
+    const std::int64_t margin = may_spin ? spin_margin_ : 0;
+    std::int64_t target = deadline;
+    if (__builtin_add_overflow(deadline, coalescing_ - margin, &target)) {
+        // Only coalescing can overflow: deadline > now, and the margin is at most 1 ms.
+        target = std::numeric_limits<std::int64_t>::max();
+    }
+    if (may_spin && deadline - now <= std::max(spin_below_, margin)) {
+        // Closer than a sleep is worth, or inside the margin the timer_fd woke the loop for.
         while (now < deadline) {
             now = time_.now();
         }

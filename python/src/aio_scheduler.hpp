@@ -81,6 +81,13 @@ class scheduler {
     // tfd::loop_options::spin_below).  Not with coalescing, nor on a cancel-on-set clock.
     [[nodiscard]] std::int64_t spin_below() const noexcept { return spin_below_; }
     void set_spin_below(std::chrono::nanoseconds spin_below) noexcept;
+    // Spin-finish (>= 0; see tfd::loop_options::spin_margin): the timer_fd is armed this much
+    // before the earliest deadline, and the rest of the wait is busy-waited, so the loop
+    // wakes within a fraction of a microsecond of the deadline instead of the kernel's few
+    // microseconds after it, for up to this much CPU per wake-up.  Not with coalescing (the
+    // loop refuses both), nor on a cancel-on-set clock.
+    [[nodiscard]] std::int64_t spin_margin() const noexcept { return spin_margin_; }
+    void set_spin_margin(std::chrono::nanoseconds spin_margin) noexcept;
 
     void start(timer_entry& e, std::int64_t deadline) {
         queue_.start(e, std::chrono::nanoseconds(deadline));
@@ -92,7 +99,7 @@ class scheduler {
     // Before a wait: makes sure the timer_fd will wake the loop by the earliest deadline
     // (plus coalescing).  `poll` when a timer is due already (or on a virtual clock with a
     // timer pending: the loop must not block for it), or after spinning up to a deadline
-    // closer than spin_below().  On a failed timerfd_settime `ec` is
+    // closer than spin_below() (or spin_margin()).  On a failed timerfd_settime `ec` is
     // set and the loop should report it; the state stays "needs arming".
     wait_kind arm(std::error_code& ec);
     // The loop saw fd() readable.
@@ -126,6 +133,7 @@ class scheduler {
     std::int64_t armed_at_ = 0;
     std::int64_t coalescing_ = 0;
     std::int64_t spin_below_ = default_spin_below_ns;
+    std::int64_t spin_margin_ = 0;
     bool cancel_on_set_;
     std::uint64_t clock_changes_ = 0;
     std::uint64_t settime_calls_ = 0;

@@ -507,5 +507,74 @@ class SpinBelowTest(unittest.TestCase):
             tfd.aio.new_event_loop(spin_below="fast")
 
 
+class SpinMarginTest(unittest.TestCase):
+    """spin_margin arms the timer_fd that much before the earliest deadline and busy-waits the
+    rest: the loop still sleeps for a long wait, then spins to the deadline; never early."""
+
+    def run_timer(self, delay, clock=None, **options):
+        loop = tfd.aio.new_event_loop(**options)
+        self.addCleanup(loop.close)
+        ran = []
+        if clock is None:
+            when = loop.time() + delay
+            loop.call_at(when, lambda: (ran.append(loop.time()), loop.stop()))
+        else:
+            when = loop.clock_time(clock) + delay
+            loop.call_at_clock(clock, when, lambda: (ran.append(loop.clock_time(clock)), loop.stop()))
+        before = voluntary_switches()
+        loop.run_forever()
+        switches = voluntary_switches() - before
+        self.assertEqual(len(ran), 1)
+        self.assertGreaterEqual(ran[0], when)
+        return switches, loop._tfd_stats()["spins"]
+
+    def test_sleeps_then_spins_the_margin(self):
+        # 20 ms is far beyond spin_below: without the margin the loop sleeps to the deadline
+        # and the kernel wakes it after it, with nothing left to spin for.
+        switches, spins = self.run_timer(0.02, spin_margin=0.001)
+        self.assertGreaterEqual(switches, 1)
+        self.assertGreaterEqual(spins, 1)
+
+    def test_zero_margin_sleeps_to_the_deadline(self):
+        switches, spins = self.run_timer(0.02, spin_margin=0)
+        self.assertGreaterEqual(switches, 1)
+        self.assertEqual(spins, 0)
+
+    def test_wall_clock_timers_do_not_spin(self):
+        # Their timer_fd is armed cancel-on-set and must stay armed: no early wake-up.
+        switches, spins = self.run_timer(0.02, clock=tfd.CLOCK_REALTIME, spin_margin=0.001)
+        self.assertGreaterEqual(switches, 1)
+        self.assertEqual(spins, 0)
+
+    def test_set_and_get(self):
+        loop = tfd.aio.new_event_loop()
+        self.addCleanup(loop.close)
+        self.assertEqual(loop.get_spin_margin(), 0.0)
+        loop.set_spin_margin(2e-5)
+        self.assertEqual(loop.get_spin_margin(), 2e-5)
+
+    def test_not_with_coalescing(self):
+        both = r"timer_coalescing=0\.001 and spin_margin=1e-05 cannot both be set"
+        with self.assertRaisesRegex(ValueError, both):
+            tfd.aio.new_event_loop(timer_coalescing=0.001, spin_margin=1e-5)
+        loop = tfd.aio.new_event_loop(spin_margin=1e-5)
+        self.addCleanup(loop.close)
+        with self.assertRaisesRegex(ValueError, both):
+            loop.set_timer_coalescing(0.001)
+        self.assertEqual(loop.get_timer_coalescing(), 0.0)
+        loop.set_spin_margin(0)
+        loop.set_timer_coalescing(0.001)
+        with self.assertRaisesRegex(ValueError, both):
+            loop.set_spin_margin(1e-5)
+        self.assertEqual(loop.get_spin_margin(), 0.0)
+
+    def test_bad_spin_margin(self):
+        for bad in (-1e-6, float("nan"), 0.5):
+            with self.assertRaisesRegex(ValueError, r"spin_margin=.* from 0 to 0\.001"):
+                tfd.aio.new_event_loop(spin_margin=bad)
+        with self.assertRaises(TypeError):
+            tfd.aio.new_event_loop(spin_margin="fast")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -23,6 +23,11 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     spin_below: seconds (default 3e-6, at most 1e-3): a deadline closer than this when the
     loop is about to sleep is busy-waited for instead, since sleeping and waking costs more
     CPU than so short a wait and lands later; 0 never spins.  Off while coalescing.
+    spin_margin: seconds (default 0, at most 1e-3): wake this much before each deadline and
+    busy-wait the rest, so timers run within a fraction of a microsecond of their deadline
+    instead of the kernel's few microseconds after it, for up to that much CPU per
+    wake-up.  Never early.  Not together with timer_coalescing (ValueError), and not for
+    call_at_clock timers on CLOCK_REALTIME, whose timer_fd must stay armed.
     virtual_time: run every timer on a virtual clock that starts at virtual_start (seconds,
     default 0) and jumps to the next deadline whenever nothing else can happen (no callback
     ready, no descriptor ready, no hold: see hold_time and run_in_executor); advance() moves
@@ -30,10 +35,13 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     """
 
     def __init__(self, selector=None, *, timer_coalescing=0.0, spin_below=3e-6,
-                 virtual_time=False, virtual_start=0.0):
+                 spin_margin=0.0, virtual_time=False, virtual_start=0.0):
+        self._timer_coalescing = 0.0
+        self._spin_margin = 0.0
         try:
             self.set_timer_coalescing(timer_coalescing)  # first: they validate
             self.set_spin_below(spin_below)
+            self.set_spin_margin(spin_margin)
             if virtual_time:
                 self._tfd_make_virtual(virtual_start)
         except BaseException:
@@ -120,6 +128,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     def set_timer_coalescing(self, seconds):
         """Lets each wake-up wait up to `seconds` (0 to 3600) longer, so timers due within
         that window run together; 0 (the default) wakes exactly at each deadline."""
+        _refuse_both(seconds, self._spin_margin)
         self._tfd_set_coalescing(seconds)
         self._timer_coalescing = float(seconds)
 
@@ -134,6 +143,30 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
 
     def get_spin_below(self):
         return self._spin_below
+
+    def set_spin_margin(self, seconds):
+        """Wakes `seconds` (0 to 0.001) before each deadline and busy-waits the rest, for
+        wake-ups within a fraction of a microsecond at up to that much CPU each; 0 (the
+        default) sleeps up to the deadline itself.  Never early either way."""
+        _refuse_both(self._timer_coalescing, seconds)
+        self._tfd_set_spin_margin(seconds)
+        self._spin_margin = float(seconds)
+
+    def get_spin_margin(self):
+        return self._spin_margin
+
+
+def _refuse_both(coalescing, margin):
+    # Coalescing wakes after deadlines to batch them, the margin before them to be exact:
+    # the loop takes one trade or the other.  Values the setters would refuse anyway (not
+    # numbers, out of range) are left to them, for their own messages.
+    try:
+        both = coalescing > 0 and margin > 0
+    except TypeError:
+        return
+    if both:
+        raise ValueError(f"timer_coalescing={coalescing!r} and spin_margin={margin!r} cannot "
+                         "both be set: coalescing wakes after deadlines, the margin before them")
 
 
 class _TimeHold:
