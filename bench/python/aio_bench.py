@@ -339,7 +339,7 @@ def main():
     fire_count = 5_000 if quick else 50_000
     fire_variants = dict(factories)
     fire_variants["tfd.aio coalesce 1ms"] = lambda: tfd.aio.new_event_loop(timer_coalescing=0.001)
-    echo_cases = {"1 client": (1, 2000 if quick else 20000), "100 clients": (100, 20 if quick else 200)}
+    echo_cases = {"1 client": (1, 2000 if quick else 30000), "100 clients": (100, 20 if quick else 600)}
     echo_variants = {k: v for k, v in factories.items()}
 
     for r in range(args.rounds):

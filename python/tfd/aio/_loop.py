@@ -27,7 +27,9 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     busy-wait the rest, so timers run within a fraction of a microsecond of their deadline
     instead of the kernel's few microseconds after it, for up to that much CPU per
     wake-up.  Never early.  Not together with timer_coalescing (ValueError), and not for
-    call_at_clock timers on CLOCK_REALTIME, whose timer_fd must stay armed.
+    call_at_clock timers on CLOCK_REALTIME, whose timer_fd must stay armed.  Both spins
+    need the default selector (the loop's own epoll wait); descriptors ready during a spin
+    wait for its end.
     virtual_time: run every timer on a virtual clock that starts at virtual_start (seconds,
     default 0) and jumps to the next deadline whenever nothing else can happen (no callback
     ready, no descriptor ready, no hold: see hold_time and run_in_executor); advance() moves
