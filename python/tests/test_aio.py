@@ -464,22 +464,29 @@ def voluntary_switches():
     return resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
 
 
+def run_one_timer(test, delay, clock=tfd.CLOCK_MONOTONIC, **options):
+    """Runs a loop made with `options` until one timer `delay` seconds ahead on `clock` has
+    fired, checks that it ran once and not early, and returns (voluntary context switches
+    meanwhile, spun waits)."""
+    loop = tfd.aio.new_event_loop(**options)
+    test.addCleanup(loop.close)
+    ran = []
+    when = loop.clock_time(clock) + delay
+    loop.call_at_clock(clock, when, lambda: (ran.append(loop.clock_time(clock)), loop.stop()))
+    before = voluntary_switches()
+    loop.run_forever()
+    switches = voluntary_switches() - before
+    test.assertEqual(len(ran), 1)
+    test.assertGreaterEqual(ran[0], when)
+    return switches, loop._tfd_stats()["spins"]
+
+
 class SpinBelowTest(unittest.TestCase):
     """A deadline closer than spin_below is busy-waited for: the thread never blocks (no
     voluntary context switch) and the timer is not early; farther ones are slept for."""
 
     def run_timer(self, delay, **options):
-        loop = tfd.aio.new_event_loop(**options)
-        self.addCleanup(loop.close)
-        ran = []
-        when = loop.time() + delay
-        loop.call_at(when, lambda: (ran.append(loop.time()), loop.stop()))
-        before = voluntary_switches()
-        loop.run_forever()
-        switches = voluntary_switches() - before
-        self.assertEqual(len(ran), 1)
-        self.assertGreaterEqual(ran[0], when)
-        return switches, loop._tfd_stats()["spins"]
+        return run_one_timer(self, delay, **options)
 
     def test_short_wait_spins(self):
         switches, spins = self.run_timer(0.0005, spin_below=0.001)
@@ -511,22 +518,8 @@ class SpinMarginTest(unittest.TestCase):
     """spin_margin arms the timer_fd that much before the earliest deadline and busy-waits the
     rest: the loop still sleeps for a long wait, then spins to the deadline; never early."""
 
-    def run_timer(self, delay, clock=None, **options):
-        loop = tfd.aio.new_event_loop(**options)
-        self.addCleanup(loop.close)
-        ran = []
-        if clock is None:
-            when = loop.time() + delay
-            loop.call_at(when, lambda: (ran.append(loop.time()), loop.stop()))
-        else:
-            when = loop.clock_time(clock) + delay
-            loop.call_at_clock(clock, when, lambda: (ran.append(loop.clock_time(clock)), loop.stop()))
-        before = voluntary_switches()
-        loop.run_forever()
-        switches = voluntary_switches() - before
-        self.assertEqual(len(ran), 1)
-        self.assertGreaterEqual(ran[0], when)
-        return switches, loop._tfd_stats()["spins"]
+    def run_timer(self, delay, **options):
+        return run_one_timer(self, delay, **options)
 
     def test_sleeps_then_spins_the_margin(self):
         # 20 ms is far beyond spin_below: without the margin the loop sleeps to the deadline
