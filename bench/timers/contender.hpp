@@ -112,6 +112,41 @@ churn_result time_churn(const workload& w, Start start, Refresh refresh, Cancel 
             static_cast<double>(t3 - t2) / dn};
 }
 
+// The memory floor of the churn workload: the same three phases over an array of 48-byte
+// records (the size of a libev ev_timer and of a tfd::embedded_timer), each operation one
+// load of the record's state and one store, and no timer queue at all.  Every timer
+// library has to read the timer it is handed, so none can beat this; it is a reference
+// line, not a peer.
+inline churn_result churn_floor(const workload& w) {
+    struct record {
+        std::int64_t deadline = 0;
+        std::uint64_t state = 0;
+        unsigned char rest[32] = {};
+    };
+    static_assert(sizeof(record) == 48);
+    std::vector<record> records(w.churn_timeouts.size());  // allocated and touched untimed
+    const std::int64_t now = monotonic_ns();
+    return time_churn(
+        w,
+        [&](std::size_t i, std::int64_t timeout) {
+            record& r = records[i];
+            r.state = r.state == 0 ? 1 : r.state;
+            r.deadline = now + timeout;
+        },
+        [&](std::size_t i, std::int64_t timeout) {
+            record& r = records[i];
+            if (r.state != 0) {
+                r.deadline = now + timeout;
+            }
+        },
+        [&](std::size_t i) {
+            record& r = records[i];
+            if (r.state != 0) {
+                r.state = 0;
+            }
+        });
+}
+
 // The idle workload's timed part: every timer refreshed w.idle_passes times in index order,
 // with pass_begins() before every workload::idle_batch-th refresh (what a loop does once
 // per pass: re-read its clock, complete aborted waits) and end() after the last.  ns per

@@ -275,7 +275,7 @@ std::string json_escape(const std::string& text) {
 }
 
 void write_json(const options& o, const std::vector<std::unique_ptr<contender>>& cs,
-                const std::map<std::string, samples>& all) {
+                const std::map<std::string, samples>& all, const samples& floor) {
     std::ofstream f(o.json);
     f << "{\n  \"config\": {\"rounds\": " << o.rounds << ", \"churn\": " << o.churn
       << ", \"fire\": " << o.fire << ", \"idle\": " << o.idle
@@ -295,7 +295,9 @@ void write_json(const options& o, const std::vector<std::unique_ptr<contender>>&
           << ", \"memory_bytes_per_timer\": " << json_array(s.memory) << "}"
           << (i + 1 < cs.size() ? "," : "") << "\n";
     }
-    f << "  }\n}\n";
+    f << "  },\n  \"floor\": {\"start_ns\": " << json_array(floor.start)
+      << ", \"refresh_ns\": " << json_array(floor.refresh)
+      << ", \"cancel_ns\": " << json_array(floor.cancel) << "}\n}\n";
 }
 
 struct metric {
@@ -388,6 +390,43 @@ void print_table(const std::vector<std::unique_ptr<contender>>& cs,
     }
 }
 
+// The churn workload's memory floor (churn_floor) and its ratio to the best peer, per row:
+// what fraction of the best peer's time any timer library must spend on the first touch of
+// the timer alone.
+void print_floor(const std::vector<std::unique_ptr<contender>>& cs,
+                 const std::map<std::string, samples>& all, const samples& floor) {
+    struct row {
+        const char* label;
+        std::vector<double> samples::*field;
+    };
+    const row rows[] = {
+        {"start", &samples::start}, {"refresh", &samples::refresh}, {"cancel", &samples::cancel}};
+    std::printf(
+        "\nMemory floor of the churn rows (one load and one store on a 48-byte record per "
+        "operation, the same orders, no queue; run first in every round):");
+    for (const row& r : rows) {
+        std::vector<double> ratios;
+        const std::vector<double>& mine = floor.*r.field;
+        for (std::size_t k = 0; k < mine.size(); ++k) {
+            double best = 0;
+            for (const auto& c : cs) {
+                const std::vector<double>& theirs = all.at(c->name()).*r.field;
+                if (!is_tfd(c->name()) && k < theirs.size() && (best == 0 || theirs[k] < best)) {
+                    best = theirs[k];
+                }
+            }
+            if (best > 0) {
+                ratios.push_back(mine[k] / best);
+            }
+        }
+        std::printf(" %s %.1f ns", r.label, median(mine));
+        if (!ratios.empty()) {
+            std::printf(" (%.2f of the best peer)", median(ratios));
+        }
+        std::printf(r.field == &samples::cancel ? ".\n" : ";");
+    }
+}
+
 bool parse(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; i += 2) {  // every option takes a value
         const std::string arg = argv[i];
@@ -452,12 +491,17 @@ int run_bench(int argc, char** argv) {
         }
     }
     const workload w = make_workload(o);
+    samples floor;  // churn_floor, a reference line: one round each time, first
     std::map<std::string, samples> all;
     for (const auto& c : cs) {
         all[c->name()];
     }
     for (unsigned round = 0; round < o.rounds; ++round) {
-        std::fprintf(stderr, "round %u/%u:", round + 1, o.rounds);
+        std::fprintf(stderr, "round %u/%u: floor", round + 1, o.rounds);
+        const churn_result fl = churn_floor(w);
+        floor.start.push_back(fl.start_ns);
+        floor.refresh.push_back(fl.refresh_ns);
+        floor.cancel.push_back(fl.cancel_ns);
         // Rotate the order so that no contender always runs first (or right after another).
         for (std::size_t k = 0; k < cs.size(); ++k) {
             contender& c = *cs[(k + round) % cs.size()];
@@ -489,7 +533,8 @@ int run_bench(int argc, char** argv) {
         o.rounds, o.fresh != 0 ? "a fresh process per contender and round" : "warm: one process",
         o.churn, o.fire, o.idle, o.idle_passes, o.memory);
     print_table(cs, all);
-    write_json(o, cs, all);
+    print_floor(cs, all, floor);
+    write_json(o, cs, all, floor);
     std::printf("\nRaw figures: %s\n", o.json.c_str());
     return 0;
 }
