@@ -5,7 +5,7 @@ Three periodic timers (timer i fires every i * 0.25 s) and a TCP control port: c
 `telnet 127.0.0.1 1234` and type `stop` to end the server; other lines print
 "Unknown command: ...".  The hand-made epoll loop of epoll_server.py becomes one task per
 timer and one per client on a tfd.aio event loop: each timer tick costs the loop's
-epoll_wait and one read (tfd.aio.wait_timer), and asyncio's own timers would run exactly
+epoll_wait and one read (timer.wait()), and asyncio's own timers would run exactly
 on time too.  Any number of clients, commands as lines (split or joined across reads),
 bytes that are not UTF-8 replaced, --port 0 for any free port (printed on stderr).
 """
@@ -41,7 +41,7 @@ def split_lines(buffer, data, final):
 
 async def tick(number, timer):
     while True:
-        count = await tfd.aio.wait_timer(timer)
+        count = await timer.wait()
         print(f"Timer {number} expired {count} times")
 
 

@@ -56,6 +56,22 @@ TIMER = textwrap.dedent(
     """
 )
 
+# tfd.aio's stubs: wait_timer takes the public tfd.Timer, and hold_time() does not swallow
+# exceptions (a `with` block that returns needs no return after it).
+AIO = textwrap.dedent(
+    """
+    import tfd
+    import tfd.aio
+
+    async def tick(timer: tfd.Timer) -> int:
+        return await tfd.aio.wait_timer(timer)
+
+    def held(loop: tfd.aio.EventLoop) -> int:
+        with loop.hold_time():
+            return 1
+    """
+)
+
 
 @unittest.skipIf(shutil.which("mypy") is None, "mypy is not installed (Debian: apt-get install mypy)")
 @unittest.skipIf(
@@ -95,6 +111,10 @@ class TypedImportTest(unittest.TestCase):
 
     def test_timer_is_typed(self):
         result = self.mypy(TIMER)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_aio_is_typed(self):
+        result = self.mypy(AIO)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
 

@@ -13,6 +13,7 @@ import sys
 
 from .. import _tfd
 from ._loop import EventLoop
+from ._timer_wait import wait_timer
 
 __all__ = [
     "EventLoop",
@@ -47,15 +48,6 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
     def _loop_factory(self):
         return new_event_loop(**self._tfd_loop_options)
-
-
-async def wait_timer(timer):
-    """``await timer.wait()`` for a tfd.Timer, in two system calls a tick on a tfd.aio loop
-    (EventLoop.wait_timer); on any other loop it is timer.wait() itself."""
-    loop = asyncio.get_running_loop()
-    if isinstance(loop, EventLoop):
-        return await loop.wait_timer(timer)
-    return await timer.wait()
 
 
 def install(**loop_options):

@@ -4,7 +4,7 @@ import selectors
 import unittest
 from typing import Any, Awaitable, Callable, Coroutine, Optional, TypeVar
 
-from .._timer import Timer
+from .. import Timer
 
 _T = TypeVar("_T")
 
@@ -18,7 +18,7 @@ class TimerHandle(Handle):
 
 class _TimeHold:
     def __enter__(self) -> "_TimeHold": ...
-    def __exit__(self, *exc: object) -> bool: ...
+    def __exit__(self, *exc: object) -> None: ...
 
 class EventLoop(asyncio.SelectorEventLoop):
     virtual_time: bool

@@ -5,7 +5,7 @@ import selectors
 
 from .. import _tfd
 from . import _support  # noqa: F401  (attaches the helpers the core needs)
-from ._timer_wait import TimerWatch
+from ._timer_wait import wait_timer as _wait_timer
 
 
 class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
@@ -51,7 +51,6 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
             raise
         if selector is None:
             selector = selectors.EpollSelector()
-        self._timer_watches = None
         super().__init__(selector)
 
     def run_forever(self):
@@ -107,25 +106,11 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     def close(self):
         super().close()
         self._tfd_clear()
-        self._timer_watches = None  # the selector is closed: nothing left to unregister
 
     async def wait_timer(self, timer):
-        """Waits for the next expiry of the tfd.Timer `timer` and returns the count, like
-        ``await timer.wait()``, in two system calls a tick (the loop's epoll_wait and one
-        read): the descriptor stays registered between waits.  Only one task may wait for a
-        timer at a time; ``timer.wait()``, at the same cost, takes any number of waiters."""
-        if timer.closed:
-            raise ValueError("I/O operation on closed timer")
-        watches = self._timer_watches
-        if watches is None:
-            watches = self._timer_watches = {}
-        fd = timer.fileno()
-        watch = watches.get(fd)
-        if watch is None or watch.timer is not timer:
-            if watch is not None:
-                watch.stop()  # a closed timer's number, reused
-            watch = watches[fd] = TimerWatch(self, timer)
-        return await watch.wait()
+        """``await timer.wait()`` for the tfd.Timer `timer`: its next expiration count, in two
+        system calls a tick on this loop (its epoll_wait and one read)."""
+        return await _wait_timer(timer)
 
     def set_timer_coalescing(self, seconds):
         """Lets each wake-up wait up to `seconds` (0 to 3600) longer, so timers due within
@@ -189,4 +174,3 @@ class _TimeHold:
             self.held = False
             self.loop._tfd_hold(-1)
             self.loop._write_to_self()  # a waiting loop re-evaluates: it may jump now
-        return False
