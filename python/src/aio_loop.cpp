@@ -434,6 +434,31 @@ PyObject* loop_call_later(PyObject* self, PyObject* const* args, Py_ssize_t narg
     return result;
 }
 
+// The clock argument of `function`: one of the three clock ids, or nullopt with a TypeError
+// (not an int, or a bool) or ValueError (another number) naming the value.
+std::optional<aio_clock> clock_arg(const char* function, PyObject* arg) {
+    if (!PyLong_Check(arg) || PyBool_Check(arg)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s(): clock=%R must be a clock id (tfd.CLOCK_MONOTONIC, CLOCK_REALTIME or "
+                     "CLOCK_BOOTTIME), not %s",
+                     function, arg, Py_TYPE(arg)->tp_name);
+        return std::nullopt;
+    }
+    long id = PyLong_AsLong(arg);
+    if (id == -1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            return std::nullopt;
+        }
+        PyErr_Clear();  // beyond a long: no clock either
+    } else if (std::optional<aio_clock> clock = clock_from_id(id)) {
+        return clock;
+    }
+    PyErr_Format(PyExc_ValueError,
+                 "%s(): clock=%R is not CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME",
+                 function, arg);
+    return std::nullopt;
+}
+
 // call_at_clock(clock, when, callback, *args, context=None): a timer on CLOCK_MONOTONIC,
 // CLOCK_REALTIME or CLOCK_BOOTTIME, `when` in that clock's seconds.
 PyObject* loop_call_at_clock(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
@@ -450,15 +475,9 @@ PyObject* loop_call_at_clock(PyObject* self, PyObject* const* args, Py_ssize_t n
         return nullptr;
     }
     PyObject* result = nullptr;
-    long id = PyLong_AsLong(args[0]);
     double when = 0;
-    std::optional<aio_clock> clock = clock_from_id(id);
-    if (id == -1 && PyErr_Occurred()) {
-    } else if (!clock) {
-        PyErr_Format(PyExc_ValueError,
-                     "call_at_clock(): clock=%R is not CLOCK_MONOTONIC, CLOCK_REALTIME or "
-                     "CLOCK_BOOTTIME",
-                     args[0]);
+    std::optional<aio_clock> clock = clock_arg("call_at_clock", args[0]);
+    if (!clock) {
     } else if (args[1] == Py_None) {
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
     } else if (when_as_double("call_at_clock", "when", args[1], when) == 0) {
@@ -479,16 +498,8 @@ PyObject* loop_time(PyObject* self, PyObject*) {
 
 // clock_time(clock): that clock's reading in float seconds (virtual on a virtual loop).
 PyObject* loop_clock_time(PyObject* self, PyObject* arg) {
-    long id = PyLong_AsLong(arg);
-    if (id == -1 && PyErr_Occurred()) {
-        return nullptr;
-    }
-    std::optional<aio_clock> clock = clock_from_id(id);
+    std::optional<aio_clock> clock = clock_arg("clock_time", arg);
     if (!clock) {
-        PyErr_Format(PyExc_ValueError,
-                     "clock_time(): clock=%R is not CLOCK_MONOTONIC, CLOCK_REALTIME or "
-                     "CLOCK_BOOTTIME",
-                     arg);
         return nullptr;
     }
     aio::scheduler* s = scheduler_for(as_loop(self), *clock);
@@ -519,11 +530,29 @@ PyObject* loop_clear_work(PyObject* self, PyObject*) {
     Py_RETURN_NONE;
 }
 
+// `arg` as float seconds for the option or argument `name`: 0, or -1 with a TypeError naming
+// both for a bool (True is not "1 second") or anything that is not a real number.
+int seconds_arg(PyObject* arg, const char* name, double& seconds) {
+    if (!PyBool_Check(arg)) {
+        seconds = PyFloat_AsDouble(arg);
+        if (!(seconds == -1.0 && PyErr_Occurred())) {
+            return 0;
+        }
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return -1;
+        }
+        PyErr_Clear();
+    }
+    PyErr_Format(PyExc_TypeError, "%s=%R must be a number of seconds, not %s", name, arg,
+                 Py_TYPE(arg)->tp_name);
+    return -1;
+}
+
 // A loop option in float seconds, from 0 to `max` (written `max_text` in the message): the
 // nanoseconds rounded up, or -1 with ValueError naming the option and the value.
 std::int64_t seconds_option(PyObject* arg, const char* name, double max, const char* max_text) {
-    double seconds = PyFloat_AsDouble(arg);
-    if (seconds == -1.0 && PyErr_Occurred()) {
+    double seconds = 0;
+    if (seconds_arg(arg, name, seconds) < 0) {
         return -1;
     }
     if (!(seconds >= 0) || seconds > max) {
@@ -568,12 +597,21 @@ PyObject* loop_set_spin_margin(PyObject* self, PyObject* arg) {
 // _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`
 // seconds, the other clocks at their current readings.  Only before any timer is started.
 PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
-    double start = PyFloat_AsDouble(arg);
-    if (start == -1.0 && PyErr_Occurred()) {
+    double start = 0;
+    if (seconds_arg(arg, "virtual_start", start) < 0) {
         return nullptr;
     }
     if (!std::isfinite(start)) {
         PyErr_Format(PyExc_ValueError, "virtual_start=%R must be a finite number of seconds", arg);
+        return nullptr;
+    }
+    // The clock counts int64 nanoseconds: a start outside them would be clamped, and every
+    // time() and deadline after it wrong.
+    if (!(std::fabs(start) < aio::max_clock_seconds)) {
+        PyErr_Format(PyExc_OverflowError,
+                     "virtual_start=%R is outside the virtual clock's range (2**63 ns, about "
+                     "292 years either side of 0)",
+                     arg);
         return nullptr;
     }
     aio_loop* loop = as_loop(self);

@@ -140,6 +140,10 @@ class scheduler {
     std::uint64_t spins_ = 0;
 };
 
+// The largest reading a clock of int64 nanoseconds reaches, in float seconds (2**63 ns, as
+// the double nearest to it).  Times at or beyond it saturate.
+inline constexpr double max_clock_seconds = 9223372036.854775807;
+
 // A float of seconds as integer nanoseconds, rounded up (towards +inf) exactly: the result
 // is the least integer n with n >= when * 1e9 in real arithmetic, so that a timer due at n
 // never runs while the loop's time() is below `when`.  Saturates at the int64 range; NaN is

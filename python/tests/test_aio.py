@@ -80,6 +80,43 @@ class EntryPointTest(unittest.TestCase):
         self.assertEqual(loop.get_timer_coalescing(), 0.0)
         self.assertEqual(loop.get_spin_below(), 3e-6)
 
+    def test_run_checks_before_running(self):
+        async def main():
+            return 1
+
+        coroutine = main()
+        with self.assertRaisesRegex(ValueError, r"spin_margin=-1 must be a number of seconds"):
+            tfd.aio.run(coroutine, spin_margin=-1)
+        # Closed, not left to warn that it was never awaited.
+        self.assertIsNone(coroutine.cr_frame)
+        with self.assertRaisesRegex(ValueError, "a coroutine was expected"):
+            tfd.aio.run(main)
+
+        async def nested():
+            inner = main()
+            try:
+                tfd.aio.run(inner)
+            finally:
+                inner.close()
+
+        with self.assertRaisesRegex(RuntimeError,
+                                    r"tfd\.aio\.run\(\) cannot be called from a running"):
+            tfd.aio.run(nested())
+
+    def test_policy_checks_its_options_at_once(self):
+        with self.assertRaisesRegex(ValueError, r"spin_margin=-1"):
+            tfd.aio.EventLoopPolicy(spin_margin=-1)
+        with self.assertRaisesRegex(TypeError, "bogus"):
+            tfd.aio.install(bogus=1)
+
+    def test_option_types(self):
+        for name in ("timer_coalescing", "spin_below", "spin_margin"):
+            for bad in ("0.001", True, None):
+                with self.subTest(name=name, value=bad):
+                    with self.assertRaisesRegex(TypeError, rf"{name}=.* must be a number of "
+                                                           r"seconds, not"):
+                        tfd.aio.new_event_loop(**{name: bad})
+
     def test_time_is_monotonic_clock(self):
         loop = tfd.aio.EventLoop()
         self.addCleanup(loop.close)
@@ -429,6 +466,17 @@ class ClockTest(LoopTestCase):
         self.assertGreaterEqual(fired[0], now + 0.3)
         self.assertTrue(far._scheduled)
         far.cancel()
+
+    def test_clock_types(self):
+        for bad in ("realtime", None, True, 1.0):
+            with self.subTest(clock=bad):
+                with self.assertRaisesRegex(TypeError, r"clock=.* must be a clock id"):
+                    self.loop.call_at_clock(bad, 1.0, lambda: None)
+                with self.assertRaisesRegex(TypeError, r"clock_time\(\): clock=.* must be a "
+                                                       r"clock id"):
+                    self.loop.clock_time(bad)
+        with self.assertRaisesRegex(ValueError, r"clock=1267650600228229401496703205376 is not"):
+            self.loop.clock_time(2**100)
 
     def test_bad_clock(self):
         with self.assertRaisesRegex(ValueError, r"clock=12345 is not CLOCK_MONOTONIC"):

@@ -2,6 +2,7 @@
 I/O beside it; executors and held threads keep the clock still; advance()."""
 
 import asyncio
+import logging
 import math
 import sys
 import threading
@@ -119,12 +120,18 @@ class AdvanceTest(unittest.TestCase):
     def test_advance_errors(self):
         loop = tfd.aio.new_event_loop(virtual_time=True)
         self.addCleanup(loop.close)
-        with self.assertRaisesRegex(ValueError, r"advance\(\): seconds=-1 must not be negative"):
+        with self.assertRaisesRegex(ValueError, r"advance\(\): seconds=-1 must be a number >= 0"):
             loop.advance(-1)
-        with self.assertRaisesRegex(ValueError, "seconds=nan"):
+        with self.assertRaisesRegex(ValueError, r"seconds=nan must be a number >= 0"):
             loop.advance(float("nan"))
-        with self.assertRaises(TypeError):
-            loop.advance("1")
+        for bad in ("1", None, True):
+            with self.assertRaisesRegex(TypeError, r"advance\(\): seconds=.* must be a number "
+                                                   r"of seconds, not"):
+                loop.advance(bad)
+        # Past 2**63 ns the clock would stand still while deadlines saturate.
+        for too_far in (float("inf"), 1e300, 9.3e9):
+            with self.assertRaisesRegex(OverflowError, r"past 2\*\*63 ns"):
+                loop.advance(too_far)
         self.assertEqual(loop.time(), 0.0)
         real = tfd.aio.new_event_loop()
         self.addCleanup(real.close)
@@ -132,6 +139,50 @@ class AdvanceTest(unittest.TestCase):
             real.advance(1)
         with self.assertRaisesRegex(ValueError, "virtual_start="):
             tfd.aio.new_event_loop(virtual_time=True, virtual_start=float("inf"))
+        for outside in (1e12, -1e12):
+            with self.assertRaisesRegex(OverflowError, r"virtual_start=.* outside the virtual "
+                                                       r"clock's range"):
+                tfd.aio.new_event_loop(virtual_time=True, virtual_start=outside)
+        with self.assertRaisesRegex(TypeError, r"virtual_start='5' must be a number of seconds"):
+            tfd.aio.new_event_loop(virtual_time=True, virtual_start="5")
+        with self.assertRaisesRegex(ValueError, r"virtual_start=5 needs virtual_time=True"):
+            tfd.aio.new_event_loop(virtual_start=5)
+
+    def test_advance_from_another_thread_in_debug_mode(self):
+        loop = tfd.aio.new_event_loop(virtual_time=True)
+        self.addCleanup(loop.close)
+        loop.set_debug(True)
+        errors = []
+
+        def elsewhere():
+            try:
+                loop.advance(1)
+            except RuntimeError as exc:
+                errors.append(exc)
+            loop.call_soon_threadsafe(loop.stop)
+
+        loop.call_soon(threading.Thread(target=elsewhere).start)
+        with loop.hold_time():  # the clock must not jump while the thread runs
+            loop.run_forever()
+        self.assertEqual(len(errors), 1)
+        self.assertIn("other than the current one", str(errors[0]))
+        self.assertEqual(loop.time(), 0.0)
+
+    def test_advance_in_a_callback_is_not_slow_in_debug_mode(self):
+        loop = tfd.aio.new_event_loop(virtual_time=True)
+        self.addCleanup(loop.close)
+        loop.set_debug(True)
+        loop.call_soon(loop.advance, 100)
+        loop.call_later(100, loop.stop)
+        warnings = []
+        handler = logging.Handler(logging.WARNING)
+        handler.emit = warnings.append
+        logger = logging.getLogger("asyncio")
+        logger.addHandler(handler)
+        self.addCleanup(logger.removeHandler, handler)
+        loop.run_forever()
+        self.assertEqual(loop.time(), 100.0)
+        self.assertEqual([r.getMessage() for r in warnings if "Executing" in r.getMessage()], [])
 
     def test_advance_inside_the_running_loop(self):
         async def main():

@@ -44,6 +44,7 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
     def __init__(self, **loop_options):
         super().__init__()
+        new_event_loop(**loop_options).close()  # a bad option fails here, not at first use
         self._tfd_loop_options = loop_options
 
     def _loop_factory(self):
@@ -57,24 +58,37 @@ def install(**loop_options):
 
 def run(main, *, debug=None, **loop_options):
     """asyncio.run(main) on a new tfd.aio loop; `loop_options` go to new_event_loop()."""
+    if asyncio.events._get_running_loop() is not None:
+        raise RuntimeError("tfd.aio.run() cannot be called from a running event loop")
+    if not asyncio.iscoroutine(main):
+        raise ValueError("a coroutine was expected, got {!r}".format(main))
+    # The loop is made first, so that a bad option fails before anything runs (and the
+    # coroutine, which will never run, is closed rather than warned about).
+    try:
+        made = [new_event_loop(**loop_options)]
+    except BaseException:
+        if asyncio.iscoroutine(main):
+            main.close()
+        raise
 
     def factory():
-        return new_event_loop(**loop_options)
+        return made.pop() if made else new_event_loop(**loop_options)
 
-    if sys.version_info >= (3, 12):
-        return asyncio.run(main, debug=debug, loop_factory=factory)
-    if sys.version_info >= (3, 11):
-        with asyncio.Runner(debug=debug, loop_factory=factory) as runner:
-            return runner.run(main)
-    return _run_before_311(main, debug, factory)
+    try:
+        if sys.version_info >= (3, 12):
+            return asyncio.run(main, debug=debug, loop_factory=factory)
+        if sys.version_info >= (3, 11):
+            with asyncio.Runner(debug=debug, loop_factory=factory) as runner:
+                return runner.run(main)
+        return _run_before_311(main, debug, factory)
+    finally:
+        for unused in made:  # asyncio gave up before asking for it
+            unused.close()
 
 
 def _run_before_311(main, debug, factory):
-    # What asyncio.run does on 3.8-3.10, with the loop made by `factory`.
-    if asyncio.events._get_running_loop() is not None:
-        raise RuntimeError("asyncio.run() cannot be called from a running event loop")
-    if not asyncio.iscoroutine(main):
-        raise ValueError("a coroutine was expected, got {!r}".format(main))
+    # What asyncio.run does on 3.8-3.10 (run() has checked `main`), with the loop made by
+    # `factory`.
     loop = factory()
     try:
         asyncio.set_event_loop(loop)

@@ -1,11 +1,15 @@
 """tfd.aio.EventLoop: CPython's selector event loop on tfd's scheduling core."""
 
 import asyncio
+import numbers
 import selectors
 
 from .. import _tfd
 from . import _support  # noqa: F401  (attaches the helpers the core needs)
 from ._timer_wait import wait_timer as _wait_timer
+
+# 2**63 ns in float seconds: the end of every clock the loop keeps.
+_MAX_CLOCK_SECONDS = 9223372036.854775807
 
 
 class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
@@ -41,6 +45,8 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         self._timer_coalescing = 0.0
         self._spin_margin = 0.0
         try:
+            if virtual_start != 0.0 and not virtual_time:
+                raise ValueError(f"virtual_start={virtual_start!r} needs virtual_time=True")
             self.set_timer_coalescing(timer_coalescing)  # first: they validate
             self.set_spin_below(spin_below)
             self.set_spin_margin(spin_margin)
@@ -63,10 +69,17 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         Called from inside the running loop, the loop runs it on its next pass."""
         if not self.virtual_time:
             raise RuntimeError("advance() needs a loop on virtual time (virtual_time=True)")
-        if seconds is None:
-            raise TypeError("seconds must not be None")
+        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
+            raise TypeError(f"advance(): seconds={seconds!r} must be a number of seconds, "
+                            f"not {type(seconds).__name__}")
         if not seconds >= 0:  # also NaN
-            raise ValueError(f"advance(): seconds={seconds!r} must not be negative")
+            raise ValueError(f"advance(): seconds={seconds!r} must be a number >= 0")
+        self._check_thread()  # debug mode: only the loop's thread moves its clock
+        # The clock counts int64 nanoseconds: past them it would stand still while deadlines
+        # saturate, and timers would run before their when().
+        if not self.time() + seconds < _MAX_CLOCK_SECONDS:
+            raise OverflowError(f"advance(): seconds={seconds!r} would move the virtual clock "
+                                f"past 2**63 ns (time() is {self.time()!r})")
         self._tfd_advance(seconds)
         if self.is_running():
             return
