@@ -127,6 +127,31 @@ def _compiler():
     return cxx
 
 
+def _parallel_jobs():
+    """How many compilers run at once: $JOBS (as for make), else one per processor this
+    process may use.  Each takes a few hundred MB at -O2."""
+    jobs = os.environ.get("JOBS", "")
+    if jobs.isdigit() and int(jobs) > 0:
+        return int(jobs)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_all(commands, limit):
+    """Runs `commands`, at most `limit` at a time; True when every one succeeded.  Each
+    started process is waited for, also after a failure."""
+    running, ok = [], True
+    for command in commands:
+        if len(running) >= limit:
+            ok = running.pop(0).wait() == 0 and ok
+        running.append(subprocess.Popen(command))
+    for job in running:
+        ok = job.wait() == 0 and ok
+    return ok
+
+
 def _compile(build_dir, testing=False):
     """Compiles the extension into build_dir and returns its path."""
     cxx = _compiler()
@@ -135,13 +160,12 @@ def _compile(build_dir, testing=False):
     flags += shlex.split(os.environ.get("TFD_CXXFLAGS", ""))
     includes = ["-isystem", sysconfig.get_paths()["include"]]
     includes += [f"-I{os.path.join(ROOT, d)}" for d in INCLUDE_DIRS]
-    jobs, objects = [], []
+    commands, objects = [], []
     for index, source in enumerate(_binding_sources()):
         obj = os.path.join(build_dir, f"{index}.o")
-        command = cxx + flags + includes + ["-c", os.path.join(ROOT, source), "-o", obj]
-        jobs.append(subprocess.Popen(command))
+        commands.append(cxx + flags + includes + ["-c", os.path.join(ROOT, source), "-o", obj])
         objects.append(obj)
-    if any(job.wait() != 0 for job in jobs):
+    if not _run_all(commands, _parallel_jobs()):
         raise BuildError("compiling the tfd extension failed (see the compiler output above)")
     output = os.path.join(build_dir, "_tfd" + sysconfig.get_config_var("EXT_SUFFIX"))
     if subprocess.run(cxx + ["-shared", "-o", output] + objects).returncode != 0:
