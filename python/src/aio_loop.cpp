@@ -372,6 +372,8 @@ PyObject* loop_call_at(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
     double when = 0;
     if (args[0] == Py_None) {
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
+    } else if (as_loop(self)->closed) {
+        closed_error();  // before the value's own checks, in the stock loop's order
     } else if (when_as_double("call_at", "when", args[0], when) == 0) {
         result =
             schedule(self, aio_clock::monotonic, "call_at", when, aio::seconds_to_ns_ceil(when), a);
@@ -404,6 +406,8 @@ PyObject* loop_call_later(PyObject* self, PyObject* const* args, Py_ssize_t narg
     bool ok = false;
     if (delay == Py_None) {
         PyErr_SetString(PyExc_TypeError, "delay must not be None");
+    } else if (as_loop(self)->closed) {
+        closed_error();
     } else if (PyFloat_CheckExact(delay) || PyLong_CheckExact(delay)) {
         ok = when_as_double("call_later", "delay", delay, delay_s) == 0;
         when = now_s + delay_s;
@@ -480,6 +484,8 @@ PyObject* loop_call_at_clock(PyObject* self, PyObject* const* args, Py_ssize_t n
     if (!clock) {
     } else if (args[1] == Py_None) {
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
+    } else if (as_loop(self)->closed) {
+        closed_error();
     } else if (when_as_double("call_at_clock", "when", args[1], when) == 0) {
         result = schedule(self, *clock, "call_at_clock", when, aio::seconds_to_ns_ceil(when), a);
     }
