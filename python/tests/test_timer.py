@@ -34,10 +34,14 @@ class LifecycleTest(unittest.TestCase):
             with self.subTest(clock=clock), tfd.Timer(clock) as timer:
                 self.assertEqual(timer.clock, expected)
         self.assertEqual(tfd.clock_id("realtime_alarm"), tfd.CLOCK_REALTIME_ALARM)
-        with self.assertRaisesRegex(ValueError, "unknown clock name 'sundial'"):
+        with self.assertRaisesRegex(ValueError, "^Timer: unknown clock name 'sundial'"):
             tfd.Timer("sundial")
-        with self.assertRaises(TypeError):
-            tfd.Timer(1.5)
+        with self.assertRaisesRegex(ValueError, "^clock_id: unknown clock name 'sundial'"):
+            tfd.clock_id("sundial")
+        for bad, kind in ((1.5, "float"), (None, "NoneType"), (True, "bool")):
+            with self.assertRaisesRegex(TypeError, rf"^Timer: a clock is a name or a CLOCK_\* "
+                                                   rf"id, not {kind} \({bad!r}\)"):
+                tfd.Timer(bad)
 
     def test_close_on_exec_and_blocking_mode(self):
         with tfd.Timer() as blocking, tfd.Timer(nonblocking=True) as nonblocking:

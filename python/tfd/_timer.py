@@ -42,6 +42,11 @@ def clock_id(clock):
     """Return the kernel clock id for ``clock``: an int (``time.CLOCK_MONOTONIC``,
     ``tfd.CLOCK_BOOTTIME_ALARM``...) or a name, case-insensitive, with or without the
     ``CLOCK_`` prefix (``"monotonic"``, ``"CLOCK_REALTIME"``)."""
+    return _clock_id(clock, "clock_id")
+
+
+def _clock_id(clock, what):
+    # clock_id() for `what` (the caller named in errors).
     if isinstance(clock, str):
         key = clock.lower()
         if key.startswith("clock_"):
@@ -50,10 +55,14 @@ def clock_id(clock):
             return _CLOCKS[key]
         except KeyError:
             known = ", ".join(sorted(_CLOCKS))
-            raise ValueError(f"unknown clock name {clock!r} (known: {known})") from None
+            raise ValueError(f"{what}: unknown clock name {clock!r} (known: {known})") from None
     if clock is True or clock is False:
-        raise TypeError(f"a clock is a name or a CLOCK_* id, not bool ({clock!r})")
-    return operator.index(clock)
+        raise TypeError(f"{what}: a clock is a name or a CLOCK_* id, not bool ({clock!r})")
+    try:
+        return operator.index(clock)
+    except TypeError:
+        raise TypeError(f"{what}: a clock is a name or a CLOCK_* id, not "
+                        f"{type(clock).__name__} ({clock!r})") from None
 
 
 def _pending(fd):
@@ -115,7 +124,7 @@ class Timer(_tfd.TimerBase):
             self._aio = None
             self._trio_waiting = 0
         _durations.flag("Timer", "nonblocking", nonblocking)
-        number = clock_id(clock)
+        number = _clock_id(clock, "Timer")
         if number not in _CLOCK_NAMES:
             known = ", ".join(_CLOCK_NAMES[n] for n in sorted(_CLOCK_NAMES))
             raise ValueError(f"Timer: clock={clock!r} is not a timerfd clock (known: {known})")
