@@ -117,6 +117,20 @@ class TypedImportTest(unittest.TestCase):
         result = self.mypy(AIO)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
+    def test_stubs_check_themselves(self):
+        # The stubs must type-check as written (an override that does not fit its asyncio
+        # base, a name they import that does not exist), not only the code that uses them.
+        root = os.path.dirname(os.path.dirname(tfd.__file__))
+        stubs = [os.path.join("tfd", name) for name in ("__init__.pyi", "_tfd.pyi", "backport.pyi")]
+        stubs += [os.path.join("tfd", "aio", name) for name in ("__init__.pyi", "testing.pyi")]
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        result = subprocess.run(
+            ["mypy", "--python-version", version, "--cache-dir",
+             os.path.join(self.scratch, "cache"), "--strict", *stubs],
+            capture_output=True, text=True, cwd=root, timeout=120,
+        )
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
