@@ -132,20 +132,26 @@ PyObject* timer_deadline_ns(PyObject* self, void*) {
 }
 
 PyMethodDef handle_methods[] = {
-    {"cancel", handle_cancel, METH_NOARGS, "Cancels the call; a no-op when already cancelled."},
-    {"cancelled", handle_cancelled, METH_NOARGS, "True once cancel() was called."},
-    {"get_context", handle_get_context, METH_NOARGS, "The contextvars.Context it runs in."},
+    {"cancel", handle_cancel, METH_NOARGS,
+     "cancel($self, /)\n--\n\nCancels the call; a no-op when already cancelled."},
+    {"cancelled", handle_cancelled, METH_NOARGS,
+     "cancelled($self, /)\n--\n\nTrue once cancel() was called."},
+    {"get_context", handle_get_context, METH_NOARGS,
+     "get_context($self, /)\n--\n\nThe contextvars.Context it runs in."},
     {"_run", handle_run, METH_NOARGS, "Runs the callback now, as the loop does."},
     {nullptr, nullptr, 0, nullptr},
 };
 
 PyMethodDef timer_methods[] = {
     {"cancel", timer_cancel, METH_NOARGS,
-     "Cancels the call and removes it from the loop's timers at once."},
-    {"cancelled", handle_cancelled, METH_NOARGS, "True once cancel() was called."},
-    {"get_context", handle_get_context, METH_NOARGS, "The contextvars.Context it runs in."},
+     "cancel($self, /)\n--\n\nCancels the call and removes it from the loop's timers at once."},
+    {"cancelled", handle_cancelled, METH_NOARGS,
+     "cancelled($self, /)\n--\n\nTrue once cancel() was called."},
+    {"get_context", handle_get_context, METH_NOARGS,
+     "get_context($self, /)\n--\n\nThe contextvars.Context it runs in."},
     {"_run", handle_run, METH_NOARGS, "Runs the callback now, as the loop does."},
-    {"when", timer_when, METH_NOARGS, "The loop time (float seconds) it is due at."},
+    {"when", timer_when, METH_NOARGS,
+     "when($self, /)\n--\n\nThe loop time (float seconds) it is due at."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -688,26 +688,36 @@ PyObject* loop_stats(PyObject* self, PyObject*) {
 }
 
 PyMethodDef loop_methods[] = {
+    // Each public docstring starts with a text signature ("name(...)\n--\n\n"), which
+    // inspect.signature reads, as for the stock loop's Python methods.
     {"time", loop_time, METH_NOARGS,
-     "The loop's time: CLOCK_MONOTONIC in float seconds, as time.monotonic()."},
+     "time($self, /)\n--\n\nThe loop's time: CLOCK_MONOTONIC in float seconds, as "
+     "time.monotonic()."},
     {"clock_time", loop_clock_time, METH_O,
-     "clock_time(clock): CLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME in float seconds."},
+     "clock_time($self, clock, /)\n--\n\nCLOCK_MONOTONIC, CLOCK_REALTIME or CLOCK_BOOTTIME in "
+     "float seconds."},
     {"call_soon", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_soon)),
-     METH_FASTCALL | METH_KEYWORDS, "call_soon(callback, *args, context=None), as asyncio's."},
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_soon($self, callback, /, *args, context=None)\n--\n\nAs asyncio's."},
     {"call_soon_threadsafe",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_soon_threadsafe)),
-     METH_FASTCALL | METH_KEYWORDS, "Like call_soon(), callable from any thread."},
+     METH_FASTCALL | METH_KEYWORDS,
+     "call_soon_threadsafe($self, callback, /, *args, context=None)\n--\n\nLike call_soon(), "
+     "callable from any thread."},
     {"call_at", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_at)),
      METH_FASTCALL | METH_KEYWORDS,
-     "call_at(when, callback, *args, context=None): runs once time() >= when, never earlier."},
+     "call_at($self, when, callback, /, *args, context=None)\n--\n\nRuns once time() >= when, "
+     "never earlier."},
     {"call_later", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_later)),
      METH_FASTCALL | METH_KEYWORDS,
-     "call_later(delay, callback, *args, context=None): call_at(time() + delay, ...)."},
+     "call_later($self, delay, callback, /, *args, context=None)\n--\n\ncall_at(time() + delay, "
+     "...)."},
     {"call_at_clock",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(loop_call_at_clock)),
      METH_FASTCALL | METH_KEYWORDS,
-     "call_at_clock(clock, when, callback, *args, context=None): a timer on CLOCK_MONOTONIC,\n"
-     "CLOCK_REALTIME (follows changes of the system time) or CLOCK_BOOTTIME (counts suspend)."},
+     "call_at_clock($self, clock, when, callback, /, *args, context=None)\n--\n\nA timer on "
+     "CLOCK_MONOTONIC,\nCLOCK_REALTIME (follows changes of the system time) or CLOCK_BOOTTIME "
+     "(counts suspend)."},
     {"_call_soon", loop_call_soon_internal, METH_VARARGS, nullptr},
     {"_add_callback", loop_add_callback, METH_O, nullptr},
     {"_timer_handle_cancelled", loop_timer_handle_cancelled, METH_O, nullptr},

@@ -1,6 +1,7 @@
 """tfd.aio: the event loop's entry points and the asyncio semantics its C++ core keeps."""
 
 import asyncio
+import inspect
 import contextvars
 import gc
 import math
@@ -116,6 +117,24 @@ class EntryPointTest(unittest.TestCase):
                     with self.assertRaisesRegex(TypeError, rf"{name}=.* must be a number of "
                                                            r"seconds, not"):
                         tfd.aio.new_event_loop(**{name: bad})
+
+    def test_signatures(self):
+        # inspect.signature reads the C methods' text signatures; the parameter names are the
+        # stock loop's.
+        loop = tfd.aio.new_event_loop()
+        self.addCleanup(loop.close)
+        stock = asyncio.SelectorEventLoop()
+        self.addCleanup(stock.close)
+        for name in ("time", "call_soon", "call_soon_threadsafe", "call_at", "call_later"):
+            with self.subTest(method=name):
+                ours = list(inspect.signature(getattr(loop, name)).parameters)
+                theirs = list(inspect.signature(getattr(stock, name)).parameters)
+                self.assertEqual(ours, theirs)
+        self.assertEqual(list(inspect.signature(loop.call_at_clock).parameters),
+                         ["clock", "when", "callback", "args", "context"])
+        handle = loop.call_later(1, print)
+        for method in (handle.when, handle.cancel, handle.cancelled, handle.get_context):
+            self.assertEqual(list(inspect.signature(method).parameters), [])
 
     def test_time_is_monotonic_clock(self):
         loop = tfd.aio.EventLoop()
