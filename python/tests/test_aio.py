@@ -1,10 +1,11 @@
 """tfd.aio: the event loop's entry points and the asyncio semantics its C++ core keeps."""
 
 import asyncio
-import inspect
 import contextvars
 import gc
+import inspect
 import math
+import os
 import resource
 import selectors
 import sys
@@ -531,6 +532,28 @@ def voluntary_switches():
     return resource.getrusage(resource.RUSAGE_THREAD).ru_nvcsw
 
 
+def timer_fds():
+    """The descriptor numbers of the timer_fds this process has open."""
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}") == "anon_inode:[timerfd]":
+                found.add(int(name))
+        except OSError:
+            continue
+    return found
+
+
+def timer_fd_time_left_ns(fd):
+    """The time left (ns) on timer_fd `fd`, from /proc's fdinfo."""
+    with open(f"/proc/self/fdinfo/{fd}") as info:
+        for line in info:
+            if line.startswith("it_value:"):
+                seconds, nanoseconds = line.split("(")[1].rstrip(")\n").split(",")
+                return int(seconds) * 1_000_000_000 + int(nanoseconds)
+    raise AssertionError("no it_value in the timer_fd's fdinfo")
+
+
 def run_one_timer(test, delay, clock=tfd.CLOCK_MONOTONIC, **options):
     """Runs a loop made with `options` until one timer `delay` seconds ahead on `clock` has
     fired, checks that it ran once and not early, and returns (voluntary context switches
@@ -590,10 +613,47 @@ class SpinMarginTest(unittest.TestCase):
 
     def test_sleeps_then_spins_the_margin(self):
         # 20 ms is far beyond spin_below: without the margin the loop sleeps to the deadline
-        # and the kernel wakes it after it, with nothing left to spin for.
-        switches, spins = self.run_timer(0.02, spin_margin=0.001)
-        self.assertGreaterEqual(switches, 1)
-        self.assertGreaterEqual(spins, 1)
+        # and the kernel wakes it after it, with nothing left to spin for.  A wake-up more
+        # than the margin late (a loaded machine) finds the deadline passed and does not
+        # spin either, so a few tries are allowed.
+        spun = 0
+        for _ in range(10):
+            switches, spins = self.run_timer(0.02, spin_margin=0.001)
+            self.assertGreaterEqual(switches, 1)
+            spun += spins
+            if spun:
+                break
+        self.assertGreaterEqual(spun, 1)
+
+    def test_arms_the_margin_early(self):
+        # What the loop's timer_fd is set to, read back from the kernel (its fdinfo gives
+        # the time left): the deadline minus the margin, to the nanosecond, however loaded
+        # the machine is.
+        for margin in (0.0, 0.001):
+            with self.subTest(margin=margin):
+                others = timer_fds()
+                loop = tfd.aio.new_event_loop(spin_margin=margin)
+                self.addCleanup(loop.close)
+                (fd,) = timer_fds() - others  # the loop's monotonic timer_fd
+                when = loop.time() + 0.5
+                loop.call_at(when, lambda: None)
+                seen = []
+
+                def look():  # woken from outside while the loop sleeps for `when`
+                    before = time.monotonic_ns()
+                    left = timer_fd_time_left_ns(fd)
+                    seen.append((before, left, time.monotonic_ns()))
+                    loop.stop()
+
+                waker = threading.Timer(0.02, loop.call_soon_threadsafe, (look,))
+                waker.start()
+                loop.run_forever()
+                waker.join()
+                before, left, after = seen[0]
+                # `when` in ns rounded up, exactly, as the loop converts it.
+                expected = math.ceil(Fraction(when) * 10**9) - round(margin * 1e9)
+                self.assertLessEqual(before + left, expected)
+                self.assertGreaterEqual(after + left, expected)
 
     def test_zero_margin_sleeps_to_the_deadline(self):
         switches, spins = self.run_timer(0.02, spin_margin=0)
