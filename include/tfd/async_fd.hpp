@@ -76,8 +76,8 @@ class async_fd {
 
   private:
     template <class Stop>
-    transfer<Stop> make_transfer(io_events direction, void* buffer, std::size_t size,
-                                 Stop stop) noexcept;
+    transfer<Stop> make_transfer(detail::cancelled_operation operation, void* buffer,
+                                 std::size_t size, Stop stop) noexcept;
 
     detail::fd_slot* slot_;
     bool not_socket_ = false;  // send(2) said ENOTSOCK once: write(2) from then on
@@ -88,33 +88,33 @@ class async_fd {
 // report, and goes on waiting when the report was spurious (EAGAIN).
 struct async_fd::transfer_wait {
     using owner = async_fd;
-    io_events direction;
-    detail::cancelled_operation operation;
     void* buffer;
     std::size_t size;
     long result = -1;
     int error = 0;
+    detail::cancelled_operation operation;  // read_some or write_some
+
+    [[nodiscard]] bool reading() const noexcept {
+        return operation == detail::cancelled_operation::read_some;
+    }
 
     bool ready(async_fd& io) noexcept { return try_once(io); }
     bool attempt(async_fd& io) noexcept { return try_once(io); }
     void attach(async_fd& io, detail::waiter_slot::waiter& w) const {
-        io.slot_->begin(w, direction);
+        io.slot_->begin(w, reading() ? io_events::readable : io_events::writable);
     }
     void detach(async_fd& io, const detail::waiter_slot::waiter& w) const noexcept {
-        io.slot_->end(w, direction);
+        io.slot_->end(w, reading() ? io_events::readable : io_events::writable);
     }
     std::size_t take(const async_fd& io) const {
         if (result < 0) {
-            io.fail(
-                direction == io_events::readable ? "async_fd::read_some" : "async_fd::write_some",
-                error);
+            io.fail(reading() ? "async_fd::read_some" : "async_fd::write_some", error);
         }
         return static_cast<std::size_t>(result);
     }
     // True when the call completed (bytes, end of file or an error other than EAGAIN).
     bool try_once(async_fd& io) noexcept {
-        result = direction == io_events::readable ? io.read_once(buffer, size, error)
-                                                  : io.write_once(buffer, size, error);
+        result = reading() ? io.read_once(buffer, size, error) : io.write_once(buffer, size, error);
         return result >= 0 || error != EAGAIN;
     }
 };
@@ -134,27 +134,28 @@ inline async_fd::readiness<detail::stop_binding> async_fd::writable(
     return {*slot_, detail::stop_binding(std::move(token)), detail::writable_wait};
 }
 template <class Stop>
-async_fd::transfer<Stop> async_fd::make_transfer(io_events direction, void* buffer,
-                                                 std::size_t size, Stop stop) noexcept {
-    auto operation = direction == io_events::readable ? detail::cancelled_operation::read_some
-                                                      : detail::cancelled_operation::write_some;
-    return {*this, std::move(stop), transfer_wait{direction, operation, buffer, size}};
+async_fd::transfer<Stop> async_fd::make_transfer(detail::cancelled_operation operation,
+                                                 void* buffer, std::size_t size,
+                                                 Stop stop) noexcept {
+    return {*this, std::move(stop), transfer_wait{buffer, size, -1, 0, operation}};
 }
 inline async_fd::transfer<detail::no_stop> async_fd::read_some(void* buffer,
                                                                std::size_t size) noexcept {
-    return make_transfer(io_events::readable, buffer, size, detail::no_stop{});
+    return make_transfer(detail::cancelled_operation::read_some, buffer, size, detail::no_stop{});
 }
 inline async_fd::transfer<detail::stop_binding> async_fd::read_some(
     void* buffer, std::size_t size, std::stop_token token) noexcept {
-    return make_transfer(io_events::readable, buffer, size, detail::stop_binding(std::move(token)));
+    return make_transfer(detail::cancelled_operation::read_some, buffer, size,
+                         detail::stop_binding(std::move(token)));
 }
 inline async_fd::transfer<detail::no_stop> async_fd::write_some(const void* data,
                                                                 std::size_t size) noexcept {
-    return make_transfer(io_events::writable, const_cast<void*>(data), size, detail::no_stop{});
+    return make_transfer(detail::cancelled_operation::write_some, const_cast<void*>(data), size,
+                         detail::no_stop{});
 }
 inline async_fd::transfer<detail::stop_binding> async_fd::write_some(
     const void* data, std::size_t size, std::stop_token token) noexcept {
-    return make_transfer(io_events::writable, const_cast<void*>(data), size,
+    return make_transfer(detail::cancelled_operation::write_some, const_cast<void*>(data), size,
                          detail::stop_binding(std::move(token)));
 }
 

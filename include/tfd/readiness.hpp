@@ -59,13 +59,17 @@ class fd_slot {
     // A readiness wait in one direction, the Wait of a slot_awaiter (tfd/waiter_slot.hpp).
     struct wait {
         using owner = fd_slot;
-        io_events direction;
-        cancelled_operation operation;
+        cancelled_operation operation;  // readable or writable: also the direction
+
+        [[nodiscard]] io_events direction() const noexcept {
+            return operation == cancelled_operation::readable ? io_events::readable
+                                                              : io_events::writable;
+        }
 
         static bool ready(const fd_slot&) noexcept { return false; }
-        void attach(fd_slot& s, waiter_slot::waiter& w) const { s.begin(w, direction); }
+        void attach(fd_slot& s, waiter_slot::waiter& w) const { s.begin(w, direction()); }
         void detach(fd_slot& s, const waiter_slot::waiter& w) const noexcept {
-            s.end(w, direction);
+            s.end(w, direction());
         }
         // The events that occurred: the direction asked for, and error or hang-up.
         static io_events take(const fd_slot& s) noexcept { return s.events_; }
@@ -107,8 +111,8 @@ fd_slot& fd_slot_of(event_loop& loop, int fd);
 template <class Stop>
 using readiness_awaiter = slot_awaiter<fd_slot::wait, Stop>;
 
-inline constexpr fd_slot::wait readable_wait{io_events::readable, cancelled_operation::readable};
-inline constexpr fd_slot::wait writable_wait{io_events::writable, cancelled_operation::writable};
+inline constexpr fd_slot::wait readable_wait{cancelled_operation::readable};
+inline constexpr fd_slot::wait writable_wait{cancelled_operation::writable};
 
 }  // namespace detail
 

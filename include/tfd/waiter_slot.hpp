@@ -32,15 +32,14 @@ class waiter_slot {
   public:
     class waiter {
       public:
-        // `attempt` is null for a waiter that takes every completion.
-        waiter(bool (*attempt)(waiter& self) noexcept,
-               void (*complete)(waiter& self) noexcept) noexcept
-            : attempt_(attempt), complete_(complete) {}
+        // `offer` is the waiter's answer to complete(): false to decline, else it lets go of
+        // the slot (detach) and resumes its coroutine.
+        explicit waiter(bool (*offer)(waiter& self, waiter_slot& slot) noexcept) noexcept
+            : offer_(offer) {}
 
       private:
         friend waiter_slot;
-        bool (*attempt_)(waiter& self) noexcept;
-        void (*complete_)(waiter& self) noexcept;
+        bool (*offer_)(waiter& self, waiter_slot& slot) noexcept;
     };
 
     waiter_slot() = default;
@@ -72,15 +71,7 @@ class waiter_slot {
     // does) declines and stays; otherwise the slot is emptied and the waiter resumed.  True
     // when a waiter left: the resumed coroutine may have destroyed the owner, so the caller
     // must not touch it then.
-    bool complete() noexcept {
-        waiter* w = waiting_;
-        if (w == nullptr || (w->attempt_ != nullptr && !w->attempt_(*w))) {
-            return false;
-        }
-        waiting_ = nullptr;
-        w->complete_(*w);
-        return true;
-    }
+    bool complete() noexcept { return waiting_ != nullptr && waiting_->offer_(*waiting_, *this); }
 
   private:
     waiter* waiting_ = nullptr;
@@ -109,7 +100,8 @@ class waiter_slot {
 // States: made (not suspended), suspended (awaiting_ set, in the slot, the stop listened
 // to), finished (awaiting_ empty again).  It leaves "suspended" in one of three ways, each
 // of which empties the slot and unbinds the stop before the coroutine runs:
-//   complete()  the owner produced what it waits for: completed_ is set;
+//   complete()  the owner produced what it waits for (and attempt(), if the Wait has one,
+//               agreed): completed_ is set;
 //   cancel()    with_timeout or with_stop cancels it: await_resume is not called;
 //   on_stop()   the stop request: await_resume throws operation_cancelled.
 // A stop requested before the wait ends it too, without suspending; completed_ tells a
@@ -121,10 +113,7 @@ class slot_awaiter : waiter_slot::waiter {
     using owner_type = typename Wait::owner;
 
     slot_awaiter(owner_type& owner, Stop stop, Wait wait = {}) noexcept
-        : waiter(attempt_hook(), &complete),
-          owner_(&owner),
-          wait_(std::move(wait)),
-          stop_(std::move(stop)) {}
+        : waiter(&offer), owner_(&owner), wait_(std::move(wait)), stop_(std::move(stop)) {}
     // Only before it suspends (lifetime rule 4 of docs/coroutines.md).
     slot_awaiter(slot_awaiter&&) noexcept = default;
     slot_awaiter& operator=(slot_awaiter&&) = delete;
@@ -186,29 +175,28 @@ class slot_awaiter : waiter_slot::waiter {
             stop_.unbind();
         }
     }
-    static constexpr auto attempt_hook() noexcept {
-        bool (*hook)(waiter&) noexcept = nullptr;
-        if constexpr (requires(Wait w, owner_type & o) { w.attempt(o); }) {
-            hook = [](waiter& w) noexcept {
-                auto& self = static_cast<slot_awaiter&>(w);
-                return self.wait_.attempt(*self.owner_);
-            };
+    // waiter_slot::complete(): what the owner produced ends the wait unless the Wait's
+    // attempt() says it does not.
+    static bool offer(waiter& w, waiter_slot& slot) noexcept {
+        auto& self = static_cast<slot_awaiter&>(w);
+        if constexpr (requires { self.wait_.attempt(*self.owner_); }) {
+            if (!self.wait_.attempt(*self.owner_)) {
+                return false;
+            }
         }
-        return hook;
-    }
-    static void complete(waiter& w) noexcept {
-        auto& self = static_cast<slot_awaiter&>(w);  // the slot already let go of it
+        slot.detach(self);
         self.completed_ = true;
         self.stop_.unbind();
         std::exchange(self.awaiting_, nullptr).resume();
+        return true;
     }
     static void on_stop(void* self) noexcept { static_cast<slot_awaiter*>(self)->cancel(); }
 
     owner_type* owner_;
     std::coroutine_handle<> awaiting_;
     [[no_unique_address]] Wait wait_;
+    bool completed_ = false;  // before stop_: it fits in the padding after a small wait_
     [[no_unique_address]] Stop stop_;
-    bool completed_ = false;
 };
 
 }  // namespace tfd::detail
