@@ -49,11 +49,11 @@ namespace detail {
 // descriptor (or widens its interest), detaching one that did not complete drops the
 // registration when no wait is left, and a completion is the loop's report of an event.
 //
-// Invariants: watcher_ is active (registered) while a wait is pending, and between the
-// completion of one and the end of the callback that resumed it, else stopped (or empty
-// before the first wait); while active its interest covers every pending wait's direction.
-// events_ is what the loop reported in the callback that completes a wait, read by its
-// awaiter as it resumes.
+// Invariants: reader_ and writer_ hold the pending wait of each direction, if any; watcher_
+// is active (registered) while a wait is pending, and between the completion of one and
+// the end of the callback that resumed it, else stopped (or empty before the first wait);
+// while active its interest covers every pending wait's direction.  events_ is what the
+// loop reported in the callback that completes a wait, read by its awaiter as it resumes.
 class fd_slot {
   public:
     // A readiness wait in one direction, the Wait of a slot_awaiter (tfd/waiter_slot.hpp).
