@@ -19,18 +19,18 @@ fd_slot& fd_slot_of(event_loop& loop, int fd) {
 
 io_events fd_slot::wanted() const noexcept {
     io_events want = io_events::none;
-    if (reader_ != nullptr) {
+    if (reader_.occupied()) {
         want |= io_events::readable;
     }
-    if (writer_ != nullptr) {
+    if (writer_.occupied()) {
         want |= io_events::writable;
     }
     return want;
 }
 
-void fd_slot::begin(fd_op& op, io_events direction) {
-    fd_op*& slot = direction == io_events::readable ? reader_ : writer_;
-    if (slot != nullptr) {
+void fd_slot::begin(waiter_slot::waiter& w, io_events direction) {
+    waiter_slot& slot = waiters(direction);
+    if (slot.occupied()) {
         throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy),
                                 "fd=" + std::to_string(fd_) + " already has a pending " +
                                     (direction == io_events::readable ? "read" : "write") +
@@ -47,16 +47,16 @@ void fd_slot::begin(fd_op& op, io_events direction) {
     } else if (!any(watcher_.interest(), direction)) {
         watcher_.set_interest(watcher_.interest() | direction);
     }
-    slot = &op;
+    slot.attach(w);
 }
 
-void fd_slot::end(io_events direction) noexcept {
-    (direction == io_events::readable ? reader_ : writer_) = nullptr;
+void fd_slot::end(const waiter_slot::waiter& w, io_events direction) noexcept {
+    waiters(direction).detach(w);
     release();
 }
 
 void fd_slot::release() noexcept {
-    if (reader_ == nullptr && writer_ == nullptr) {
+    if (!reader_.occupied() && !writer_.occupied()) {
         watcher_.stop();
     }
 }
@@ -64,15 +64,12 @@ void fd_slot::release() noexcept {
 void fd_slot::on_events(io_events events) {
     constexpr io_events trouble = io_events::error | io_events::hangup;
     for (io_events direction : {io_events::readable, io_events::writable}) {
-        fd_op*& slot = direction == io_events::readable ? reader_ : writer_;
-        fd_op* op = slot;
-        if (op == nullptr || !any(events, direction | trouble) || !op->attempt(*op, events)) {
-            continue;
+        if (any(events, direction | trouble)) {
+            // The coroutine runs until its next suspension; if that is another wait on this
+            // descriptor, begin() finds the registration still here and reuses it.
+            events_ = events;
+            waiters(direction).complete();
         }
-        slot = nullptr;
-        // The coroutine runs until its next suspension; if that is another wait on this
-        // descriptor, begin() finds the registration still here and reuses it.
-        std::exchange(op->awaiting, nullptr).resume();
     }
     io_events want = wanted();
     if (want == io_events::none) {

@@ -25,137 +25,113 @@
 // returns to the loop, waits on a new descriptor that got the same number: call
 // tfd::release_waits(loop, fd) before that close.
 //
-// Each awaiter is cancellable (with_timeout).
+// Each awaiter is cancellable (with_timeout, with_stop).
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
 
-#include <coroutine>
 #include <stop_token>
+#include <utility>
 
 #include "tfd/cancellation.hpp"
 #include "tfd/event_loop.hpp"
 #include "tfd/fd_watcher.hpp"
 #include "tfd/io_events.hpp"
+#include "tfd/waiter_slot.hpp"
 
 namespace tfd {
 
 namespace detail {
 
-// One pending wait on a descriptor.  attempt() runs on each event in the wait's direction
-// (error and hang-up included) and returns true when the wait is complete.
-struct fd_op {
-    bool (*attempt)(fd_op& op, io_events events) noexcept;
-    std::coroutine_handle<> awaiting;
-};
-
-// The waits on one descriptor of one loop.
+// The waits on one descriptor of one loop: a waiter_slot per direction, and the loop's
+// registration of the descriptor that they share.  The awaiters are slot_awaiters; the
+// slot's part is what differs from other owners: attaching a waiter registers the
+// descriptor (or widens its interest), detaching one that did not complete drops the
+// registration when no wait is left, and a completion is the loop's report of an event.
 //
-// Invariants: reader_/writer_ are the pending waits (or null); watcher_ is active (registered)
-// while a wait is pending, and between the completion of one and the end of the callback
-// that resumed it, else stopped (or empty before the first wait); while active its interest
-// covers every pending wait's direction.
+// Invariants: reader_ and writer_ hold the pending wait of each direction, if any; watcher_
+// is active (registered) while a wait is pending, and between the completion of one and
+// the end of the callback that resumed it, else stopped (or empty before the first wait);
+// while active its interest covers every pending wait's direction.  events_ is what the
+// loop reported in the callback that completes a wait, read by its awaiter as it resumes.
 class fd_slot {
   public:
+    // A readiness wait in one direction, the Wait of a slot_awaiter (tfd/waiter_slot.hpp).
+    struct wait {
+        using owner = fd_slot;
+        cancelled_operation operation;  // readable or writable: also the direction
+
+        [[nodiscard]] io_events direction() const noexcept {
+            return operation == cancelled_operation::readable ? io_events::readable
+                                                              : io_events::writable;
+        }
+
+        static bool ready(const fd_slot&) noexcept { return false; }
+        void attach(fd_slot& s, waiter_slot::waiter& w) const { s.begin(w, direction()); }
+        void detach(fd_slot& s, const waiter_slot::waiter& w) const noexcept {
+            s.end(w, direction());
+        }
+        // The events that occurred: the direction asked for, and error or hang-up.
+        static io_events take(const fd_slot& s) noexcept { return s.events_; }
+    };
+
     fd_slot(event_loop& loop, int fd) noexcept : loop_(&loop), fd_(fd) {}
     fd_slot(const fd_slot&) = delete;
     fd_slot& operator=(const fd_slot&) = delete;
 
     [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
     [[nodiscard]] int fd() const noexcept { return fd_; }
-    // Registers `op` as the wait in `direction` (EBUSY when one is pending, EEXIST when the
+    // Takes `w` as the wait in `direction` (EBUSY when one is pending, EEXIST when the
     // descriptor has another watcher).
-    void begin(fd_op& op, io_events direction);
-    // Ends a wait that did not complete (cancelled, or its frame destroyed).
-    void end(io_events direction) noexcept;
+    void begin(waiter_slot::waiter& w, io_events direction);
+    // Lets go of a wait that did not complete (cancelled, or its frame destroyed).
+    void end(const waiter_slot::waiter& w, io_events direction) noexcept;
     // Drops the registration if no wait is pending.
     void release() noexcept;
 
   private:
     void on_events(io_events events);
+    [[nodiscard]] waiter_slot& waiters(io_events direction) noexcept {
+        return direction == io_events::readable ? reader_ : writer_;
+    }
     [[nodiscard]] io_events wanted() const noexcept;
 
     event_loop* loop_;
     int fd_;
-    fd_op* reader_ = nullptr;
-    fd_op* writer_ = nullptr;
+    io_events events_ = io_events::none;
+    waiter_slot reader_;
+    waiter_slot writer_;
     fd_watcher watcher_;
 };
 
 // The slot of `fd` on `loop`; EBADF for a negative fd.
 fd_slot& fd_slot_of(event_loop& loop, int fd);
 
+// What readable() and writable() return.
 template <class Stop>
-class readiness_awaiter : fd_op {
-  public:
-    readiness_awaiter(fd_slot& slot, io_events direction, Stop stop) noexcept
-        : fd_op{&complete, {}}, slot_(&slot), direction_(direction), stop_(std::move(stop)) {}
-    readiness_awaiter(readiness_awaiter&&) noexcept = default;
-    ~readiness_awaiter() { cancel_quietly(); }
+using readiness_awaiter = slot_awaiter<fd_slot::wait, Stop>;
 
-    bool await_ready() const noexcept { return stop_.requested(); }
-    bool await_suspend(std::coroutine_handle<> h) {
-        slot_->begin(*this, direction_);
-        if (!stop_.bind(slot_->loop(), &on_stop, this)) {
-            slot_->end(direction_);
-            return false;
-        }
-        awaiting = h;
-        return true;
-    }
-    io_events await_resume() const {
-        if (events_ == io_events::none && stop_.requested()) {
-            throw_cancelled(direction_ == io_events::readable ? cancelled_operation::readable
-                                                              : cancelled_operation::writable);
-        }
-        return events_;
-    }
-    void cancel() noexcept {
-        if (awaiting) {
-            cancel_quietly();
-            std::exchange(awaiting, nullptr).resume();
-        }
-    }
-
-  private:
-    void cancel_quietly() noexcept {
-        if (awaiting) {
-            slot_->end(direction_);
-            stop_.unbind();
-        }
-    }
-    static bool complete(fd_op& op, io_events events) noexcept {
-        auto& self = static_cast<readiness_awaiter&>(op);
-        self.events_ = events;
-        self.stop_.unbind();
-        return true;
-    }
-    static void on_stop(void* self) noexcept { static_cast<readiness_awaiter*>(self)->cancel(); }
-
-    fd_slot* slot_;
-    io_events direction_;
-    io_events events_ = io_events::none;
-    [[no_unique_address]] Stop stop_;
-};
+inline constexpr fd_slot::wait readable_wait{cancelled_operation::readable};
+inline constexpr fd_slot::wait writable_wait{cancelled_operation::writable};
 
 }  // namespace detail
 
 // EBADF for a negative fd (thrown here, not at co_await).
 [[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> readable(event_loop& loop, int fd) {
-    return {detail::fd_slot_of(loop, fd), io_events::readable, detail::no_stop{}};
+    return {detail::fd_slot_of(loop, fd), detail::no_stop{}, detail::readable_wait};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::stop_binding> readable(
     event_loop& loop, int fd, std::stop_token token) {
-    return {detail::fd_slot_of(loop, fd), io_events::readable,
-            detail::stop_binding(std::move(token))};
+    return {detail::fd_slot_of(loop, fd), detail::stop_binding(std::move(token)),
+            detail::readable_wait};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> writable(event_loop& loop, int fd) {
-    return {detail::fd_slot_of(loop, fd), io_events::writable, detail::no_stop{}};
+    return {detail::fd_slot_of(loop, fd), detail::no_stop{}, detail::writable_wait};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::stop_binding> writable(
     event_loop& loop, int fd, std::stop_token token) {
-    return {detail::fd_slot_of(loop, fd), io_events::writable,
-            detail::stop_binding(std::move(token))};
+    return {detail::fd_slot_of(loop, fd), detail::stop_binding(std::move(token)),
+            detail::writable_wait};
 }
 
 // Drops the loop's registration of `fd` kept for the coroutine waits on it, if no wait is

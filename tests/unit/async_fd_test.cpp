@@ -7,6 +7,7 @@
 #include <stop_token>
 #include <string>
 
+#include "support/fault_injection.hpp"
 #include "tfd/task.hpp"
 #include "tfd/unique_fd.hpp"
 
@@ -103,6 +104,27 @@ TEST_P(CoroAsyncFd, AnErrorNamesTheOperationAndDescriptor) {
     EXPECT_NE(what.find("async_fd::write_some: fd=" + std::to_string(pair.a.get())),
               std::string::npos)
         << what;
+}
+
+TEST_P(CoroAsyncFd, AReadThatFindsTheReadinessSpuriousKeepsWaiting) {
+    event_loop loop(GetParam());
+    socket_pair pair;
+    std::string got;
+    // The first read (before suspending) and the first retry after the loop reports the
+    // descriptor readable both say EAGAIN: the wait must go on, not end with EAGAIN.
+    test::scoped_fault fault(sys::call::read, -1, EAGAIN, 2);
+    loop.spawn([](event_loop& l, int fd, std::string& out) -> task<> {
+        async_fd io(l, fd);
+        char buffer[8];
+        std::size_t n = co_await io.read_some(buffer, sizeof buffer);
+        out.assign(buffer, n);
+    }(loop, pair.a.get(), got));
+    EXPECT_EQ(fault.fired(), 1);
+    ASSERT_EQ(::write(pair.b.get(), "xy", 2), 2);
+    loop.run();
+    EXPECT_EQ(fault.fired(), 2);
+    EXPECT_EQ(got, "xy");
+    EXPECT_EQ(loop.active_watchers(), 0u);
 }
 
 TEST_P(CoroAsyncFd, HangupWithNobodyWaitingDoesNotSpin) {
