@@ -5,6 +5,7 @@
 #include "aio_loop.hpp"
 
 #include <cmath>
+#include <limits>
 #include <new>
 #include <system_error>
 
@@ -635,12 +636,31 @@ PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
 }
 
 // _tfd_advance(seconds >= 0, checked by the caller): moves every virtual clock forward.
+// A move that would take any clock to 2**63 ns is refused (OverflowError): past it the clock
+// would stand still while deadlines saturate, and timers would run before their when().
 PyObject* loop_advance(PyObject* self, PyObject* arg) {
     double seconds = PyFloat_AsDouble(arg);
     if (seconds == -1.0 && PyErr_Occurred()) {
         return nullptr;
     }
-    advance_clocks(as_loop(self), aio::seconds_to_ns_ceil(seconds));
+    aio_loop* loop = as_loop(self);
+    const std::int64_t delta = aio::seconds_to_ns_ceil(seconds);
+    for (auto& s : loop->clocks) {
+        std::int64_t after = 0;
+        if (s && (__builtin_add_overflow(s->now(), delta, &after) ||
+                  after == std::numeric_limits<std::int64_t>::max())) {
+            PyObject* now = PyFloat_FromDouble(aio::ns_to_seconds(loop->clocks[0]->now()));
+            if (now != nullptr) {
+                PyErr_Format(PyExc_OverflowError,
+                             "advance(): seconds=%R would move the virtual clock past 2**63 ns "
+                             "(time() is %R)",
+                             arg, now);
+                Py_DECREF(now);
+            }
+            return nullptr;
+        }
+    }
+    advance_clocks(loop, delta);
     Py_RETURN_NONE;
 }
 
