@@ -98,13 +98,20 @@ TEST_P(LoopWakePath, TheLastTimerRunIsFollowedByADisarmNotASpin) {
     event_loop loop(GetParam());
     bool fired = false;
     timer_watcher once = loop.after(1ms, [&](std::uint64_t) { fired = true; });
-    while (!fired) {
-        loop.run_once();
+    long arms = 0;
+    {
+        fault_plan before = count_timer_path();
+        while (!fired) {
+            loop.run_once();
+        }
+        arms = before.calls(settimes);
     }
-    // The queue is empty and the timer_fd was not read: only the disarm makes it quiet.
+    // The queue is empty and the timer_fd was not read: only the disarm makes it quiet.  On a
+    // slow host (valgrind) the deadline can pass before the loop first looks; then the timer
+    // was collected without the timer_fd ever being armed, and there is nothing to disarm.
     fault_plan counts = count_timer_path();
     loop.run_for(50ms);
-    EXPECT_EQ(counts.calls(settimes), 1);
+    EXPECT_EQ(counts.calls(settimes), arms > 0 ? 1 : 0);
     EXPECT_LE(counts.calls(waits), 3);  // a readable timer_fd would make thousands
 }
 
@@ -249,7 +256,7 @@ TEST_P(LoopWakePath, OverdueTimersRunWithoutArmingTheTimerFd) {
     EXPECT_LE(counts.calls(waits), ticks);
 
     // Caught up (stopped and restarted in the future), it arms and sleeps as usual.
-    periodic.restart_after(5ms);
+    periodic.restart_after(20ms);  // far enough that even valgrind arms before it is due
     fault_plan later = count_timer_path();
     loop.run_once();
     EXPECT_EQ(ticks, 101);
