@@ -1,17 +1,22 @@
 // What a short wait costs the waiting thread: sleeping on a timer_fd (armed TFD_TIMER_ABSTIME,
-// waited for with epoll_wait, as the event loop does) against busy-waiting on the clock.
+// waited for with epoll_wait, as the event loop does by default), sleeping in epoll_pwait2's
+// own timeout with the thread's timer slack at 1 ns (the loop's timed waits,
+// loop_options::timer_slack), and busy-waiting on the clock.
 //
 // For each wait length d, each way waits `--waits` times for deadlines d apart and reports the
 // thread's CPU time per wait (CLOCK_THREAD_CPUTIME_ID) and how late each wait ended.  Rounds
-// alternate the two ways; figures are medians over `--rounds` rounds, with the ratio spin /
-// sleep.  This is the measurement behind loop_options::spin_below's default: a sleep that
-// costs more CPU than the wait itself is better spun.
+// alternate the order of the ways; figures are medians over `--rounds` rounds, with the
+// ratios timed / sleep and spin / sleep.  This is the measurement behind
+// loop_options::spin_below's default (a sleep that costs more CPU than the wait itself is
+// better spun) and behind timed waits (one system call per wake-up instead of two).  The
+// slack of 1 ns is set for the whole run: it changes nothing for a timer_fd or a spin.
 //
 // Usage: wait_cost_bench [--rounds R] [--waits N]
 #include <sys/epoll.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +24,7 @@
 #include <vector>
 
 #include "tfd/timer_fd.hpp"
+#include "tfd/timer_slack.hpp"
 #include "tfd/unique_fd.hpp"
 
 namespace {
@@ -51,6 +57,27 @@ struct sleeper {
         timer.settime(nanoseconds(deadline), nanoseconds(0), tfd::set_flags::absolute);
         epoll_event event{};
         while (::epoll_wait(epoll.get(), &event, 1, -1) != 1) {
+        }
+    }
+};
+
+// The timeout is relative: the kernel adds it to its own reading of the clock, taken after
+// ours, so the wait never ends early.  A wait cut short (a signal) is resumed.
+struct timed_sleeper {
+    tfd::unique_fd epoll{::epoll_create1(EPOLL_CLOEXEC)};
+    void wait_until(std::int64_t deadline) {
+        epoll_event event{};
+        for (;;) {
+            const std::int64_t left = deadline - read_ns(CLOCK_MONOTONIC);
+            if (left <= 0) {
+                return;
+            }
+            timespec timeout{static_cast<time_t>(left / 1'000'000'000),
+                             static_cast<long>(left % 1'000'000'000)};
+            if (::epoll_pwait2(epoll.get(), &event, 1, &timeout, nullptr) < 0 && errno == ENOSYS) {
+                std::fprintf(stderr, "wait_cost_bench: no epoll_pwait2 here (Linux 5.11+)\n");
+                std::exit(1);
+            }
         }
     }
 };
@@ -98,40 +125,46 @@ int main(int argc, char** argv) {
         return 2;
     }
     sleeper sleep;
+    timed_sleeper timed;
+    tfd::set_timer_slack(nanoseconds(1));
     std::printf("wait_cost_bench: %d rounds alternating, %d waits per round and way\n\n", rounds,
                 waits);
     std::printf(
-        "| wait | sleep: CPU per wait (ns) | sleep: late (us) | spin: CPU per wait (ns) "
-        "| spin: late (us) | spin / sleep CPU |\n|---|---:|---:|---:|---:|---:|\n");
-    for (std::int64_t gap_us : {1, 2, 3, 5, 10, 20, 50}) {
-        std::vector<double> sleep_cpu, sleep_late, spin_cpu, spin_late;
+        "| wait | sleep: CPU per wait (ns) | sleep: late (us) | timed: CPU per wait (ns) | "
+        "timed: late (us) | spin: CPU per wait (ns) | spin: late (us) | timed / sleep CPU | "
+        "spin / sleep CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (std::int64_t gap_us : {1, 2, 3, 5, 10, 20, 50, 100}) {
+        std::vector<double> cpu[3], late[3];
+        auto run = [&](int way) {
+            figures f;
+            switch (way) {
+                case 0:
+                    f = measure(gap_us * 1000, waits,
+                                [&](std::int64_t deadline) { sleep.wait_until(deadline); });
+                    break;
+                case 1:
+                    f = measure(gap_us * 1000, waits,
+                                [&](std::int64_t deadline) { timed.wait_until(deadline); });
+                    break;
+                default:
+                    f = measure(gap_us * 1000, waits, spin_until);
+                    break;
+            }
+            cpu[way].push_back(f.cpu_ns);
+            late[way].push_back(f.late_ns);
+        };
         for (int r = 0; r < rounds; ++r) {
-            auto run_sleep = [&] {
-                figures f = measure(gap_us * 1000, waits,
-                                    [&](std::int64_t deadline) { sleep.wait_until(deadline); });
-                sleep_cpu.push_back(f.cpu_ns);
-                sleep_late.push_back(f.late_ns);
-            };
-            auto run_spin = [&] {
-                figures f = measure(gap_us * 1000, waits, spin_until);
-                spin_cpu.push_back(f.cpu_ns);
-                spin_late.push_back(f.late_ns);
-            };
-            if (r % 2 == 0) {
-                run_sleep();
-                run_spin();
-            } else {
-                run_spin();
-                run_sleep();
+            for (int k = 0; k < 3; ++k) {
+                run((r + k) % 3);  // each round starts with the next way
             }
         }
-        std::printf("| %lld us | %.0f | %.1f | %.0f | %.2f | %.2f |\n",
-                    static_cast<long long>(gap_us), median(sleep_cpu), median(sleep_late) / 1e3,
-                    median(spin_cpu), median(spin_late) / 1e3,
-                    median(spin_cpu) / median(sleep_cpu));
+        std::printf("| %lld us | %.0f | %.1f | %.0f | %.1f | %.0f | %.2f | %.2f | %.2f |\n",
+                    static_cast<long long>(gap_us), median(cpu[0]), median(late[0]) / 1e3,
+                    median(cpu[1]), median(late[1]) / 1e3, median(cpu[2]), median(late[2]) / 1e3,
+                    median(cpu[1]) / median(cpu[0]), median(cpu[2]) / median(cpu[0]));
     }
     std::printf(
-        "\nA ratio below 1: spinning costs the thread less CPU than sleeping for that "
-        "wait.\n");
+        "\nA ratio below 1: that way costs the thread less CPU than sleeping on the timer_fd "
+        "for that wait.\n");
     return 0;
 }

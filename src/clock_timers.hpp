@@ -69,6 +69,9 @@ struct clock_timers {
     bool reads_on_fire;
     fd_state state = fd_state::disarmed;
     std::int64_t armed_at = 0;  // the absolute deadline, while state == armed
+    // A timed wait's target (timer_scheduler::timed_wait): this pass waits for it with the
+    // backend's own timeout, not the timer_fd; collected after the wait, whatever ended it.
+    std::optional<std::int64_t> timed_at;
     bool needs_arm = false;
     bool collect = false;
     bool clock_set = false;

@@ -131,8 +131,8 @@ void loop_impl::pass(std::chrono::nanoseconds timeout) {
     if (work_waiting()) {
         timeout = std::chrono::nanoseconds(0);  // 1
     }
-    wait(timeout);   // 3
-    fds.dispatch();  // 4
+    wait(timers.limit_wait(timeout));  // 3
+    fds.dispatch();                    // 4
     if (options.timer_coalescing.count() > 0 && !options.virtual_time) {
         timers.mark_due();  // awake anyway: run what is due rather than wake again for it
     }

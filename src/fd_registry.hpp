@@ -76,6 +76,8 @@ class fd_registry {
     void drop_ready() noexcept { ready_.clear(); }
 
     [[nodiscard]] backend_kind kind() const noexcept { return backend_->kind(); }
+    // Whether the backend's timeouts are nanosecond ones (see backend::precise_timeouts).
+    [[nodiscard]] bool precise_timeouts() const noexcept { return backend_->precise_timeouts(); }
     [[nodiscard]] std::size_t active() const noexcept { return user_registered_; }
     [[nodiscard]] std::size_t handles() const noexcept { return user_nodes_; }
 

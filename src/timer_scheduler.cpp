@@ -70,7 +70,9 @@ timer_scheduler::timer_scheduler(const loop_options& options, fd_registry& fds)
       coalescing_(options.virtual_time ? std::chrono::nanoseconds(0) : options.timer_coalescing),
       spin_below_(options.virtual_time || coalescing_.count() > 0 ? std::chrono::nanoseconds(0)
                                                                   : options.spin_below),
-      spin_window_(std::max(spin_margin_, spin_below_)) {
+      spin_window_(std::max(spin_margin_, spin_below_)),
+      timed_waits_(!options.virtual_time && options.timer_slack.count() > 0 &&
+                   options.timer_slack <= timed_wait_slack) {
     if (virtual_time_) {
         virtual_clock_.start();
     }
@@ -297,13 +299,43 @@ std::optional<std::int64_t> timer_scheduler::arm_target(clock_timers& timers) co
 // than the wait.  The timer_fd keeps its setting; if it is expired and readable, the pass does
 // not block on it, and the arm after the collection clears it.  Not for cancel_on_set
 // timer_fds: they must stay armed to hear of wall-clock changes.
-bool timer_scheduler::already_due(clock_timers& timers, std::int64_t target) const {
-    if (timers.reads_on_fire ||
-        target > saturating_add(read_clock(timers.clock), spin_below_.count())) {
+bool timer_scheduler::already_due(clock_timers& timers, std::int64_t target,
+                                  std::int64_t now) const {
+    if (timers.reads_on_fire || target > saturating_add(now, spin_below_.count())) {
         return false;
     }
     timers.collect = true;
     timers.needs_arm = false;  // collection sets it again
+    return true;
+}
+
+// Timed waits (enabled by a timer_slack of at most timed_wait_slack): a monotonic target at
+// most timed_wait_window ahead is waited for with the backend's own timeout instead of the
+// timer_fd, which saves the settime, one of the two system calls of a wake-up.  The kernel
+// ends such a wait no earlier than asked (it adds the timeout to its own reading of the
+// clock, taken after ours) and at most the larger of the thread's slack and a thousandth of
+// the wait later: 100 ns at most here.  The timer_fd must not wake the loop before the
+// target: one armed for an earlier time is re-armed as usual, an expired (readable) one is
+// disarmed, and one armed for a later time is left alone.
+bool timer_scheduler::timed_wait(clock_timers& timers, std::int64_t target, std::int64_t now) {
+    if (!timed_waits_ || timers.clock != clock_id::monotonic ||
+        target - now > timed_wait_window.count() || !fds_.precise_timeouts()) {
+        return false;
+    }
+    switch (timers.state) {
+        case clock_timers::fd_state::disarmed:
+            break;
+        case clock_timers::fd_state::armed:
+            if (timers.armed_at < target) {
+                return false;
+            }
+            break;
+        case clock_timers::fd_state::expired:
+        case clock_timers::fd_state::cancelled:
+            timers.arm(std::nullopt);
+            break;
+    }
+    timers.timed_at = target;
     return true;
 }
 
@@ -315,15 +347,33 @@ void timer_scheduler::arm() {
         if (!timers || !timers->needs_arm) {
             continue;
         }
+        timers->timed_at.reset();
         std::optional<std::int64_t> target = arm_target(*timers);
         if (!timers->set_for(target)) {
-            if (target && already_due(*timers, *target)) {
-                continue;
+            if (target) {
+                const std::int64_t now = read_clock(timers->clock);
+                if (already_due(*timers, *target, now) || timed_wait(*timers, *target, now)) {
+                    timers->needs_arm = false;
+                    continue;
+                }
             }
             timers->arm(target);  // on failure throws with needs_arm still set
         }
         timers->needs_arm = false;
     }
+}
+
+std::chrono::nanoseconds timer_scheduler::limit_wait(std::chrono::nanoseconds timeout) const {
+    if (!timed_waits_ || timeout.count() == 0) {
+        return timeout;
+    }
+    const std::unique_ptr<clock_timers>& monotonic = clocks_[clock_index(clock_id::monotonic)];
+    if (!monotonic || !monotonic->timed_at) {
+        return timeout;
+    }
+    const std::int64_t left =
+        std::max<std::int64_t>(*monotonic->timed_at - read_clock(clock_id::monotonic), 0);
+    return std::chrono::nanoseconds(timeout.count() < 0 ? left : std::min(timeout.count(), left));
 }
 
 // ---- phase 5: collect and run --------------------------------------------------------------
@@ -348,9 +398,10 @@ void timer_scheduler::collect() {
         return;
     }
     for (const auto& timers : clocks_) {
-        if (!timers || !timers->collect) {
+        if (!timers || (!timers->collect && !timers->timed_at)) {
             continue;
         }
+        timers->timed_at.reset();  // a timed wait ended (by its timeout or not)
         if (timers->clock_set) {
             tell_clock_change(*timers);
         }

@@ -18,6 +18,9 @@
 //    which says its kind; firing_ is the node whose callback runs, and firing_released_
 //    says its handle let go of it meanwhile;
 //  * on virtual time no timer_fd is ever armed: mark_due() sets `collect` as an expiry would;
+//  * a clock's timed_at is set only with timed_waits_, on the monotonic clock, between the
+//    arm that planned the timed wait and the collection after it; meanwhile its timer_fd is
+//    disarmed or armed no earlier than timed_at, so it cannot wake the loop early;
 //  * with on_clock_change set, or realtime timers pending, the realtime timer_fd is armed
 //    with CANCEL_ON_SET (at INT64_MAX when no realtime timer is pending), so a wall-clock
 //    change always wakes the loop.
@@ -114,6 +117,13 @@ class timer_scheduler {
     // --- The pass -------------------------------------------------------------------------
     // Phase 2.
     void arm();
+    // Phase 3's timeout, shortened to a timed wait's target (see timed_wait in the .cpp).
+    [[nodiscard]] std::chrono::nanoseconds limit_wait(std::chrono::nanoseconds timeout) const;
+
+    // Timed waits: the thread's timer slack at most this (loop_options::timer_slack), a
+    // monotonic target at most this far ahead.
+    static constexpr std::chrono::nanoseconds timed_wait_slack{100};
+    static constexpr std::chrono::nanoseconds timed_wait_window{100'000};
     // Marks every clock whose earliest deadline its reading has reached for collection, as
     // its timer_fd would.
     void mark_due();
@@ -136,7 +146,8 @@ class timer_scheduler {
     void run_node(Node& node, std::uint64_t overruns);
     timer_node* start_node(timer_node* node, clock_timers& timers, std::int64_t deadline);
     void free_node(timer_node* node) noexcept;
-    bool already_due(clock_timers& timers, std::int64_t target) const;
+    bool already_due(clock_timers& timers, std::int64_t target, std::int64_t now) const;
+    bool timed_wait(clock_timers& timers, std::int64_t target, std::int64_t now);
     [[nodiscard]] std::optional<std::int64_t> arm_target(clock_timers& timers) const;
     void spin_to_deadline(clock_timers& timers);
     void tell_clock_change(clock_timers& timers);
@@ -152,6 +163,7 @@ class timer_scheduler {
     std::chrono::nanoseconds coalescing_;
     std::chrono::nanoseconds spin_below_;   // 0 on virtual time and with coalescing
     std::chrono::nanoseconds spin_window_;  // the larger of spin_margin_ and spin_below_
+    bool timed_waits_;  // timer_slack is set, and small enough for exact timeouts
     // The pool outlives the queues (members are destroyed in reverse order), so a queue's
     // destructor never touches a node in freed memory.
     timer_pool<one_shot_node> pool_;

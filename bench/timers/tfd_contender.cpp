@@ -238,13 +238,13 @@ class loop_contender final : public contender {
 // (which refreshes an active timer) and stop, and run().
 class embedded_contender final : public contender {
   public:
-    embedded_contender(std::int64_t coalescing_ns, bool spin)
-        : coalescing_ns_(coalescing_ns), spin_(spin) {}
+    embedded_contender(std::int64_t coalescing_ns, bool spin, bool timed)
+        : coalescing_ns_(coalescing_ns), spin_(spin), timed_(timed) {}
     std::string name() const override {
         return "tfd-embedded" +
                (coalescing_ns_ > 0 ? "+coalesce" + std::to_string(coalescing_ns_ / 1000) + "us"
                                    : "") +
-               (spin_ ? "" : "+nospin");
+               (spin_ ? "" : "+nospin") + (timed_ ? "+timed" : "");
     }
     std::string how() const override {
         return "tfd::embedded_timer (" + std::to_string(sizeof(embedded_timer)) +
@@ -256,7 +256,11 @@ class embedded_contender final : public contender {
                       : std::string(" with loop_options::spin_below = 0 (every wait sleeps)")) +
                (coalescing_ns_ > 0 ? " with loop_options::timer_coalescing = " +
                                          std::to_string(coalescing_ns_) + " ns"
-                                   : std::string());
+                                   : std::string()) +
+               (timed_ ? std::string(" and loop_options::timer_slack = 1 ns (timed waits: a "
+                                     "deadline up to 100 us ahead is waited for with "
+                                     "epoll_pwait2's timeout, one system call per wake-up)")
+                       : std::string());
     }
 
     churn_result churn(const workload& w) override {
@@ -280,6 +284,9 @@ class embedded_contender final : public contender {
         loop_options options{.timer_coalescing = nanoseconds(coalescing_ns_)};
         if (!spin_) {
             options.spin_below = nanoseconds(0);
+        }
+        if (timed_) {
+            options.timer_slack = nanoseconds(1);
         }
         event_loop loop(backend_kind::epoll, options);
         std::vector<embedded_timer> timers(n);
@@ -332,12 +339,13 @@ class embedded_contender final : public contender {
   private:
     std::int64_t coalescing_ns_;
     bool spin_;
+    bool timed_;
 };
 
 }  // namespace
 
-std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns, bool spin) {
-    return std::make_unique<embedded_contender>(coalescing_ns, spin);
+std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns, bool spin, bool timed) {
+    return std::make_unique<embedded_contender>(coalescing_ns, spin, timed);
 }
 
 std::unique_ptr<contender> make_tfd_wheel() {

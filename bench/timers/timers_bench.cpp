@@ -42,7 +42,7 @@ std::unique_ptr<contender> make_tfd_wheel();
 std::unique_ptr<contender> make_tfd_wheel_slack(std::int64_t slack_ns);
 std::unique_ptr<contender> make_tfd_heap();
 std::unique_ptr<contender> make_tfd_loop(std::int64_t coalescing_ns);
-std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns, bool spin);
+std::unique_ptr<contender> make_tfd_embedded(std::int64_t coalescing_ns, bool spin, bool timed);
 std::unique_ptr<contender> make_libev();
 std::unique_ptr<contender> make_libuv();
 std::unique_ptr<contender> make_libevent();
@@ -59,9 +59,10 @@ std::vector<std::unique_ptr<contender>> make_contenders() {
     all.push_back(make_tfd_wheel_slack(1'000'000));
     all.push_back(make_tfd_loop(0));
     all.push_back(make_tfd_loop(1'000'000));
-    all.push_back(make_tfd_embedded(0, true));
-    all.push_back(make_tfd_embedded(0, false));  // the same without spin_below
-    all.push_back(make_tfd_embedded(1'000'000, true));
+    all.push_back(make_tfd_embedded(0, true, false));
+    all.push_back(make_tfd_embedded(0, false, false));  // the same without spin_below
+    all.push_back(make_tfd_embedded(0, true, true));    // with timed waits
+    all.push_back(make_tfd_embedded(1'000'000, true, false));
 #ifdef TFD_BENCH_LIBEV
     all.push_back(make_libev());
 #endif

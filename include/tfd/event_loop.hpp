@@ -16,12 +16,14 @@
 //      deadline ("due now" is armed as 1 ns absolute, since 0 would disarm); a timer_fd that
 //      fired is always re-armed or disarmed here, which also clears its readiness; a
 //      deadline the clock has already reached (any clock but the realtime ones) is not armed
-//      at all: the pass polls instead of waiting and phase 5 collects it;
+//      at all: the pass polls instead of waiting and phase 5 collects it; with timed waits
+//      (loop_options::timer_slack of 1 to 100 ns) a monotonic deadline at most 100 us ahead
+//      is not armed either: phase 3's timeout ends there instead;
 //   3. wait on the backend (epoll, poll or select) for readiness or the timeout;
 //   4. dispatch ready descriptors in the order the backend reports them; a ready signalfd or
 //      wake eventfd is consumed here, a ready realtime timer_fd is read (for
 //      TFD_TIMER_CANCEL_ON_SET's ECANCELED), other timer_fds are left to phase 2's settime
-//      (a wake-up costs two system calls: the wait and the settime);
+//      (a wake-up costs two system calls: the wait and the settime; one for a timed wait);
 //   5. run due timers: every due timer of every clock that fired is collected first (so a
 //      timer started or re-armed by a callback never runs in the same pass), then run in
 //      (deadline, start order) order, clock by clock;

@@ -52,8 +52,17 @@ struct loop_options {
 
     // Timer slack (prctl PR_SET_TIMERSLACK) for the thread that runs the loop, set when a
     // thread first enters run(), run_once() or run_for() and left in place afterwards (slack
-    // is per thread).  Zero (the default) leaves the thread's slack alone.  Slack only
-    // delays the backend's own timeouts (run_for's limit), never a timer_fd's expiry.
+    // is per thread).  Zero (the default) leaves the thread's slack alone.  Slack delays the
+    // backend's own timeouts (run_for's limit), never a timer_fd's expiry.
+    //
+    // Timed waits: from 1 to 100 ns, the slack is small enough for the backend's timeout to
+    // be as exact as a timer_fd, and the loop waits for a monotonic deadline at most 100 us
+    // ahead with that timeout (epoll_pwait2, ppoll, pselect) instead of arming its timer_fd:
+    // a wake-up then costs one system call instead of two (the wait and a settime).  The
+    // kernel ends such a wait no earlier than asked, and at most 100 ns later than a
+    // timer_fd would.  Changing the thread's slack behind the loop's back (prctl) afterwards
+    // makes these waits later by up to the new slack, never early.  Not with epoll where the
+    // kernel lacks epoll_pwait2 (before 5.11, or under valgrind).
     std::chrono::nanoseconds timer_slack{0};
 };
 

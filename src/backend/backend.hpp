@@ -69,6 +69,9 @@ class backend {
     virtual void wait(std::chrono::nanoseconds timeout, std::vector<ready_event>& out) = 0;
 
     [[nodiscard]] virtual backend_kind kind() const noexcept = 0;
+    // Whether wait() keeps a timeout's nanoseconds (ppoll, pselect, epoll_pwait2) rather than
+    // rounding it up to whole milliseconds.
+    [[nodiscard]] virtual bool precise_timeouts() const noexcept { return true; }
 };
 
 std::unique_ptr<backend> make_epoll_backend();

@@ -123,6 +123,9 @@ class epoll_backend final : public backend {
     }
 
     [[nodiscard]] backend_kind kind() const noexcept override { return backend_kind::epoll; }
+    [[nodiscard]] bool precise_timeouts() const noexcept override {
+        return pwait2_available.load(std::memory_order_relaxed);
+    }
 
   private:
     static constexpr std::size_t initial_capacity = 64;
@@ -218,8 +221,8 @@ class epoll_backend final : public backend {
 
     int wait_for(std::chrono::nanoseconds timeout) {
         int capacity = static_cast<int>(events_.size());
-        // Forever and "just look" need no precision: plain epoll_wait.  Timers never depend
-        // on this timeout (their timer_fd wakes the loop); only run_for's limit does.
+        // Forever and "just look" need no precision: plain epoll_wait.  Other timeouts are
+        // run_for's limit and the timed waits of timers (timer_scheduler::timed_wait).
         bool whole = timeout.count() <= 0;
         if (!whole && pwait2_available.load(std::memory_order_relaxed)) {
             timespec limit{};
