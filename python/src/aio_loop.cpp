@@ -46,6 +46,7 @@ PyObject* loop_new(PyTypeObject* type, PyObject*, PyObject*) {
     loop->registered_in.fill(-1);
     new (&loop->ready) decltype(loop->ready)();
     new (&loop->events) decltype(loop->events)();
+    new (&loop->slack_thread) std::thread::id();
     loop->handle_type = handle_type;
     loop->timer_type = timer_type;
     loop->helpers = helpers;
@@ -601,6 +602,34 @@ PyObject* loop_set_spin_margin(PyObject* self, PyObject* arg) {
         self, seconds_option(arg, "spin_margin", 0.001, "0.001"));
 }
 
+// _tfd_set_timer_slack(seconds): the timer slack the loop sets on the thread that runs it
+// (0: leave the thread's slack alone), applied by the next pass; 1 to 100 ns also turns on
+// timed waits (aio::scheduler::set_timed_waits).
+PyObject* loop_set_timer_slack(PyObject* self, PyObject* arg) {
+    if (seconds_option(arg, "timer_slack", 1, "1") < 0) {
+        return nullptr;
+    }
+    // To the nearest nanosecond (1e-9 is 1 ns, not 2 as a deadline's rounding up would
+    // make it), and a positive slack never becomes 0, which means "leave it alone".
+    double seconds = PyFloat_AsDouble(arg);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return nullptr;
+    }
+    std::int64_t ns = std::llround(seconds * 1e9);
+    if (seconds > 0 && ns == 0) {
+        ns = 1;
+    }
+    aio_loop* loop = as_loop(self);
+    loop->timer_slack = ns;
+    loop->slack_thread = std::thread::id();
+    for (auto& s : loop->clocks) {
+        if (s) {
+            s->set_timed_waits(timed_waits_wanted(loop));
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 // _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`
 // seconds, the other clocks at their current readings.  Only before any timer is started.
 PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
@@ -690,18 +719,19 @@ PyObject* loop_is_virtual(PyObject* self, void*) {
 
 PyObject* loop_stats(PyObject* self, PyObject*) {
     aio_loop* loop = as_loop(self);
-    unsigned long long timers = 0, settimes = 0, changes = 0, spins = 0;
+    unsigned long long timers = 0, settimes = 0, changes = 0, spins = 0, timed = 0;
     for (auto& s : loop->clocks) {
         if (s) {
             timers += s->size();
             settimes += s->settime_calls();
             spins += s->spins();
+            timed += s->timed_waits();
             changes += s->clock_changes();
         }
     }
-    return Py_BuildValue("{sKsnsKsKsKsKsKsO}", "timers", timers, "ready",
+    return Py_BuildValue("{sKsnsKsKsKsKsKsKsO}", "timers", timers, "ready",
                          static_cast<Py_ssize_t>(loop->ready.size()), "settime_calls", settimes,
-                         "spins", spins, "clock_changes", changes, "passes",
+                         "spins", spins, "timed_waits", timed, "clock_changes", changes, "passes",
                          static_cast<unsigned long long>(loop->passes), "polls_skipped",
                          static_cast<unsigned long long>(loop->polls_skipped), "native_wait",
                          loop->native ? Py_True : Py_False);
@@ -746,6 +776,7 @@ PyMethodDef loop_methods[] = {
     {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
     {"_tfd_set_spin_below", loop_set_spin_below, METH_O, nullptr},
     {"_tfd_set_spin_margin", loop_set_spin_margin, METH_O, nullptr},
+    {"_tfd_set_timer_slack", loop_set_timer_slack, METH_O, nullptr},
     {"_tfd_make_virtual", loop_make_virtual, METH_O, nullptr},
     {"_tfd_advance", loop_advance, METH_O, nullptr},
     {"_tfd_hold", loop_hold, METH_O, nullptr},
@@ -753,7 +784,7 @@ PyMethodDef loop_methods[] = {
      "Marks the next pass as the first of a run_forever (it always polls)."},
     {"_tfd_stats", loop_stats, METH_NOARGS,
      "Counters: timers pending, ready callbacks, timerfd_settime calls, waits spun,\n"
-     "wall-clock changes, "
+     "timed waits, wall-clock changes, "
      "passes, polls skipped, whether the pass waits on the epoll set itself."},
     {nullptr, nullptr, 0, nullptr},
 };

@@ -38,6 +38,7 @@
 
 #include <array>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "aio_handle.hpp"
@@ -72,15 +73,16 @@ struct aio_loop {
     std::int64_t coalescing;   // ns
     std::int64_t spin_below;   // ns: waits shorter than this spin (aio::scheduler::spin_below)
     std::int64_t spin_margin;  // ns: wake-ups this much early, then spin (scheduler::spin_margin)
+    std::int64_t timer_slack;  // ns set on the thread that runs the loop; 0: left alone
+    std::thread::id slack_thread;  // the thread timer_slack was last set on (none: id())
     std::uint64_t passes;
     std::int64_t last_wait_end;  // CLOCK_MONOTONIC ns when the last epoll_wait returned
     bool last_pass_waited;       // the previous pass called epoll_wait (it did not skip)
     std::uint64_t polls_skipped;
     std::int64_t holds;  // virtual time: work outside the loop that keeps the clock still
-    bool first_pass;
-    bool idle_stop;  // virtual time: stop when nothing is ready or due instead of jumping   // the
-                     // next pass is the first of a run_forever: it always waits
-    bool constructed;  // the C++ members above exist (tp_new got that far)
+    bool first_pass;     // the next pass is the first of a run_forever: it always waits
+    bool idle_stop;      // virtual time: stop when nothing is ready or due instead of jumping
+    bool constructed;    // the C++ members above exist (tp_new got that far)
     bool native;
     bool closed;
     bool stopping;

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <limits>
 #include <system_error>
+#include <thread>
 
 #include "sys/sys.hpp"
+#include "tfd/timer_slack.hpp"
 
 namespace tfd::python {
 namespace {
@@ -80,6 +82,18 @@ int attach_selector(aio_loop* loop, PyObject* selector) {
     return 0;
 }
 
+// The loop's timer_slack on the thread that runs it (once per thread, or after a change).
+int apply_timer_slack(aio_loop* loop) {
+    std::error_code ec;
+    set_timer_slack(std::chrono::nanoseconds(loop->timer_slack), ec);
+    if (ec) {
+        set_os_error(ec, "setting the thread's timer slack (prctl PR_SET_TIMERSLACK)");
+        return -1;
+    }
+    loop->slack_thread = std::this_thread::get_id();
+    return 0;
+}
+
 bool is_timer_fd(aio_loop* loop, int fd) {
     for (auto& s : loop->clocks) {
         if (s && s->fd() == fd) {
@@ -91,7 +105,7 @@ bool is_timer_fd(aio_loop* loop, int fd) {
 }
 
 // Phase 1: arm every clock's timer_fd; the epoll timeout (0 or -1) and, for a selector
-// wait, the nanoseconds to the earliest wake-up (-1: none).
+// wait or a timed wait, the nanoseconds to the earliest wake-up (-1: none).
 int arm_timers(aio_loop* loop, int& timeout_ms, std::int64_t& wait_ns) {
     timeout_ms = -1;
     wait_ns = -1;
@@ -100,6 +114,10 @@ int arm_timers(aio_loop* loop, int& timeout_ms, std::int64_t& wait_ns) {
             continue;
         }
         if (!loop->native) {
+            if (s->spin_below_deadline()) {
+                wait_ns = 0;  // spun up to it: poll
+                continue;
+            }
             std::optional<std::int64_t> next = s->next_deadline();
             std::int64_t target = 0;
             if (__builtin_add_overflow(*next, s->coalescing(), &target)) {
@@ -113,8 +131,15 @@ int arm_timers(aio_loop* loop, int& timeout_ms, std::int64_t& wait_ns) {
             continue;
         }
         std::error_code ec;
-        if (s->arm(ec) == aio::scheduler::wait_kind::poll) {
-            timeout_ms = 0;
+        switch (s->arm(ec)) {
+            case aio::scheduler::wait_kind::poll:
+                timeout_ms = 0;
+                break;
+            case aio::scheduler::wait_kind::timed:
+                wait_ns = wait_ns < 0 ? s->timed_left() : std::min(wait_ns, s->timed_left());
+                break;
+            case aio::scheduler::wait_kind::block:
+                break;
         }
         if (ec) {
             set_os_error(ec, "arming the loop's timer_fd");
@@ -124,9 +149,40 @@ int arm_timers(aio_loop* loop, int& timeout_ms, std::int64_t& wait_ns) {
     return 0;
 }
 
-// Phase 2 on the epoll set; the number of events, or -1 with an exception (a signal
+// Cleared the first time epoll_pwait2 answers ENOSYS (a kernel before 5.11, or valgrind):
+// from then on no loop of the process makes timed waits.
+bool pwait2_available = true;
+
+// A timed wait (phase 2): epoll_pwait2 for `wait_ns`, or, without it, whole milliseconds
+// rounded up (late, never early) and no more timed waits.
+int wait_epoll_timed(aio_loop* loop, int capacity, std::int64_t wait_ns) {
+    if (pwait2_available) {
+        timespec limit{static_cast<time_t>(wait_ns / 1'000'000'000),
+                       static_cast<long>(wait_ns % 1'000'000'000)};
+        int n;
+        Py_BEGIN_ALLOW_THREADS n =
+            sys::epoll_wait(loop->epoll_fd, loop->events.data(), capacity, &limit);
+        Py_END_ALLOW_THREADS if (n >= 0 || errno != ENOSYS) {
+            return n;
+        }
+        pwait2_available = false;
+        for (auto& s : loop->clocks) {
+            if (s) {
+                s->set_timed_waits(false);
+            }
+        }
+    }
+    auto ms = static_cast<int>(std::min<std::int64_t>((wait_ns + 999'999) / 1'000'000, 1000));
+    int n;
+    Py_BEGIN_ALLOW_THREADS n =
+        sys::epoll_wait_ms(loop->epoll_fd, loop->events.data(), capacity, ms);
+    Py_END_ALLOW_THREADS return n;
+}
+
+// Phase 2 on the epoll set, for `timeout_ms` (0 or -1) or, when `wait_ns` >= 0 (a timed
+// wait), that many nanoseconds; the number of events, or -1 with an exception (a signal
 // handler that raised).
-int wait_epoll(aio_loop* loop, int timeout_ms) {
+int wait_epoll(aio_loop* loop, int timeout_ms, std::int64_t wait_ns) {
     std::size_t want =
         16 + aio_clock_count + static_cast<std::size_t>(PyDict_GET_SIZE(loop->fd_to_key));
     if (loop->events.size() < want) {
@@ -137,6 +193,8 @@ int wait_epoll(aio_loop* loop, int timeout_ms) {
         int n;
         if (timeout_ms == 0) {
             n = sys::epoll_wait_ms(loop->epoll_fd, loop->events.data(), capacity, 0);
+        } else if (wait_ns >= 0) {
+            n = wait_epoll_timed(loop, capacity, wait_ns);
         } else {
             Py_BEGIN_ALLOW_THREADS n =
                 sys::epoll_wait_ms(loop->epoll_fd, loop->events.data(), capacity, timeout_ms);
@@ -150,9 +208,13 @@ int wait_epoll(aio_loop* loop, int timeout_ms) {
             return -1;
         }
         // As select.epoll.poll does (PEP 475): run the signal handlers, retry unless one
-        // raised.  The timeout is 0 or forever, so it needs no recomputing.
+        // raised.  A timeout of 0 or forever needs no recomputing; a timed wait ends here
+        // (the pass finds its timer due or plans the wait again).
         if (PyErr_CheckSignals() < 0) {
             return -1;
+        }
+        if (wait_ns >= 0) {
+            return 0;
         }
     }
 }
@@ -375,6 +437,7 @@ aio::scheduler* scheduler_for(aio_loop* loop, aio_clock clock) {
                 kernel_clock(clock), std::chrono::nanoseconds(loop->coalescing));
             loop->clocks[slot]->set_spin_below(std::chrono::nanoseconds(loop->spin_below));
             loop->clocks[slot]->set_spin_margin(std::chrono::nanoseconds(loop->spin_margin));
+            loop->clocks[slot]->set_timed_waits(timed_waits_wanted(loop));
         } catch (const std::system_error& e) {
             set_os_error(e.code(), "creating the loop's timer_fd");
             return nullptr;
@@ -389,6 +452,12 @@ aio::scheduler* scheduler_for(aio_loop* loop, aio_clock clock) {
         }
     }
     return loop->clocks[slot].get();
+}
+
+bool timed_waits_wanted(aio_loop* loop) {
+    return pwait2_available && loop->timer_slack > 0 &&
+           loop->timer_slack <= aio::timed_wait_slack_ns && loop->clocks[0] &&
+           !loop->clocks[0]->time().is_virtual();
 }
 
 void advance_clocks(aio_loop* loop, std::int64_t delta) {
@@ -454,6 +523,10 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
     if (rc < 0) {
         return nullptr;
     }
+    if (loop->timer_slack > 0 && loop->slack_thread != std::this_thread::get_id() &&
+        apply_timer_slack(loop) < 0) {
+        return nullptr;
+    }
     ++loop->passes;
     // 1. timeout
     bool poll = !loop->ready.empty() || loop->stopping;
@@ -479,7 +552,7 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
         }
     }
     if (loop->native) {
-        int n = wait_epoll(loop, poll ? 0 : timeout_ms);
+        int n = wait_epoll(loop, poll ? 0 : timeout_ms, poll ? -1 : wait_ns);
         if (n < 0) {
             return nullptr;
         }

@@ -20,6 +20,10 @@ void clear_work(aio_loop* loop);
 // handle._cancelled, fast for our own handles; -1 on error.
 int handle_is_cancelled(aio_loop* loop, PyObject* handle);
 
+// Whether the loop's schedulers should make timed waits: a timer_slack of 1 to 100 ns, a
+// kernel with epoll_pwait2, real time.
+bool timed_waits_wanted(aio_loop* loop);
+
 // Moves every clock of a virtual loop forward by `delta` ns.
 void advance_clocks(aio_loop* loop, std::int64_t delta);
 

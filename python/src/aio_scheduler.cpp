@@ -81,16 +81,20 @@ scheduler::wait_kind scheduler::arm(std::error_code& ec) {
         // Only coalescing can overflow: deadline > now, and the margin is at most 1 ms.
         target = std::numeric_limits<std::int64_t>::max();
     }
-    if (may_spin && deadline - now <= std::max(spin_below_, margin)) {
+    if (may_spin && spin_if_close(deadline, now, std::max(spin_below_, margin))) {
         // Closer than a sleep is worth, or inside the margin the timer_fd woke the loop for.
-        while (now < deadline) {
-            now = time_.now();
-        }
-        ++spins_;
         return wait_kind::poll;
     }
     if (state_ == fd_state::armed && armed_at_ <= target) {
         return wait_kind::block;  // an expiry no later than needed is coming
+    }
+    if (timed_waits_ && !cancel_on_set_ && time_.clock() == clock_id::monotonic &&
+        target - now <= timed_wait_window_ns) {
+        // The timer_fd is idle, fired (edge-triggered: it stays quiet), or armed for later:
+        // none can wake the loop before the target, so no settime is needed.
+        timed_left_ = target - now;
+        ++timed_count_;
+        return wait_kind::timed;
     }
     // 0 would disarm: a deadline at or before the clock's epoch is "due now", 1 ns.
     if (target < 1) {
@@ -113,6 +117,25 @@ scheduler::wait_kind scheduler::arm(std::error_code& ec) {
     state_ = fd_state::armed;
     armed_at_ = target;
     return wait_kind::block;
+}
+
+bool scheduler::spin_if_close(std::int64_t deadline, std::int64_t now, std::int64_t window) {
+    if (deadline <= now || deadline - now > window) {
+        return false;
+    }
+    while (now < deadline) {
+        now = time_.now();
+    }
+    ++spins_;
+    return true;
+}
+
+bool scheduler::spin_below_deadline() {
+    std::optional<std::chrono::nanoseconds> next = queue_.next_deadline();
+    if (!next || time_.is_virtual() || coalescing_ != 0 || cancel_on_set_) {
+        return false;
+    }
+    return spin_if_close(next->count(), time_.now(), spin_below_);
 }
 
 void scheduler::fired() noexcept {

@@ -62,8 +62,9 @@ inline constexpr std::int64_t default_spin_below_ns = 3000;
 
 class scheduler {
   public:
-    // What the loop's next wait may do.
-    enum class wait_kind { block, poll };
+    // What the loop's next wait may do: block until a descriptor (the timer_fd among them)
+    // is ready, poll, or block at most timed_left() ns (a timed wait).
+    enum class wait_kind { block, poll, timed };
 
     // Creates the timer_fd (non-blocking, close-on-exec) on `clock`; throws
     // std::system_error on failure.  `coalescing` (>= 0) delays each wake-up so that timers
@@ -89,6 +90,15 @@ class scheduler {
     [[nodiscard]] std::int64_t spin_margin() const noexcept { return spin_margin_; }
     void set_spin_margin(std::chrono::nanoseconds spin_margin) noexcept;
 
+    // Timed waits (see tfd::loop_options::timer_slack): with the loop thread's timer slack
+    // known to be at most timed_wait_slack_ns, a deadline at most timed_wait_window_ns ahead
+    // on the monotonic clock is waited for with the loop's epoll timeout instead of the
+    // timer_fd: one system call per wake-up instead of two.  The kernel ends such a wait no
+    // earlier than asked and at most the larger of the slack and a thousandth of the wait
+    // later.
+    void set_timed_waits(bool on) noexcept { timed_waits_ = on; }
+    [[nodiscard]] std::int64_t timed_left() const noexcept { return timed_left_; }
+
     void start(timer_entry& e, std::int64_t deadline) {
         queue_.start(e, std::chrono::nanoseconds(deadline));
     }
@@ -99,9 +109,14 @@ class scheduler {
     // Before a wait: makes sure the timer_fd will wake the loop by the earliest deadline
     // (plus coalescing).  `poll` when a timer is due already (or on a virtual clock with a
     // timer pending: the loop must not block for it), or after spinning up to a deadline
-    // closer than spin_below() (or spin_margin()).  On a failed timerfd_settime `ec` is
-    // set and the loop should report it; the state stays "needs arming".
+    // closer than spin_below() (or spin_margin()).  `timed` when the wait should end after
+    // timed_left() ns instead (timed waits).  On a failed timerfd_settime `ec` is set and
+    // the loop should report it; the state stays "needs arming".
     wait_kind arm(std::error_code& ec);
+    // For a loop that waits through another selector (no timer_fd in its wait): busy-waits
+    // up to the earliest deadline when it is less than spin_below() ahead, as arm() would;
+    // true when it did (the loop then polls).
+    bool spin_below_deadline();
     // The loop saw fd() readable.
     void fired() noexcept;
     // Unqueues the next entry due at `now` (deadline <= now), or nullptr.
@@ -117,6 +132,8 @@ class scheduler {
     [[nodiscard]] std::uint64_t settime_calls() const noexcept { return settime_calls_; }
     // Waits spun instead of slept.
     [[nodiscard]] std::uint64_t spins() const noexcept { return spins_; }
+    // Timed waits planned.
+    [[nodiscard]] std::uint64_t timed_waits() const noexcept { return timed_count_; }
 
   private:
     // The timer_fd's state.  idle: never armed or its expiry was consumed and not re-armed;
@@ -125,6 +142,9 @@ class scheduler {
     // fired.  A reported expiry of an old setting (the kernel filters most) only makes the
     // next arm() re-arm: never a missed wake-up.
     enum class fd_state { idle, armed, fired };
+
+    // Busy-waits from `now` up to `deadline` when that is at most `window` ahead.
+    bool spin_if_close(std::int64_t deadline, std::int64_t now, std::int64_t window);
 
     time_source time_;
     timer_fd fd_;
@@ -135,10 +155,18 @@ class scheduler {
     std::int64_t spin_below_ = default_spin_below_ns;
     std::int64_t spin_margin_ = 0;
     bool cancel_on_set_;
+    bool timed_waits_ = false;
+    std::int64_t timed_left_ = 0;  // the last `timed` answer's wait, ns
+    std::uint64_t timed_count_ = 0;
     std::uint64_t clock_changes_ = 0;
     std::uint64_t settime_calls_ = 0;
     std::uint64_t spins_ = 0;
 };
+
+// Timed waits' limits (tfd::loop_options::timer_slack has the same): the thread's slack at
+// most 100 ns, the deadline at most 100 us ahead.
+inline constexpr std::int64_t timed_wait_slack_ns = 100;
+inline constexpr std::int64_t timed_wait_window_ns = 100'000;
 
 // The largest reading a clock of int64 nanoseconds reaches, in float seconds (2**63 ns, as
 // the double nearest to it).  Times at or beyond it saturate.

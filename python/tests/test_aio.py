@@ -588,6 +588,26 @@ class SpinBelowTest(unittest.TestCase):
         self.assertGreaterEqual(spins, 1)
         self.assertEqual(switches, 0)
 
+    def test_another_selector_spins_too(self):
+        # The loop waits through PollSelector.select() then, whose timeout is whole
+        # milliseconds: the spin is what keeps a 0.9 ms deadline from costing a 1 ms sleep.
+        for _ in range(10):
+            loop = tfd.aio.EventLoop(selectors.PollSelector(), spin_below=0.001)
+            self.addCleanup(loop.close)
+            ran = []
+            when = loop.time() + 0.0009
+            loop.call_at(when, lambda: (ran.append(loop.time()), loop.stop()))
+            before = voluntary_switches()
+            loop.run_forever()
+            switches = voluntary_switches() - before
+            self.assertEqual(len(ran), 1)
+            self.assertGreaterEqual(ran[0], when)
+            spins = loop._tfd_stats()["spins"]
+            if spins:
+                break
+        self.assertGreaterEqual(spins, 1)
+        self.assertEqual(switches, 0)
+
     def test_zero_and_coalescing_never_spin(self):
         # 20 ms: long enough that even a slow build reaches the wait before the deadline.
         for options in ({"spin_below": 0}, {"timer_coalescing": 1e-6, "spin_below": 0.001}):
@@ -694,12 +714,139 @@ class SpinMarginTest(unittest.TestCase):
             loop.set_spin_margin(1e-5)
         self.assertEqual(loop.get_spin_margin(), 0.0)
 
+    def test_not_with_another_selector(self):
+        # select() of any other selector rounds its timeout to milliseconds, far past the
+        # margin: refused rather than silently doing nothing.
+        needs = r"spin_margin=1e-05 needs the loop's own epoll wait .* PollSelector"
+        with self.assertRaisesRegex(ValueError, needs):
+            tfd.aio.EventLoop(selectors.PollSelector(), spin_margin=1e-5)
+        loop = tfd.aio.EventLoop(selectors.PollSelector())
+        self.addCleanup(loop.close)
+        with self.assertRaisesRegex(ValueError, needs):
+            loop.set_spin_margin(1e-5)
+        self.assertEqual(loop.get_spin_margin(), 0.0)
+        loop.set_spin_margin(0)  # 0 asks for nothing
+        epoll = tfd.aio.EventLoop(selectors.EpollSelector(), spin_margin=1e-5)
+        self.addCleanup(epoll.close)
+        self.assertEqual(epoll.get_spin_margin(), 1e-5)
+
     def test_bad_spin_margin(self):
         for bad in (-1e-6, float("nan"), 0.5):
             with self.assertRaisesRegex(ValueError, r"spin_margin=.* from 0 to 0\.001"):
                 tfd.aio.new_event_loop(spin_margin=bad)
         with self.assertRaises(TypeError):
             tfd.aio.new_event_loop(spin_margin="fast")
+
+
+def thread_timer_slack_ns():
+    """The calling thread's timer slack (prctl PR_GET_TIMERSLACK), in ns."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.restype = ctypes.c_long
+    return libc.prctl(30, 0, 0, 0, 0)  # PR_GET_TIMERSLACK
+
+
+def chain_of_timers(test, gap, count, **options):
+    """Runs `count` timers one after another, each `gap` seconds after the previous one ran,
+    on a loop made with `options`; checks that none ran early and returns the loop's
+    counters."""
+    loop = tfd.aio.new_event_loop(**options)
+    test.addCleanup(loop.close)
+    early = []
+    ran = [0]
+
+    def tick(when):
+        if loop.time() < when:
+            early.append(when - loop.time())
+        ran[0] += 1
+        if ran[0] < count:
+            nxt = loop.time() + gap
+            loop.call_at(nxt, tick, nxt)
+        else:
+            loop.stop()
+
+    first = loop.time() + gap
+    loop.call_at(first, tick, first)
+    loop.run_forever()
+    test.assertEqual(ran[0], count)
+    test.assertEqual(early, [])
+    return loop._tfd_stats()
+
+
+class TimerSlackTest(unittest.TestCase):
+    """timer_slack is set on the thread that runs the loop; from 1 to 100 ns it also makes
+    deadlines at most 100 us ahead timed waits (the epoll wait's own timeout, no settime).
+    Never early either way."""
+
+    def test_timed_waits_need_no_settime(self):
+        stats = chain_of_timers(self, 50e-6, 100, timer_slack=1e-9)
+        self.assertEqual(stats["settime_calls"], 0)
+        # Each tick is a timed wait, unless it was found due or within spin_below (a slow
+        # build): at least some.
+        self.assertGreaterEqual(stats["timed_waits"], 10)
+
+    def test_the_default_arms_the_timer_fd(self):
+        stats = chain_of_timers(self, 50e-6, 40)
+        self.assertEqual(stats["timed_waits"], 0)
+        self.assertGreaterEqual(stats["settime_calls"], 3)
+
+    def test_a_larger_slack_or_a_far_deadline_arms_the_timer_fd(self):
+        stats = chain_of_timers(self, 50e-6, 40, timer_slack=50e-6)
+        self.assertEqual(stats["timed_waits"], 0)
+        stats = chain_of_timers(self, 0.002, 5, timer_slack=1e-9)
+        self.assertEqual(stats["timed_waits"], 0)
+        self.assertGreaterEqual(stats["settime_calls"], 5)
+
+    def test_another_selector_keeps_the_timer_fd(self):
+        loop = tfd.aio.EventLoop(selectors.PollSelector(), timer_slack=1e-9)
+        self.addCleanup(loop.close)
+        ran = []
+        loop.call_later(50e-6, lambda: (ran.append(1), loop.stop()))
+        loop.run_forever()
+        self.assertEqual(ran, [1])
+        self.assertEqual(loop._tfd_stats()["timed_waits"], 0)
+
+    def test_set_on_the_thread_that_runs_the_loop(self):
+        if os.sched_getscheduler(0) != os.SCHED_OTHER:
+            self.skipTest("a realtime thread has no timer slack to set")
+        seen = {}
+
+        def runner():
+            seen["before"] = thread_timer_slack_ns()
+            loop = tfd.aio.new_event_loop(timer_slack=2e-9)
+            seen["built"] = thread_timer_slack_ns()  # set by running, not by construction
+            loop.call_soon(lambda: (seen.update(inside=thread_timer_slack_ns()), loop.stop()))
+            loop.run_forever()
+            loop.close()
+            plain = tfd.aio.new_event_loop()
+            thread_slack = thread_timer_slack_ns()
+            plain.run_until_complete(asyncio.sleep(0))
+            seen["plain"] = (thread_slack, thread_timer_slack_ns())
+            plain.close()
+
+        worker = threading.Thread(target=runner)
+        worker.start()
+        worker.join()
+        self.assertEqual(seen["built"], seen["before"])
+        self.assertEqual(seen["inside"], 2)
+        before, after = seen["plain"]
+        self.assertEqual(after, before)  # the default leaves it alone
+
+    def test_set_and_get(self):
+        loop = tfd.aio.new_event_loop()
+        self.addCleanup(loop.close)
+        self.assertEqual(loop.get_timer_slack(), 0.0)
+        loop.set_timer_slack(1e-9)
+        self.assertEqual(loop.get_timer_slack(), 1e-9)
+
+    def test_bad_timer_slack(self):
+        for bad in (-1e-9, float("nan"), 2.0):
+            with self.assertRaisesRegex(ValueError, r"timer_slack=.* from 0 to 1"):
+                tfd.aio.new_event_loop(timer_slack=bad)
+        for bad in ("fine", True, None):
+            with self.assertRaisesRegex(TypeError, "timer_slack"):
+                tfd.aio.new_event_loop(timer_slack=bad)
 
 
 if __name__ == "__main__":

@@ -31,11 +31,11 @@ TimerHandle = _tfd.AioTimerHandle
 
 
 def new_event_loop(*, timer_coalescing=0.0, spin_below=3e-6, spin_margin=0.0,
-                   virtual_time=False, virtual_start=0.0):
+                   timer_slack=0.0, virtual_time=False, virtual_start=0.0):
     """A new tfd.aio.EventLoop (a loop_factory for asyncio.run and asyncio.Runner)."""
     return EventLoop(timer_coalescing=timer_coalescing, spin_below=spin_below,
-                     spin_margin=spin_margin, virtual_time=virtual_time,
-                     virtual_start=virtual_start)
+                     spin_margin=spin_margin, timer_slack=timer_slack,
+                     virtual_time=virtual_time, virtual_start=virtual_start)
 
 
 class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):

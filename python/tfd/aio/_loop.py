@@ -5,7 +5,7 @@ import numbers
 import selectors
 
 from .. import _tfd
-from . import _support  # noqa: F401  (attaches the helpers the core needs)
+from . import _support  # also attaches the helpers the core needs
 from ._timer_wait import wait_timer as _wait_timer
 
 
@@ -27,10 +27,16 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     spin_margin: seconds (default 0, at most 1e-3): wake this much before each deadline and
     busy-wait the rest, so timers run within a fraction of a microsecond of their deadline
     instead of the kernel's few microseconds after it, for up to that much CPU per
-    wake-up.  Never early.  Not together with timer_coalescing (ValueError), and not for
-    call_at_clock timers on CLOCK_REALTIME, whose timer_fd must stay armed.  Both spins
-    need the default selector (the loop's own epoll wait); descriptors ready during a spin
-    wait for its end.
+    wake-up.  Never early.  Not together with timer_coalescing (ValueError), not with
+    another selector than the default (ValueError: its select() rounds to milliseconds),
+    and not for call_at_clock timers on CLOCK_REALTIME, whose timer_fd must stay armed.
+    Descriptors ready during a spin wait for its end.
+    timer_slack: seconds (default 0, at most 1): the timer slack (prctl PR_SET_TIMERSLACK)
+    the loop sets on the thread that runs it; 0 leaves the thread's slack alone.  From 1e-9
+    to 1e-7 it also turns on timed waits: a deadline at most 100 us ahead is waited for with
+    the epoll wait's own nanosecond timeout instead of the timer_fd, one system call per
+    wake-up instead of two, at most 100 ns later than the timer_fd would wake and never
+    early.  Needs the default selector and epoll_pwait2 (Linux 5.11).
     virtual_time: run every timer on a virtual clock that starts at virtual_start (seconds,
     default 0) and jumps to the next deadline whenever nothing else can happen (no callback
     ready, no descriptor ready, no hold: see hold_time and run_in_executor); advance() moves
@@ -38,15 +44,19 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     """
 
     def __init__(self, selector=None, *, timer_coalescing=0.0, spin_below=3e-6,
-                 spin_margin=0.0, virtual_time=False, virtual_start=0.0):
+                 spin_margin=0.0, timer_slack=0.0, virtual_time=False, virtual_start=0.0):
         self._timer_coalescing = 0.0
         self._spin_margin = 0.0
+        self._timer_slack = 0.0
         try:
             if virtual_start != 0.0 and not virtual_time:
                 raise ValueError(f"virtual_start={virtual_start!r} needs virtual_time=True")
             self.set_timer_coalescing(timer_coalescing)  # first: they validate
             self.set_spin_below(spin_below)
             self.set_spin_margin(spin_margin)
+            self.set_timer_slack(timer_slack)
+            if selector is not None:
+                _refuse_margin_without_epoll(self, selector, spin_margin)
             if virtual_time:
                 self._tfd_make_virtual(virtual_start)
         except BaseException:
@@ -141,11 +151,25 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         wake-ups within a fraction of a microsecond at up to that much CPU each; 0 (the
         default) sleeps up to the deadline itself.  Never early either way."""
         _refuse_both(self._timer_coalescing, seconds)
+        selector = getattr(self, "_selector", None)  # None while __init__ runs
+        if selector is not None:
+            _refuse_margin_without_epoll(self, selector, seconds)
         self._tfd_set_spin_margin(seconds)
         self._spin_margin = float(seconds)
 
     def get_spin_margin(self):
         return self._spin_margin
+
+    def set_timer_slack(self, seconds):
+        """Sets the timer slack of the thread that runs the loop to `seconds` (0 to 1) from
+        its next pass on; 0 (the default) leaves the thread's slack alone.  1e-9 to 1e-7
+        also makes waits for deadlines at most 100 us ahead timed waits (one system call
+        per wake-up).  Slack is per thread and stays after the loop stops."""
+        self._tfd_set_timer_slack(seconds)
+        self._timer_slack = float(seconds)
+
+    def get_timer_slack(self):
+        return self._timer_slack
 
 
 def _refuse_both(coalescing, margin):
@@ -159,6 +183,19 @@ def _refuse_both(coalescing, margin):
     if both:
         raise ValueError(f"timer_coalescing={coalescing!r} and spin_margin={margin!r} cannot "
                          "both be set: coalescing wakes after deadlines, the margin before them")
+
+
+def _refuse_margin_without_epoll(loop, selector, margin):
+    # The margin needs the loop's own epoll wait, whose timeouts are nanoseconds: a selector's
+    # select() rounds to milliseconds, past any margin, so the option would do nothing.
+    try:
+        wanted = margin > 0
+    except TypeError:
+        return  # the setter names the bad value
+    if wanted and _support.wait_plan(loop, selector)[0] < 0:
+        raise ValueError(f"spin_margin={margin!r} needs the loop's own epoll wait (the default "
+                         f"selector); a loop on {type(selector).__name__} waits through its "
+                         "select(), in whole milliseconds")
 
 
 class _TimeHold:
