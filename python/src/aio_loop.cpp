@@ -351,14 +351,23 @@ PyObject* schedule(PyObject* self, aio_clock clock, const char* method, double w
     return reinterpret_cast<PyObject*>(h);
 }
 
-// A float `when`, or an error naming it: NaN has no place in time.
-int when_as_double(const char* method, const char* name, PyObject* value, double& out) {
+// `value` as a float, or an error naming the argument `name`=`shown` (the value itself, or
+// the delay that `value` was computed from): NaN has no place in time, and a type with no
+// float (complex, say) gets one message on every Python version rather than
+// PyFloat_AsDouble's, which changed in 3.10.
+int when_as_double(const char* method, const char* name, PyObject* value, PyObject* shown,
+                   double& out) {
     out = PyFloat_AsDouble(value);
     if (out == -1.0 && PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "%s(): %s=%R must be a real number of seconds, not %s",
+                         method, name, shown, Py_TYPE(value)->tp_name);
+        }
         return -1;
     }
     if (std::isnan(out)) {
-        PyErr_Format(PyExc_ValueError, "%s(): %s=%R is not a number", method, name, value);
+        PyErr_Format(PyExc_ValueError, "%s(): %s=%R is not a number", method, name, shown);
         return -1;
     }
     return 0;
@@ -376,7 +385,7 @@ PyObject* loop_call_at(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
     } else if (as_loop(self)->closed) {
         closed_error();  // before the value's own checks, in the stock loop's order
-    } else if (when_as_double("call_at", "when", args[0], when) == 0) {
+    } else if (when_as_double("call_at", "when", args[0], args[0], when) == 0) {
         result =
             schedule(self, aio_clock::monotonic, "call_at", when, aio::seconds_to_ns_ceil(when), a);
     }
@@ -411,7 +420,7 @@ PyObject* loop_call_later(PyObject* self, PyObject* const* args, Py_ssize_t narg
     } else if (as_loop(self)->closed) {
         closed_error();
     } else if (PyFloat_CheckExact(delay) || PyLong_CheckExact(delay)) {
-        ok = when_as_double("call_later", "delay", delay, delay_s) == 0;
+        ok = when_as_double("call_later", "delay", delay, delay, delay_s) == 0;
         when = now_s + delay_s;
     } else {
         // Whatever time() + delay means for this type, as the stock loop computes it.
@@ -419,7 +428,7 @@ PyObject* loop_call_later(PyObject* self, PyObject* const* args, Py_ssize_t narg
         PyObject* sum = now_obj == nullptr ? nullptr : PyNumber_Add(now_obj, delay);
         Py_XDECREF(now_obj);
         if (sum != nullptr) {
-            ok = when_as_double("call_later", "delay", sum, when) == 0;
+            ok = when_as_double("call_later", "delay", sum, delay, when) == 0;
             delay_s = when - now_s;
             Py_DECREF(sum);
         }
@@ -488,7 +497,7 @@ PyObject* loop_call_at_clock(PyObject* self, PyObject* const* args, Py_ssize_t n
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
     } else if (as_loop(self)->closed) {
         closed_error();
-    } else if (when_as_double("call_at_clock", "when", args[1], when) == 0) {
+    } else if (when_as_double("call_at_clock", "when", args[1], args[1], when) == 0) {
         result = schedule(self, *clock, "call_at_clock", when, aio::seconds_to_ns_ceil(when), a);
     }
     Py_DECREF(a.args);

@@ -246,6 +246,23 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(loop._tfd_stats()["timers"], 0)
         loop.run_until_complete(asyncio.sleep(0.001))
 
+    def test_a_complex_time(self):
+        # The stock call_later accepts 1j (time() + 1j is a complex) and its heap then fails
+        # to compare it on a later call; call_at fails at once with "'<' not supported".
+        # tfd.aio refuses both at once with one message on every version, naming the value.
+        loop = tfd.aio.new_event_loop()
+        self.addCleanup(loop.close)
+        with self.assertRaisesRegex(
+            TypeError, r"call_later\(\): delay=1j must be a real number of seconds, not complex"
+        ):
+            loop.call_later(1j, print)
+        for method, args in (("call_at", (1j,)), ("call_at_clock", (tfd.CLOCK_REALTIME, 1j))):
+            with self.assertRaisesRegex(
+                TypeError, method + r"\(\): when=1j must be a real number of seconds, not complex"
+            ):
+                getattr(loop, method)(*args, print)
+        self.assertEqual(loop._tfd_stats()["timers"], 0)
+
     def test_inf(self):
         # Both loops accept an infinite delay: the timer never fires.
         for factory in (asyncio.SelectorEventLoop, tfd.aio.new_event_loop):
