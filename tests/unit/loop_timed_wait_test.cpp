@@ -37,6 +37,13 @@ bool nanosecond_timeouts(backend_kind backend) {
     return ::epoll_pwait2(epfd.get(), &event, 1, &zero, nullptr) >= 0 || errno != ENOSYS;
 }
 
+// Counts the backend's waits (rule 0) and timerfd_settime calls (1).  fault_plan is not
+// movable: returned by guaranteed copy elision.
+fault_plan count_calls_of(backend_kind backend) {
+    return fault_plan(
+        {{test::wait_call_of(backend), -1, 0, 1, 0}, {sys::call::timerfd_settime, -1, 0, 1, 0}});
+}
+
 class LoopTimedWait : public ::testing::TestWithParam<backend_kind> {
   protected:
     void SetUp() override {
@@ -44,56 +51,67 @@ class LoopTimedWait : public ::testing::TestWithParam<backend_kind> {
             GTEST_SKIP() << "no epoll_pwait2 here (valgrind, or a kernel before 5.11)";
         }
     }
-    [[nodiscard]] fault_plan count_calls() const {
-        return fault_plan({{test::wait_call_of(GetParam()), -1, 0, 1, 0},
-                           {sys::call::timerfd_settime, -1, 0, 1, 0}});
-    }
+    [[nodiscard]] fault_plan count_calls() const { return count_calls_of(GetParam()); }
     [[nodiscard]] event_loop timed_loop() const {
         return event_loop(GetParam(), loop_options{.timer_slack = 1ns});
     }
 };
 
-// A one-shot timer restarted from its own callback 50 us ahead, 40 times: the timer_fd is
-// never set, and each wake-up is one wait.
-TEST_P(LoopTimedWait, ShortWaitsUseTheWaitsOwnTimeout) {
-    event_loop loop = timed_loop();
+// A chain of `count` one-shot runs of one timer, first `first` ahead, then each restarted
+// from its callback `gap` ahead, run to its end; what the run cost and whether one was early.
+struct chain_result {
     int runs = 0;
     int early = 0;
+    long waits = 0;
+    long settimes = 0;
+};
+chain_result run_chain(event_loop& loop, nanoseconds first, nanoseconds gap, int count) {
+    chain_result result;
     timer_watcher chain;
-    chain = loop.after(50us, [&] {
+    chain = loop.after(first, [&] {
         if (clock_now(clock_id::monotonic) < chain.deadline()) {
-            ++early;
+            ++result.early;
         }
-        if (++runs < 40) {
-            chain.restart_after(50us);
+        if (++result.runs < count) {
+            chain.restart_after(gap);
         }
     });
-    fault_plan counts = count_calls();
+    fault_plan counts = count_calls_of(loop.backend());
     loop.run();
-    EXPECT_EQ(runs, 40);
-    EXPECT_EQ(early, 0);
+    result.waits = counts.calls(waits);
+    result.settimes = counts.calls(settimes);
     EXPECT_EQ(loop.lateness().negatives(), 0u);
-    EXPECT_EQ(counts.calls(settimes), 0);
-    EXPECT_LE(counts.calls(waits), runs + 1);
+    return result;
+}
+
+// A timer restarted 50 us ahead 40 times: the timer_fd is never set, and each wake-up is
+// one wait.
+TEST_P(LoopTimedWait, ShortWaitsUseTheWaitsOwnTimeout) {
+    event_loop loop = timed_loop();
+    chain_result chain = run_chain(loop, 50us, 50us, 40);
+    EXPECT_EQ(chain.runs, 40);
+    EXPECT_EQ(chain.early, 0);
+    EXPECT_EQ(chain.settimes, 0);
+    EXPECT_LE(chain.waits, chain.runs + 1);
 }
 
 // Without the option (the thread's slack is not known to be small) the timer_fd is armed
-// for every deadline, as before.
+// for every deadline, as before: one settime per deadline, except for a deadline found less
+// than spin_below ahead (a slow machine: valgrind), which is spun for instead.  At least a
+// few.
 TEST_P(LoopTimedWait, TheDefaultArmsTheTimerFd) {
     event_loop loop(GetParam());
-    int runs = 0;
-    timer_watcher chain;
-    chain = loop.after(90us, [&] {
-        if (++runs < 10) {
-            chain.restart_after(90us);
-        }
-    });
-    fault_plan counts = count_calls();
-    loop.run();
-    EXPECT_EQ(runs, 10);
-    // One settime per deadline, but a deadline found less than spin_below ahead (a slow
-    // machine: valgrind) is spun for instead: at least a few.
-    EXPECT_GE(counts.calls(settimes), 3);
+    chain_result chain = run_chain(loop, 90us, 90us, 10);
+    EXPECT_EQ(chain.runs, 10);
+    EXPECT_GE(chain.settimes, 3);
+}
+
+// A slack above 100 ns would make the wait's own timeout late: the timer_fd is used.
+TEST_P(LoopTimedWait, ALargerSlackKeepsTheTimerFd) {
+    event_loop loop(GetParam(), loop_options{.timer_slack = 50us});
+    chain_result chain = run_chain(loop, 90us, 90us, 10);
+    EXPECT_EQ(chain.runs, 10);
+    EXPECT_GE(chain.settimes, 3);
 }
 
 // A deadline farther than 100 us is armed on the timer_fd; when it has fired (the timer_fd
@@ -101,47 +119,52 @@ TEST_P(LoopTimedWait, TheDefaultArmsTheTimerFd) {
 // short waits after it cost no settime.
 TEST_P(LoopTimedWait, AFiredTimerFdIsDisarmedOnceThenShortWaitsAreTimed) {
     event_loop loop = timed_loop();
-    int runs = 0;
-    int early = 0;
-    timer_watcher chain;
-    chain = loop.after(5ms, [&] {
-        if (clock_now(clock_id::monotonic) < chain.deadline()) {
-            ++early;
-        }
-        if (++runs < 20) {
-            chain.restart_after(40us);
-        }
+    chain_result chain = run_chain(loop, 5ms, 40us, 20);
+    EXPECT_EQ(chain.runs, 20);
+    EXPECT_EQ(chain.early, 0);
+    EXPECT_LE(chain.settimes, 2);  // the arm for 5 ms, the disarm after it fired
+    EXPECT_GE(chain.settimes, 1);
+}
+
+// Leaves the loop's timer_fd armed for `delay` from now with no timer pending: a timer
+// started, armed by one pass, then stopped.
+void arm_and_forget(event_loop& loop, nanoseconds delay) {
+    timer_watcher first = loop.after(delay, [] {});
+    fault_plan counts = count_calls_of(loop.backend());
+    loop.run_until_idle();  // a pass: arms the timer_fd
+    ASSERT_EQ(counts.calls(settimes), 1);
+}
+
+// Runs one pass with a timer 90 us ahead; whether it ran, not early, and the settimes of the
+// pass.
+struct one_pass {
+    bool ran = false;
+    bool early = false;
+    long settimes = 0;
+};
+one_pass run_one_near_timer(event_loop& loop) {
+    one_pass result;
+    nanoseconds ran_at{};
+    timer_watcher near = loop.after(90us, [&] {
+        result.ran = true;
+        ran_at = clock_now(clock_id::monotonic);
     });
-    fault_plan counts = count_calls();
-    loop.run();
-    EXPECT_EQ(runs, 20);
-    EXPECT_EQ(early, 0);
-    EXPECT_LE(counts.calls(settimes), 2);  // the arm for 5 ms, the disarm after it fired
-    EXPECT_GE(counts.calls(settimes), 1);
+    fault_plan counts = count_calls_of(loop.backend());
+    loop.run_once();
+    result.early = result.ran && ran_at < near.deadline();
+    result.settimes = counts.calls(settimes);
+    return result;
 }
 
 // The timer_fd armed for a later time than a close deadline is left as it is: it cannot
 // wake the loop early.
 TEST_P(LoopTimedWait, ATimerFdArmedLaterIsLeftAlone) {
     event_loop loop = timed_loop();
-    timer_watcher far = loop.after(1s, [] {});
-    {
-        fault_plan counts = count_calls();
-        loop.run_until_idle();  // a pass: arms the timer_fd for 1 s
-        ASSERT_EQ(counts.calls(settimes), 1);
-    }
-    far.stop();
-    bool ran = false;
-    nanoseconds ran_at{};
-    timer_watcher near = loop.after(90us, [&] {
-        ran = true;
-        ran_at = clock_now(clock_id::monotonic);
-    });
-    fault_plan counts = count_calls();
-    loop.run_once();
-    EXPECT_TRUE(ran);
-    EXPECT_GE(ran_at, near.deadline());
-    EXPECT_EQ(counts.calls(settimes), 0);
+    arm_and_forget(loop, 1s);
+    one_pass pass = run_one_near_timer(loop);
+    EXPECT_TRUE(pass.ran);
+    EXPECT_FALSE(pass.early);
+    EXPECT_EQ(pass.settimes, 0);
 }
 
 // The timer_fd armed for an earlier time than a close deadline (its timer stopped) would
@@ -151,25 +174,12 @@ TEST_P(LoopTimedWait, ATimerFdArmedLaterIsLeftAlone) {
 // before the pass arms anything: then it is collected without a settime.
 TEST_P(LoopTimedWait, ATimerFdArmedEarlierIsReArmed) {
     event_loop loop = timed_loop();
-    timer_watcher first = loop.after(10ms, [] {});
-    {
-        fault_plan counts = count_calls();
-        loop.run_until_idle();  // a pass: arms the timer_fd for 10 ms
-        ASSERT_EQ(counts.calls(settimes), 1);
-    }
-    first.stop();
+    arm_and_forget(loop, 10ms);
     std::this_thread::sleep_for(20ms);  // the 10 ms setting is now in the past
-    bool ran = false;
-    nanoseconds ran_at{};
-    timer_watcher later = loop.after(90us, [&] {
-        ran = true;
-        ran_at = clock_now(clock_id::monotonic);
-    });
-    fault_plan counts = count_calls();
-    loop.run_once();
-    EXPECT_TRUE(ran);
-    EXPECT_GE(ran_at, later.deadline());
-    EXPECT_LE(counts.calls(settimes), 1);
+    one_pass pass = run_one_near_timer(loop);
+    EXPECT_TRUE(pass.ran);
+    EXPECT_FALSE(pass.early);
+    EXPECT_LE(pass.settimes, 1);
 }
 
 // A descriptor that wakes the loop during a timed wait: the pass finds nothing due, plans
@@ -198,22 +208,6 @@ TEST_P(LoopTimedWait, AWakeUpForADescriptorKeepsTheTimer) {
     EXPECT_GE(ran_at, once.deadline());
     ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
-}
-
-// A slack above 100 ns would make the wait's own timeout late: the timer_fd is used.
-TEST_P(LoopTimedWait, ALargerSlackKeepsTheTimerFd) {
-    event_loop loop(GetParam(), loop_options{.timer_slack = 50us});
-    int runs = 0;
-    timer_watcher chain;
-    chain = loop.after(90us, [&] {
-        if (++runs < 10) {
-            chain.restart_after(90us);
-        }
-    });
-    fault_plan counts = count_calls();
-    loop.run();
-    EXPECT_EQ(runs, 10);
-    EXPECT_GE(counts.calls(settimes), 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LoopTimedWait,
