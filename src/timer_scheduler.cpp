@@ -363,10 +363,7 @@ void timer_scheduler::arm() {
     }
 }
 
-std::chrono::nanoseconds timer_scheduler::limit_wait(std::chrono::nanoseconds timeout) const {
-    if (!timed_waits_ || timeout.count() == 0) {
-        return timeout;
-    }
+std::chrono::nanoseconds timer_scheduler::limit_timed_wait(std::chrono::nanoseconds timeout) const {
     const std::unique_ptr<clock_timers>& monotonic = clocks_[clock_index(clock_id::monotonic)];
     if (!monotonic || !monotonic->timed_at) {
         return timeout;

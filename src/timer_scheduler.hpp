@@ -118,7 +118,10 @@ class timer_scheduler {
     // Phase 2.
     void arm();
     // Phase 3's timeout, shortened to a timed wait's target (see timed_wait in the .cpp).
-    [[nodiscard]] std::chrono::nanoseconds limit_wait(std::chrono::nanoseconds timeout) const;
+    // Inline for the common case, a loop without timed waits.
+    [[nodiscard]] std::chrono::nanoseconds limit_wait(std::chrono::nanoseconds timeout) const {
+        return timed_waits_ && timeout.count() != 0 ? limit_timed_wait(timeout) : timeout;
+    }
 
     // Timed waits: the thread's timer slack at most this (loop_options::timer_slack), a
     // monotonic target at most this far ahead.
@@ -148,6 +151,7 @@ class timer_scheduler {
     void free_node(timer_node* node) noexcept;
     bool already_due(clock_timers& timers, std::int64_t target, std::int64_t now) const;
     bool timed_wait(clock_timers& timers, std::int64_t target, std::int64_t now);
+    [[nodiscard]] std::chrono::nanoseconds limit_timed_wait(std::chrono::nanoseconds timeout) const;
     [[nodiscard]] std::optional<std::int64_t> arm_target(clock_timers& timers) const;
     void spin_to_deadline(clock_timers& timers);
     void tell_clock_change(clock_timers& timers);
