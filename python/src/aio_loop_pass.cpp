@@ -162,7 +162,8 @@ int wait_epoll_timed(aio_loop* loop, int capacity, std::int64_t wait_ns) {
         int n;
         Py_BEGIN_ALLOW_THREADS n =
             sys::epoll_wait(loop->epoll_fd, loop->events.data(), capacity, &limit);
-        Py_END_ALLOW_THREADS if (n >= 0 || errno != ENOSYS) {
+        Py_END_ALLOW_THREADS;
+        if (n >= 0 || errno != ENOSYS) {
             return n;
         }
         pwait2_available = false;
@@ -176,7 +177,8 @@ int wait_epoll_timed(aio_loop* loop, int capacity, std::int64_t wait_ns) {
     int n;
     Py_BEGIN_ALLOW_THREADS n =
         sys::epoll_wait_ms(loop->epoll_fd, loop->events.data(), capacity, ms);
-    Py_END_ALLOW_THREADS return n;
+    Py_END_ALLOW_THREADS;
+    return n;
 }
 
 // Phase 2 on the epoll set, for `timeout_ms` (0 or -1) or, when `wait_ns` >= 0 (a timed
