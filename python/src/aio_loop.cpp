@@ -5,6 +5,7 @@
 #include "aio_loop.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <system_error>
@@ -164,14 +165,27 @@ struct call_arguments {
     PyObject* context = nullptr;
 };
 
+// The class a method's argument errors name, as CPython 3.10+ words them for the stock
+// loop's Python methods (their __qualname__: "BaseEventLoop.call_soon() got an unexpected
+// keyword argument"); earlier versions name the function alone.
+const char* error_class_prefix(const char* method) {
+#if PY_VERSION_HEX >= 0x030A0000
+    return std::strcmp(method, "call_at_clock") == 0 ? "EventLoop." : "BaseEventLoop.";
+#else
+    (void)method;
+    return "";
+#endif
+}
+
 int parse_call(const char* method, const char* const* names, Py_ssize_t fixed,
                PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, call_arguments& out) {
+    const char* prefix = error_class_prefix(method);
     if (kwnames != nullptr) {
         for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); ++i) {
             PyObject* name = PyTuple_GET_ITEM(kwnames, i);
             if (PyUnicode_CompareWithASCIIString(name, "context") != 0) {
-                PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
-                             method, name);
+                PyErr_Format(PyExc_TypeError, "%s%s() got an unexpected keyword argument '%U'",
+                             prefix, method, name);
                 return -1;
             }
             out.context = args[nargs + i];
@@ -180,12 +194,12 @@ int parse_call(const char* method, const char* const* names, Py_ssize_t fixed,
     if (nargs <= fixed) {
         Py_ssize_t missing = fixed + 1 - nargs;
         if (missing == 1) {
-            PyErr_Format(PyExc_TypeError, "%s() missing 1 required positional argument: '%s'",
-                         method, names[fixed]);
+            PyErr_Format(PyExc_TypeError, "%s%s() missing 1 required positional argument: '%s'",
+                         prefix, method, names[fixed]);
         } else {
             PyErr_Format(PyExc_TypeError,
-                         "%s() missing %zd required positional arguments: '%s' and 'callback'",
-                         method, missing, names[0]);
+                         "%s%s() missing %zd required positional arguments: '%s' and 'callback'",
+                         prefix, method, missing, names[0]);
         }
         return -1;
     }

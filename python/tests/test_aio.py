@@ -378,6 +378,31 @@ class ExceptionTest(LoopTestCase):
         self.assertIs(contexts[0]["handle"], h)
         self.assertRegex(contexts[0]["message"], r"^Exception in callback .*boom\(\)")
 
+    def test_argument_errors_read_as_the_stock_loops(self):
+        # The same TypeError text as the stock loop on every version: 3.10+ names the class
+        # that defines the method ("BaseEventLoop.call_soon() got an unexpected keyword
+        # argument 'when'"), earlier versions the function alone.  (3.13 adds "Did you mean
+        # 'callback'?" for a name close to a parameter's, which tfd.aio does not.)
+        stock = asyncio.SelectorEventLoop()
+        self.addCleanup(stock.close)
+        calls = [
+            ("call_soon", (print,), {"when": 1}),
+            ("call_soon_threadsafe", (print,), {"delay": 1}),
+            ("call_later", (1, print), {"later": print}),
+            ("call_at", (1, print), {"ctx": None}),
+            ("call_soon", (), {}),
+            ("call_later", (1,), {}),
+            ("call_at", (), {}),
+        ]
+        for method, args, kwargs in calls:
+            with self.subTest(method=method, args=args, kwargs=kwargs):
+                messages = []
+                for loop in (stock, self.loop):
+                    with self.assertRaises(TypeError) as caught:
+                        getattr(loop, method)(*args, **kwargs)
+                    messages.append(str(caught.exception))
+                self.assertEqual(messages[1], messages[0])
+
     def test_keyboard_interrupt_propagates(self):
         def interrupt():
             raise KeyboardInterrupt
