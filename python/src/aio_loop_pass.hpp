@@ -20,8 +20,8 @@ void clear_work(aio_loop* loop);
 // handle._cancelled, fast for our own handles; -1 on error.
 int handle_is_cancelled(aio_loop* loop, PyObject* handle);
 
-// Whether the loop's schedulers should make timed waits: a timer_slack of 1 to 100 ns, a
-// kernel with epoll_pwait2, real time.
+// Whether the loop's schedulers should make timed waits: a timer_slack of 1 to 100 ns and
+// a kernel with epoll_pwait2.
 bool timed_waits_wanted(aio_loop* loop);
 
 // Moves every clock of a virtual loop forward by `delta` ns.

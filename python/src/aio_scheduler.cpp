@@ -72,9 +72,7 @@ scheduler::wait_kind scheduler::arm(std::error_code& ec) {
         // Coalescing does not delay it: the loop is awake anyway.
         return wait_kind::poll;
     }
-    // Spinning needs an exact wake-up (no coalescing) and a timer_fd that may go unarmed
-    // (a cancel-on-set one must stay armed to hear of clock changes).
-    const bool may_spin = coalescing_ == 0 && !cancel_on_set_;
+    const bool may_spin = spins_allowed();
     const std::int64_t margin = may_spin ? spin_margin_ : 0;
     std::int64_t target = deadline;
     if (__builtin_add_overflow(deadline, coalescing_ - margin, &target)) {
@@ -88,7 +86,7 @@ scheduler::wait_kind scheduler::arm(std::error_code& ec) {
     if (state_ == fd_state::armed && armed_at_ <= target) {
         return wait_kind::block;  // an expiry no later than needed is coming
     }
-    if (timed_waits_ && !cancel_on_set_ && time_.clock() == clock_id::monotonic &&
+    if (timed_waits_ && time_.clock() == clock_id::monotonic &&
         target - now <= timed_wait_window_ns) {
         // The timer_fd is idle, fired (edge-triggered: it stays quiet), or armed for later:
         // none can wake the loop before the target, so no settime is needed.
@@ -132,7 +130,7 @@ bool scheduler::spin_if_close(std::int64_t deadline, std::int64_t now, std::int6
 
 bool scheduler::spin_below_deadline() {
     std::optional<std::chrono::nanoseconds> next = queue_.next_deadline();
-    if (!next || time_.is_virtual() || coalescing_ != 0 || cancel_on_set_) {
+    if (!next || time_.is_virtual() || !spins_allowed()) {
         return false;
     }
     return spin_if_close(next->count(), time_.now(), spin_below_);

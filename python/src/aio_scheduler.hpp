@@ -143,6 +143,11 @@ class scheduler {
     // next arm() re-arm: never a missed wake-up.
     enum class fd_state { idle, armed, fired };
 
+    // Spinning needs an exact wake-up (no coalescing) and a timer_fd that may go unarmed
+    // (a cancel-on-set one must stay armed to hear of clock changes).
+    [[nodiscard]] bool spins_allowed() const noexcept {
+        return coalescing_ == 0 && !cancel_on_set_;
+    }
     // Busy-waits from `now` up to `deadline` when that is at most `window` ahead.
     bool spin_if_close(std::int64_t deadline, std::int64_t now, std::int64_t window);
 
