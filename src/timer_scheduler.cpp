@@ -304,8 +304,7 @@ bool timer_scheduler::already_due(clock_timers& timers, std::int64_t target,
     if (timers.reads_on_fire || target > saturating_add(now, spin_below_.count())) {
         return false;
     }
-    timers.collect = true;
-    timers.needs_arm = false;  // collection sets it again
+    timers.collect = true;  // and the collection sets needs_arm again
     return true;
 }
 
@@ -349,14 +348,12 @@ void timer_scheduler::arm() {
         }
         timers->timed_at.reset();
         std::optional<std::int64_t> target = arm_target(*timers);
-        if (!timers->set_for(target)) {
-            if (target) {
-                const std::int64_t now = read_clock(timers->clock);
-                if (already_due(*timers, *target, now) || timed_wait(*timers, *target, now)) {
-                    timers->needs_arm = false;
-                    continue;
-                }
-            }
+        bool settled = timers->set_for(target);
+        if (!settled && target) {
+            const std::int64_t now = read_clock(timers->clock);
+            settled = already_due(*timers, *target, now) || timed_wait(*timers, *target, now);
+        }
+        if (!settled) {
             timers->arm(target);  // on failure throws with needs_arm still set
         }
         timers->needs_arm = false;
