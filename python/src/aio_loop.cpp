@@ -4,10 +4,12 @@
 // are the stock loop's own Python methods (_check_thread, _check_callback).
 #include "aio_loop.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <new>
+#include <string>
 #include <system_error>
 
 #include "aio_loop_pass.hpp"
@@ -157,12 +159,16 @@ PyObject* closed_error() {
     return nullptr;
 }
 
-// Parses (fixed..., callback, *args, context=None) from a vectorcall: `fixed` leading
-// positional parameters, named in `names` for the missing-argument message.
+// The arguments of a (fixed..., callback, *args, context=None) method, bound from a
+// vectorcall the way CPython binds them for the stock loop's Python methods: the fixed
+// parameters and `callback` by position or by keyword, the rest of the positional ones into
+// *args, `context` by keyword only.
 struct call_arguments {
-    PyObject* callback = nullptr;
-    PyObject* args = nullptr;  // new reference
-    PyObject* context = nullptr;
+    static constexpr Py_ssize_t max_fixed = 2;
+    PyObject* fixed[max_fixed] = {};  // borrowed: when, delay, or clock and when
+    PyObject* callback = nullptr;     // borrowed
+    PyObject* args = nullptr;         // new reference
+    PyObject* context = nullptr;      // borrowed
 };
 
 // The class a method's argument errors name, as CPython 3.10+ words them for the stock
@@ -177,40 +183,139 @@ const char* error_class_prefix(const char* method) {
 #endif
 }
 
-int parse_call(const char* method, const char* const* names, Py_ssize_t fixed,
-               PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, call_arguments& out) {
-    const char* prefix = error_class_prefix(method);
-    if (kwnames != nullptr) {
-        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); ++i) {
-            PyObject* name = PyTuple_GET_ITEM(kwnames, i);
-            if (PyUnicode_CompareWithASCIIString(name, "context") != 0) {
-                PyErr_Format(PyExc_TypeError, "%s%s() got an unexpected keyword argument '%U'",
-                             prefix, method, name);
-                return -1;
-            }
-            out.context = args[nargs + i];
+// `names` lists a method's parameters after self: its fixed ones, then "callback".
+struct call_signature {
+    const char* method;
+    const char* const* names;
+    Py_ssize_t fixed;
+    [[nodiscard]] Py_ssize_t bound() const noexcept { return fixed + 1; }
+};
+
+// "got an unexpected keyword argument 'x'", and on 3.13+ the interpreter's own hint for a
+// name close to one of the parameters' ("Did you mean 'callback'?"), computed by the module
+// the interpreter's traceback printing uses.
+void unexpected_keyword(const call_signature& sig, PyObject* name) {
+    const char* prefix = error_class_prefix(sig.method);
+    PyObject* suggestion = nullptr;
+#if PY_VERSION_HEX >= 0x030D0000
+    if (PyObject* module = PyImport_ImportModule("_suggestions")) {
+        PyObject* candidates = PyList_New(0);
+        bool listed = candidates != nullptr;
+        auto add = [&](const char* candidate) {
+            PyObject* text = listed ? PyUnicode_FromString(candidate) : nullptr;
+            listed = text != nullptr && PyList_Append(candidates, text) == 0;
+            Py_XDECREF(text);
+        };
+        add("self");
+        for (Py_ssize_t i = 0; i < sig.bound(); ++i) {
+            add(sig.names[i]);
         }
+        add("context");
+        if (listed) {
+            suggestion =
+                PyObject_CallMethod(module, "_generate_suggestions", "(OO)", candidates, name);
+        }
+        Py_XDECREF(candidates);
+        Py_DECREF(module);
     }
-    if (nargs <= fixed) {
-        Py_ssize_t missing = fixed + 1 - nargs;
-        if (missing == 1) {
-            PyErr_Format(PyExc_TypeError, "%s%s() missing 1 required positional argument: '%s'",
-                         prefix, method, names[fixed]);
-        } else {
-            PyErr_Format(PyExc_TypeError,
-                         "%s%s() missing %zd required positional arguments: '%s' and 'callback'",
-                         prefix, method, missing, names[0]);
-        }
+    if (suggestion == nullptr || !PyUnicode_Check(suggestion)) {
+        PyErr_Clear();  // no hint then, as when the interpreter finds none
+        Py_CLEAR(suggestion);
+    }
+#endif
+    if (suggestion != nullptr) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s%s() got an unexpected keyword argument '%U'. Did you mean '%U'?", prefix,
+                     sig.method, name, suggestion);
+        Py_DECREF(suggestion);
+    } else {
+        PyErr_Format(PyExc_TypeError, "%s%s() got an unexpected keyword argument '%U'", prefix,
+                     sig.method, name);
+    }
+}
+
+// Binds one keyword argument: a parameter's name (not already given by position or an
+// earlier keyword), "context", or an error as CPython words it.
+int bind_keyword(const call_signature& sig, PyObject* name, PyObject* value, PyObject** slots,
+                 call_arguments& out) {
+    if (PyUnicode_CompareWithASCIIString(name, "context") == 0) {
+        out.context = value;
+        return 0;
+    }
+    const char* prefix = error_class_prefix(sig.method);
+    if (PyUnicode_CompareWithASCIIString(name, "self") == 0) {
+        PyErr_Format(PyExc_TypeError, "%s%s() got multiple values for argument 'self'", prefix,
+                     sig.method);
         return -1;
     }
-    out.callback = args[fixed];
-    Py_ssize_t extra = nargs - fixed - 1;
+    for (Py_ssize_t i = 0; i < sig.bound(); ++i) {
+        if (PyUnicode_CompareWithASCIIString(name, sig.names[i]) != 0) {
+            continue;
+        }
+        if (slots[i] != nullptr) {
+            PyErr_Format(PyExc_TypeError, "%s%s() got multiple values for argument '%s'", prefix,
+                         sig.method, sig.names[i]);
+            return -1;
+        }
+        slots[i] = value;
+        return 0;
+    }
+    unexpected_keyword(sig, name);
+    return -1;
+}
+
+// "missing 2 required positional arguments: 'delay' and 'callback'", CPython's wording
+// ('a' and 'b'; 'a', 'b', and 'c').
+void missing_arguments(const call_signature& sig, PyObject* const* slots) {
+    std::string list;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < sig.bound(); ++i) {
+        count += slots[i] == nullptr ? 1 : 0;
+    }
+    Py_ssize_t listed = 0;
+    for (Py_ssize_t i = 0; i < sig.bound(); ++i) {
+        if (slots[i] != nullptr) {
+            continue;
+        }
+        ++listed;
+        if (listed > 1) {
+            list += count == 2 ? " and " : listed == count ? ", and " : ", ";
+        }
+        list += std::string("'") + sig.names[i] + "'";
+    }
+    PyErr_Format(PyExc_TypeError, "%s%s() missing %zd required positional argument%s: %s",
+                 error_class_prefix(sig.method), sig.method, count, count == 1 ? "" : "s",
+                 list.c_str());
+}
+
+int parse_call(const char* method, const char* const* names, Py_ssize_t fixed,
+               PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, call_arguments& out) {
+    const call_signature sig{method, names, fixed};
+    PyObject* slots[call_arguments::max_fixed + 1] = {};
+    const Py_ssize_t positional = std::min(nargs, sig.bound());
+    for (Py_ssize_t i = 0; i < positional; ++i) {
+        slots[i] = args[i];
+    }
+    if (kwnames != nullptr) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); ++i) {
+            if (bind_keyword(sig, PyTuple_GET_ITEM(kwnames, i), args[nargs + i], slots, out) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (std::find(slots, slots + sig.bound(), nullptr) != slots + sig.bound()) {
+        missing_arguments(sig, slots);
+        return -1;
+    }
+    std::copy(slots, slots + fixed, out.fixed);
+    out.callback = slots[fixed];
+    Py_ssize_t extra = nargs - positional;
     out.args = PyTuple_New(extra);
     if (out.args == nullptr) {
         return -1;
     }
     for (Py_ssize_t i = 0; i < extra; ++i) {
-        PyObject* item = args[fixed + 1 + i];
+        PyObject* item = args[positional + i];
         Py_INCREF(item);
         PyTuple_SET_ITEM(out.args, i, item);
     }
@@ -395,11 +500,12 @@ PyObject* loop_call_at(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
     }
     PyObject* result = nullptr;
     double when = 0;
-    if (args[0] == Py_None) {
+    PyObject* when_arg = a.fixed[0];
+    if (when_arg == Py_None) {
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
     } else if (as_loop(self)->closed) {
         closed_error();  // before the value's own checks, in the stock loop's order
-    } else if (when_as_double("call_at", "when", args[0], args[0], when) == 0) {
+    } else if (when_as_double("call_at", "when", when_arg, when_arg, when) == 0) {
         result =
             schedule(self, aio_clock::monotonic, "call_at", when, aio::seconds_to_ns_ceil(when), a);
     }
@@ -415,7 +521,7 @@ PyObject* loop_call_later(PyObject* self, PyObject* const* args, Py_ssize_t narg
         return nullptr;
     }
     PyObject* result = nullptr;
-    PyObject* delay = args[0];
+    PyObject* delay = a.fixed[0];
     aio::scheduler* s = as_loop(self)->clocks[0].get();
     std::int64_t now = 0;
     try {
@@ -493,25 +599,20 @@ std::optional<aio_clock> clock_arg(const char* function, PyObject* arg) {
 PyObject* loop_call_at_clock(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                              PyObject* kwnames) {
     static const char* const names[] = {"clock", "when", "callback"};
-    if (nargs < 1) {
-        PyErr_SetString(PyExc_TypeError,
-                        "call_at_clock() missing 3 required positional arguments: 'clock', "
-                        "'when' and 'callback'");
-        return nullptr;
-    }
     call_arguments a;
-    if (parse_call("call_at_clock", names + 1, 1, args + 1, nargs - 1, kwnames, a) < 0) {
+    if (parse_call("call_at_clock", names, 2, args, nargs, kwnames, a) < 0) {
         return nullptr;
     }
     PyObject* result = nullptr;
     double when = 0;
-    std::optional<aio_clock> clock = clock_arg("call_at_clock", args[0]);
+    PyObject* when_arg = a.fixed[1];
+    std::optional<aio_clock> clock = clock_arg("call_at_clock", a.fixed[0]);
     if (!clock) {
-    } else if (args[1] == Py_None) {
+    } else if (when_arg == Py_None) {
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
     } else if (as_loop(self)->closed) {
         closed_error();
-    } else if (when_as_double("call_at_clock", "when", args[1], args[1], when) == 0) {
+    } else if (when_as_double("call_at_clock", "when", when_arg, when_arg, when) == 0) {
         result = schedule(self, *clock, "call_at_clock", when, aio::seconds_to_ns_ceil(when), a);
     }
     Py_DECREF(a.args);

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextvars
+import functools
 import gc
 import inspect
 import math
@@ -381,18 +382,30 @@ class ExceptionTest(LoopTestCase):
     def test_argument_errors_read_as_the_stock_loops(self):
         # The same TypeError text as the stock loop on every version: 3.10+ names the class
         # that defines the method ("BaseEventLoop.call_soon() got an unexpected keyword
-        # argument 'when'"), earlier versions the function alone.  (3.13 adds "Did you mean
-        # 'callback'?" for a name close to a parameter's, which tfd.aio does not.)
+        # argument 'when'"), earlier versions the function alone, and 3.13+ adds "Did you
+        # mean 'callback'?" for a name close to a parameter's.
         stock = asyncio.SelectorEventLoop()
         self.addCleanup(stock.close)
         calls = [
             ("call_soon", (print,), {"when": 1}),
+            ("call_soon", (print,), {"callbak": 1}),
+            ("call_soon", (print,), {"args": 1}),
             ("call_soon_threadsafe", (print,), {"delay": 1}),
+            ("call_soon_threadsafe", (print,), {"contxt": None}),
             ("call_later", (1, print), {"later": print}),
+            ("call_later", (1, print), {"delai": 1}),
+            ("call_later", (1, print), {"slf": 1}),
             ("call_at", (1, print), {"ctx": None}),
+            ("call_at", (1, print), {"wen": 1}),
             ("call_soon", (), {}),
             ("call_later", (1,), {}),
             ("call_at", (), {}),
+            ("call_at", (), {"callback": print}),
+            # A parameter given twice, or self by keyword.
+            ("call_soon", (print,), {"callback": print}),
+            ("call_later", (1, print, 2), {"callback": print}),
+            ("call_at", (1,), {"when": 2, "callback": print}),
+            ("call_later", (1, print), {"self": None}),
         ]
         for method, args, kwargs in calls:
             with self.subTest(method=method, args=args, kwargs=kwargs):
@@ -402,6 +415,27 @@ class ExceptionTest(LoopTestCase):
                         getattr(loop, method)(*args, **kwargs)
                     messages.append(str(caught.exception))
                 self.assertEqual(messages[1], messages[0])
+
+    def test_parameters_by_keyword_as_on_the_stock_loop(self):
+        # callback, delay, when (and call_at_clock's clock) are ordinary parameters, as in
+        # the stock loop's methods, so a program may pass them by name.
+        seen = []
+
+        def mark(name):
+            return functools.partial(seen.append, name)
+
+        now = self.loop.time()
+        self.loop.call_soon(callback=mark("soon"), context=None)
+        self.loop.call_soon_threadsafe(callback=mark("threadsafe"))
+        self.loop.call_later(delay=0.01, callback=mark("later"))
+        self.loop.call_later(0.01, callback=mark("later, delay by position"))
+        at = self.loop.call_at(when=now + 0.05, callback=mark("at"))
+        self.loop.call_at_clock(clock=tfd.CLOCK_MONOTONIC, when=now + 0.1, callback=mark("clock"))
+        self.assertEqual(at.when(), now + 0.05)
+        self.loop.call_at(now + 0.15, self.loop.stop)
+        self.run_soon_and_stop()
+        self.assertEqual(seen, ["soon", "threadsafe", "later", "later, delay by position", "at",
+                                "clock"])
 
     def test_keyboard_interrupt_propagates(self):
         def interrupt():
