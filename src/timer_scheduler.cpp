@@ -294,7 +294,7 @@ std::optional<std::int64_t> timer_scheduler::arm_target(clock_timers& timers) co
 // A target the clock has already reached (a loop running behind, a burst of overdue periodic
 // ticks) needs no timer_fd: arming it in the past would only buy an immediate expiry, a
 // timer interrupt and a wake-up.  The clock is marked for collection instead, so this pass
-// polls rather than waits.  A target less than spin_below ahead is treated the same way, and
+// polls rather than waits.  A target at most spin_below ahead is treated the same way, and
 // collect() then spins up to it (spin_to_deadline): sleeping that little would cost more CPU
 // than the wait.  The timer_fd keeps its setting; if it is expired and readable, the pass does
 // not block on it, and the arm after the collection clears it.  Not for cancel_on_set

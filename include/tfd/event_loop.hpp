@@ -11,14 +11,18 @@
 //   1. compute the timeout: zero when posted work or due timers are already waiting (checked
 //      after phase 2's arming, which can find that the wall clock was set), else until the
 //      caller's limit (forever for run());
-//   2. arm timers: for each clock with timers, arm the loop's timer_fd for that clock with
-//      the earliest deadline, TFD_TIMER_ABSTIME, unless it is already armed for exactly that
-//      deadline ("due now" is armed as 1 ns absolute, since 0 would disarm); a timer_fd that
-//      fired is always re-armed or disarmed here, which also clears its readiness; a
-//      deadline the clock has already reached (any clock but the realtime ones) is not armed
-//      at all: the pass polls instead of waiting and phase 5 collects it; with timed waits
-//      (loop_options::timer_slack of 1 to 100 ns) a monotonic deadline at most 100 us ahead
-//      is not armed either: phase 3's timeout ends there instead;
+//   2. arm timers: for each clock with timers, arm the loop's timer_fd for that clock,
+//      TFD_TIMER_ABSTIME, with its target: the earliest deadline, moved earlier by
+//      spin_margin or later by timer_coalescing (see "Precision" below), unless it is
+//      already armed for exactly that target ("due now" is armed as 1 ns absolute, since 0
+//      would disarm); a timer_fd that fired is always re-armed or disarmed here, which also
+//      clears its readiness; a target the clock has reached, or reaches within spin_below
+//      (any clock but the realtime ones, which stay armed for CANCEL_ON_SET), is not armed
+//      at all: the pass polls instead of waiting and phase 5 spins to it and collects it;
+//      with timed waits (loop_options::timer_slack of 1 to 100 ns, a backend with
+//      nanosecond timeouts) a monotonic target at most 100 us ahead is not armed either,
+//      unless the timer_fd is armed for an earlier time: phase 3's timeout ends there;
+//      with timer_coalescing, a pass awake anyway (after phase 4) also collects what is due;
 //   3. wait on the backend (epoll, poll or select) for readiness or the timeout;
 //   4. dispatch ready descriptors in the order the backend reports them; a ready signalfd or
 //      wake eventfd is consumed here, a ready realtime timer_fd is read (for

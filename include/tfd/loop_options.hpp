@@ -23,7 +23,7 @@ struct loop_options {
     // virtual time.  Descriptors and posted work ready during the spin wait for its end.
     std::chrono::nanoseconds spin_margin{0};
 
-    // Short waits spin: when the earliest deadline of a clock is less than this far ahead as
+    // Short waits spin: when the earliest deadline of a clock is at most this far ahead as
     // the loop is about to block, the pass polls its descriptors without blocking and then
     // busy-waits on the clock up to the deadline, instead of arming the timer_fd and sleeping.
     // Sleeping and being woken costs the thread more CPU than a wait this short (about 5 us

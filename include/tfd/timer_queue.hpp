@@ -8,8 +8,9 @@
 // split at a moving boundary, the horizon H:
 //
 //   near tier  every timer with deadline < H, in a 4-ary min-heap keyed by (deadline, start
-//              order): exact order, O(log n_near), and n_near is small because H only ever
-//              moves to just past the earliest pending timer.
+//              order): exact order, O(log n_near), and n_near is small because H moves
+//              only to the end of the earliest occupied level-0 slot, or up to the clock
+//              when nothing is due (follow()).
 //   far tier   every timer with deadline >= H, in a hierarchical timing wheel of
 //              `wheel_levels` levels of `wheel_slots` slots.  A slot of level 0 spans one
 //              tick (2^tick_shift ns); a slot of level k spans wheel_slots^k ticks.  A timer
@@ -18,8 +19,9 @@
 //
 // When the near tier runs empty and the earliest deadline is asked for, the earliest
 // occupied wheel slot is found with one bit scan per level; a slot of a higher level is
-// spread ("cascaded") over the lower levels, and the level-0 slot is moved into the heap
-// whole, H becoming the end of that slot.  Each timer therefore moves at most
+// spread ("cascaded") over the lower levels, and the level-0 slot's timers due in its tick
+// are moved into the heap (those a refresh pushed later are filed again), H becoming the end
+// of that slot.  Each timer therefore moves at most
 // `wheel_levels` times before it fires (amortised O(1)), and never when it is cancelled
 // first, which is the common case.  Refreshing a wheel timer to a later deadline (a
 // pushed-back timeout) does not move it at all: its slot starts before the new deadline
