@@ -21,7 +21,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     through selector.select() with its millisecond rounding (timers still never run early).
     timer_coalescing: seconds (default 0) by which a wake-up may be delayed so that timers
     due close together run in one pass; never early, at most that much late.
-    spin_below: seconds (default 3e-6, at most 1e-3): a deadline closer than this when the
+    spin_below: seconds (default 3e-6, at most 1e-3): a deadline at most this far ahead when the
     loop is about to sleep is busy-waited for instead, since sleeping and waking costs more
     CPU than so short a wait and lands later; 0 never spins.  Off while coalescing.
     spin_margin: seconds (default 0, at most 1e-3): wake this much before each deadline and
