@@ -129,8 +129,9 @@ class event_loop {
   public:
     // Creates the backend and the wake-up eventfd; throws std::system_error.
     explicit event_loop(backend_kind backend = backend_kind::epoll, loop_options options = {});
-    // Every handle, active embedded timer and work guard must be gone before the loop (a
-    // debug build stops the program with a message otherwise).
+    // Every handle, active embedded timer and work guard must be gone before the loop.  Every
+    // build stops the program with a message naming what is left of the handles and guards;
+    // an active embedded timer stops it in a debug build and is left idle in a release one.
     ~event_loop();
     event_loop(const event_loop&) = delete;
     event_loop& operator=(const event_loop&) = delete;
@@ -210,8 +211,10 @@ class event_loop {
     // --- Any thread ------------------------------------------------------------------------
     // Runs `work` on the loop's thread in phase 6 of a pass, waking the loop if it waits.
     void post(posted_work work);
-    // Makes the running run()/run_for() return after the current pass; if none is running,
-    // the next one returns after its first check.  Wakes the loop if it waits.
+    // Makes the running run() or run_for() return after the current pass (run_until_idle()
+    // and advance() after it too; run_once() ends after its one pass anyway).  A stop
+    // requested while one of them runs ends that call only.  If none is running, the next
+    // run() or run_for() returns at its first check.  Wakes the loop if it waits.
     void stop() noexcept;
 
     // --- Running ---------------------------------------------------------------------------

@@ -13,8 +13,8 @@
 // first.  Using an empty handle (other than stop, reset, active and the getters, which
 // answer as for an idle handle) is a precondition error: std::system_error with
 // std::errc::invalid_argument, "<type>::<operation>: <why>".  A handle must not outlive its
-// loop: a debug build stops the program with a message when a loop is destroyed while one
-// still refers to it.
+// loop, stopped or not: every build stops the program with a message naming what was left
+// when a loop is destroyed while one still refers to it.
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++

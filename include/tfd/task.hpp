@@ -67,7 +67,20 @@ class task_promise_base {
 
     void unhandled_exception() noexcept { error_ = std::current_exception(); }
 
-    void set_continuation(std::coroutine_handle<> awaiter) noexcept { continuation_ = awaiter; }
+    void set_continuation(std::coroutine_handle<> awaiter) noexcept {
+        continuation_ = awaiter;
+        awaited_ = true;
+    }
+    [[nodiscard]] bool awaited() const noexcept { return awaited_; }
+    // A task is awaited once: a second co_await, while the first waits or after it has the
+    // result, is refused (resuming the frame again, or taking a result twice, would be
+    // undefined behaviour).
+    void begin_take(std::coroutine_handle<> frame) {
+        if (taken_ || !frame.done()) {
+            usage_error("task::co_await", "the task is already awaited (a task is awaited once)");
+        }
+        taken_ = true;
+    }
     void rethrow_if_failed() {
         if (error_) {
             std::rethrow_exception(std::exchange(error_, nullptr));
@@ -82,6 +95,8 @@ class task_promise_base {
 
     std::coroutine_handle<> continuation_;
     std::exception_ptr error_;
+    bool awaited_ = false;  // a co_await has started the task
+    bool taken_ = false;    // a co_await has had its result
     spawned_tasks* spawned_ = nullptr;
     task_promise_base* prev_ = nullptr;
     task_promise_base* next_ = nullptr;
@@ -99,6 +114,7 @@ class task_promise : public task_promise_base {
         value_.emplace(std::forward<U>(value));
     }
     T take() {
+        begin_take(std::coroutine_handle<task_promise>::from_promise(*this));
         rethrow_if_failed();
         return std::move(*value_);
     }
@@ -112,7 +128,10 @@ class task_promise<void> : public task_promise_base {
   public:
     task<void> get_return_object() noexcept;
     void return_void() noexcept {}
-    void take() { rethrow_if_failed(); }
+    void take() {
+        begin_take(std::coroutine_handle<task_promise>::from_promise(*this));
+        rethrow_if_failed();
+    }
 };
 
 }  // namespace detail
@@ -141,22 +160,21 @@ class [[nodiscard]] task {
     [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(frame_); }
     [[nodiscard]] bool done() const noexcept { return frame_ && frame_.done(); }
 
-    // Awaiting a task starts it; the awaiter resumes with its result when it finishes.
-    // Awaiting an empty task throws std::invalid_argument.
+    // Awaiting a task starts it; the awaiter resumes with its result when it finishes.  A
+    // task is awaited once.  Awaiting an empty task, or one already awaited, throws
+    // std::system_error (std::errc::invalid_argument), as every precondition error does.
     auto operator co_await() && noexcept {
         struct awaiter {
             handle_type frame;
-            bool await_ready() const noexcept { return frame && frame.done(); }
+            // An empty or already awaited task does not suspend: await_resume reports it.
+            bool await_ready() const noexcept { return !frame || frame.promise().awaited(); }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
-                if (!frame) {
-                    return awaiting;  // await_resume reports the misuse
-                }
                 frame.promise().set_continuation(awaiting);
                 return frame;
             }
             T await_resume() {
                 if (!frame) {
-                    throw std::invalid_argument("tfd::task: co_await on an empty task");
+                    detail::usage_error("task::co_await", "the task is empty");
                 }
                 return frame.promise().take();
             }

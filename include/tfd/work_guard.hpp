@@ -17,7 +17,7 @@
 //
 // Create a guard on the loop's thread (or before the loop runs), so that it exists before the
 // work leaves that thread; reset or destroy it on any thread.  Move-only.  A guard must not
-// outlive its loop (a debug build stops with a message when one does).
+// outlive its loop (every build stops the program with a message when one does).
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "tfd/event_loop.hpp"
+#include "tfd/work_guard.hpp"
 
 namespace tfd {
 namespace {
@@ -227,8 +228,8 @@ TEST(Handle, PostAndOnClockChangeTakeMoveOnlyCallables) {
     expect_usage_error([&] { loop.post(nullptr); }, "event_loop::post: empty work");
 }
 
-#ifndef NDEBUG
-TEST(HandleDeathTest, DebugBuildStopsWhenAHandleOutlivesItsLoop) {
+// In every build: the handle would otherwise touch the freed loop when it is destroyed.
+TEST(HandleDeathTest, EveryBuildStopsWhenAHandleOutlivesItsLoop) {
     EXPECT_DEATH(
         {
             timer_watcher t;
@@ -239,7 +240,17 @@ TEST(HandleDeathTest, DebugBuildStopsWhenAHandleOutlivesItsLoop) {
         },
         "destroyed while still in use: 1 timer handle");
 }
-#endif
+
+TEST(HandleDeathTest, EveryBuildStopsWhenAWorkGuardOutlivesItsLoop) {
+    EXPECT_DEATH(
+        {
+            auto loop = std::make_unique<event_loop>();
+            work_guard guard(*loop);
+            loop.reset();
+        },
+        "destroyed while still in use: 0 timer handle\\(s\\), 0 fd watcher\\(s\\), 0 signal "
+        "watcher\\(s\\), 1 work guard");
+}
 
 }  // namespace
 }  // namespace tfd

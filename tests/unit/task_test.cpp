@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace tfd {
@@ -174,11 +175,67 @@ TEST(CoroTask, AwaitingAnEmptyTaskThrows) {
     loop.spawn([](std::string& out) -> task<> {
         try {
             co_await task<>();
-        } catch (const std::invalid_argument& e) {
-            out = e.what();
+        } catch (const std::system_error& e) {
+            if (e.code() == std::errc::invalid_argument) {
+                out = e.what();
+            }
         }
     }(what));
-    EXPECT_NE(what.find("empty task"), std::string::npos);
+    EXPECT_EQ(what, "task::co_await: the task is empty: Invalid argument");
+}
+
+// A second co_await of one task is refused, whether the first has its result (here: an
+// exception it rethrew) or is still waiting; the frame is not resumed again.
+TEST(CoroTask, AwaitingATaskTwiceThrows) {
+    event_loop loop;
+    std::vector<std::string> seen;
+    loop.spawn([](std::vector<std::string>& out) -> task<> {
+        task<int> failing = []() -> task<int> {
+            throw std::runtime_error("boom");
+            co_return 1;
+        }();
+        for (int i = 0; i < 2; ++i) {
+            try {
+                (void)co_await std::move(failing);
+                out.emplace_back("value");
+            } catch (const std::system_error& e) {  // before its base, runtime_error
+                out.emplace_back(e.what());
+            } catch (const std::runtime_error& e) {
+                out.emplace_back(e.what());
+            }
+        }
+    }(seen));
+    loop.run();
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0], "boom");
+    EXPECT_EQ(seen[1],
+              "task::co_await: the task is already awaited (a task is awaited once): "
+              "Invalid argument");
+}
+
+TEST(CoroTask, AwaitingARunningTaskAgainThrows) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    std::vector<std::string> seen;
+    task<int> sleeper = [](event_loop& l) -> task<int> {
+        co_await sleep_for(l, std::chrono::seconds(1));
+        co_return 7;
+    }(loop);
+    loop.spawn([](task<int>& t, std::vector<std::string>& out) -> task<> {
+        out.push_back(std::to_string(co_await std::move(t)));
+    }(sleeper, seen));
+    loop.spawn([](task<int>& t, std::vector<std::string>& out) -> task<> {
+        try {
+            out.push_back(std::to_string(co_await std::move(t)));
+        } catch (const std::system_error& e) {
+            out.emplace_back(e.what());
+        }
+    }(sleeper, seen));
+    loop.run();
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0],
+              "task::co_await: the task is already awaited (a task is awaited once): "
+              "Invalid argument");
+    EXPECT_EQ(seen[1], "7");
 }
 
 TEST(CoroTask, MoveOnly) {

@@ -344,5 +344,41 @@ TEST_P(VirtualTimeEndOfTime, AdvanceToTheEndReturnsWithAPeriodicTimerPending) {
     loop.run();        // nothing left: returns at once
 }
 
+// A stop() from a callback that advance(), run_until_idle() or run_once() ran belongs to that
+// call: the next run() still runs.
+TEST(VirtualTime, AStopDuringAdvanceDoesNotEndTheNextRun) {
+    event_loop loop = make_virtual();
+    timer_watcher stopper = loop.after(2500ms, [&] { loop.stop(); });
+    loop.advance(3s);
+    int ticks = 0;
+    timer_watcher later = loop.after(5s, [&] { ++ticks; });
+    loop.run();
+    EXPECT_EQ(ticks, 1);
+}
+
+TEST(VirtualTime, AStopDuringRunUntilIdleOrRunOnceDoesNotEndTheNextRun) {
+    event_loop loop = make_virtual();
+    loop.post([&] { loop.stop(); });
+    loop.run_until_idle();
+    timer_watcher stopper = loop.after(1s, [&] { loop.stop(); });
+    loop.run_once();
+    int ticks = 0;
+    timer_watcher later = loop.after(5s, [&] { ++ticks; });
+    loop.run();
+    EXPECT_EQ(ticks, 1);
+}
+
+// A stop() with nothing running still ends the next run() at its first check.
+TEST(VirtualTime, AStopWithNothingRunningEndsTheNextRun) {
+    event_loop loop = make_virtual();
+    int ticks = 0;
+    timer_watcher later = loop.after(5s, [&] { ++ticks; });
+    loop.stop();
+    loop.run();
+    EXPECT_EQ(ticks, 0);
+    loop.run();
+    EXPECT_EQ(ticks, 1);
+}
+
 }  // namespace
 }  // namespace tfd
