@@ -797,10 +797,13 @@ PyObject* loop_advance(PyObject* self, PyObject* arg) {
         return nullptr;
     }
     aio_loop* loop = as_loop(self);
+    // A step that does not fit in 64-bit nanoseconds saturates here: refused whatever the
+    // clock reads (from a negative reading, adding the saturated step would not overflow).
     const std::int64_t delta = aio::seconds_to_ns_ceil(seconds);
+    const bool saturated = delta == std::numeric_limits<std::int64_t>::max();
     for (auto& s : loop->clocks) {
         std::int64_t after = 0;
-        if (s && (__builtin_add_overflow(s->now(), delta, &after) ||
+        if (s && (saturated || __builtin_add_overflow(s->now(), delta, &after) ||
                   after == std::numeric_limits<std::int64_t>::max())) {
             PyObject* now = PyFloat_FromDouble(aio::ns_to_seconds(loop->clocks[0]->now()));
             if (now != nullptr) {

@@ -118,7 +118,12 @@ int arm_timers(aio_loop* loop, int& timeout_ms, std::int64_t& wait_ns) {
                 wait_ns = 0;  // spun up to it: poll
                 continue;
             }
-            std::optional<std::int64_t> next = s->next_deadline();
+            // A virtual clock never waits for a deadline it cannot reach.
+            std::optional<std::int64_t> next =
+                s->time().is_virtual() ? s->next_reachable_deadline() : s->next_deadline();
+            if (!next) {
+                continue;
+            }
             std::int64_t target = 0;
             if (__builtin_add_overflow(*next, s->coalescing(), &target)) {
                 target = std::numeric_limits<std::int64_t>::max();
@@ -346,9 +351,11 @@ int collect_due(aio_loop* loop) {
     return 0;
 }
 
-bool has_timers(aio_loop* loop) {
+// Whether a timer of any clock can come due (a `never` deadline cannot): on virtual time,
+// what the pass polls and jumps for.
+bool has_reachable_timers(aio_loop* loop) {
     for (auto& s : loop->clocks) {
-        if (s && s->size() != 0) {
+        if (s && s->size() != 0 && s->next_reachable_deadline()) {
             return true;
         }
     }
@@ -356,14 +363,18 @@ bool has_timers(aio_loop* loop) {
 }
 
 // Virtual time, phase 4: nothing happened, so every clock jumps by the time to the
-// earliest deadline of any clock.
+// earliest deadline of any clock that can come due.
 void jump_to_next_deadline(aio_loop* loop) {
     std::optional<std::int64_t> delta;
     for (auto& s : loop->clocks) {
         if (!s || s->size() == 0) {
             continue;
         }
-        std::int64_t left = *s->next_deadline() - s->now();
+        std::optional<std::int64_t> next = s->next_reachable_deadline();
+        if (!next) {
+            continue;
+        }
+        std::int64_t left = *next - s->now();
         if (left < 0) {
             left = 0;
         }
@@ -376,7 +387,11 @@ void jump_to_next_deadline(aio_loop* loop) {
 
 bool any_due(aio_loop* loop) {
     for (auto& s : loop->clocks) {
-        if (s && s->size() != 0 && *s->next_deadline() <= s->now()) {
+        if (!s || s->size() == 0) {
+            continue;
+        }
+        std::optional<std::int64_t> next = s->next_reachable_deadline();
+        if (next && *next <= s->now()) {
             return true;
         }
     }
@@ -537,7 +552,7 @@ PyObject* loop_run_once(PyObject* self, PyObject*) {
     if (!poll && loop->clocks[0]->time().is_virtual()) {
         // Never sleeps for a timer: polls, then jumps (phase 4), unless work outside the
         // loop holds the clock.
-        poll = (loop->holds == 0 && has_timers(loop)) || loop->idle_stop || any_due(loop);
+        poll = (loop->holds == 0 && has_reachable_timers(loop)) || loop->idle_stop || any_due(loop);
     } else if (!poll && arm_timers(loop, timeout_ms, wait_ns) < 0) {
         // Arming is for blocking: a pass that polls leaves it to the next one.
         return nullptr;

@@ -24,8 +24,10 @@
 // Not thread-safe: one scheduler belongs to one loop thread (the binding holds the GIL).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <system_error>
 
@@ -105,6 +107,14 @@ class scheduler {
     void cancel(timer_entry& e) noexcept { queue_.cancel(e); }
     [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
     [[nodiscard]] std::optional<std::int64_t> next_deadline();
+    // The deadline of a `when` past the int64 range (or inf): never due, not even on a
+    // virtual clock that has been advanced to the end of its range.
+    static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+    // The earliest deadline that can come due: next_deadline() unless that is `never`.
+    [[nodiscard]] std::optional<std::int64_t> next_reachable_deadline() {
+        std::optional<std::int64_t> next = next_deadline();
+        return next && *next != never ? next : std::nullopt;
+    }
 
     // Before a wait: makes sure the timer_fd will wake the loop by the earliest deadline
     // (plus coalescing).  `poll` when a timer is due already (or on a virtual clock with a
@@ -119,9 +129,9 @@ class scheduler {
     bool spin_below_deadline();
     // The loop saw fd() readable.
     void fired() noexcept;
-    // Unqueues the next entry due at `now` (deadline <= now), or nullptr.
+    // Unqueues the next entry due at `now` (deadline <= now, and not `never`), or nullptr.
     [[nodiscard]] timer_entry* pop_due(std::int64_t now) {
-        return queue_.pop_due(std::chrono::nanoseconds(now));
+        return queue_.pop_due(std::chrono::nanoseconds(std::min(now, never - 1)));
     }
     // Unqueues any entry (for clearing the loop), or nullptr when empty.
     [[nodiscard]] timer_entry* pop_any();

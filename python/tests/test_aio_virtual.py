@@ -133,6 +133,13 @@ class AdvanceTest(unittest.TestCase):
             with self.assertRaisesRegex(OverflowError, r"past 2\*\*63 ns"):
                 loop.advance(too_far)
         self.assertEqual(loop.time(), 0.0)
+        # From a negative reading too: the step itself does not fit in 64-bit nanoseconds.
+        for start, step in ((-5, 1e12), (-1e9, 1e30)):
+            early = tfd.aio.new_event_loop(virtual_time=True, virtual_start=start)
+            self.addCleanup(early.close)
+            with self.assertRaisesRegex(OverflowError, r"past 2\*\*63 ns"):
+                early.advance(step)
+            self.assertEqual(early.time(), float(start))
         real = tfd.aio.new_event_loop()
         self.addCleanup(real.close)
         with self.assertRaisesRegex(RuntimeError, "virtual time"):
@@ -147,6 +154,48 @@ class AdvanceTest(unittest.TestCase):
             tfd.aio.new_event_loop(virtual_time=True, virtual_start="5")
         with self.assertRaisesRegex(ValueError, r"virtual_start=5 needs virtual_time=True"):
             tfd.aio.new_event_loop(virtual_start=5)
+
+    def test_a_time_past_the_range_never_fires(self):
+        # inf, 1e300 or 2**64 s lie past the int64 range of nanoseconds: never due, as on the
+        # real clock, so the clock does not jump to them either.
+        loop = tfd.aio.new_event_loop(virtual_time=True)
+        self.addCleanup(loop.close)
+        fired = []
+        loop.call_later(math.inf, fired.append, "inf")
+        loop.call_at(1e300, fired.append, "1e300")
+        loop.call_at(2**64, fired.append, "2**64")
+        loop.call_later(5, loop.stop)
+        loop.run_forever()
+        self.assertEqual(loop.time(), 5.0)
+        # Nothing reachable is left: the loop waits (until another thread stops it).
+        stopper = threading.Timer(0.1, loop.call_soon_threadsafe, (loop.stop,))
+        stopper.start()
+        loop.run_forever()
+        stopper.join()
+        self.assertEqual(loop.time(), 5.0)
+        self.assertEqual(fired, [])
+
+    def test_sleep_forever_waits_without_spinning(self):
+        # Only a timer that never fires is left: the loop waits as a real one would (here
+        # until another thread stops it), instead of polling in a loop.
+        loop = tfd.aio.new_event_loop(virtual_time=True)
+        self.addCleanup(loop.close)
+
+        async def forever():
+            await asyncio.sleep(math.inf)
+
+        task = loop.create_task(forever())
+        stopper = threading.Timer(0.3, loop.call_soon_threadsafe, (loop.stop,))
+        cpu0 = time.process_time()
+        stopper.start()
+        loop.run_forever()
+        cpu = time.process_time() - cpu0
+        stopper.join()
+        self.assertFalse(task.done())
+        self.assertEqual(loop.time(), 0.0)
+        self.assertLess(cpu, 0.2, "the loop spun instead of waiting")
+        task.cancel()
+        loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
 
     def test_advance_from_another_thread_in_debug_mode(self):
         loop = tfd.aio.new_event_loop(virtual_time=True)
