@@ -662,6 +662,17 @@ PyObject* loop_clear_work(PyObject* self, PyObject*) {
     Py_RETURN_NONE;
 }
 
+// _tfd_close_timer_fds(): for close(), after _tfd_clear: a closed loop keeps no descriptor
+// of its own, as the stock loop keeps none once its selector and self-pipe are closed.
+PyObject* loop_close_timer_fds(PyObject* self, PyObject*) {
+    for (auto& s : as_loop(self)->clocks) {
+        if (s) {
+            s->close_fd();
+        }
+    }
+    Py_RETURN_NONE;
+}
+
 // `arg` as float seconds for the option or argument `name`: 0, or -1 with a TypeError naming
 // both for a bool (True is not "1 second") or anything that is not a real number.
 int seconds_arg(PyObject* arg, const char* name, double& seconds) {
@@ -900,6 +911,8 @@ PyMethodDef loop_methods[] = {
     {"_timer_handle_cancelled", loop_timer_handle_cancelled, METH_O, nullptr},
     {"_run_once", loop_run_once, METH_NOARGS, "One pass of the loop."},
     {"_tfd_clear", loop_clear_work, METH_NOARGS, "Drops every pending callback and timer."},
+    {"_tfd_close_timer_fds", loop_close_timer_fds, METH_NOARGS,
+     "Closes the clocks' timer_fds (for close())."},
     {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
     {"_tfd_set_spin_below", loop_set_spin_below, METH_O, nullptr},
     {"_tfd_set_spin_margin", loop_set_spin_margin, METH_O, nullptr},

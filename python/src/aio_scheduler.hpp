@@ -129,6 +129,13 @@ class scheduler {
     bool spin_below_deadline();
     // The loop saw fd() readable.
     void fired() noexcept;
+    // Closes the timer_fd (the loop is closed: nothing will be armed again); fd() is then
+    // -1.  The clock itself keeps working (a closed loop's time() still answers).
+    void close_fd() noexcept {
+        std::error_code ignored;  // close(2) releases the descriptor even when it fails
+        fd_.close(ignored);
+        state_ = fd_state::idle;
+    }
     // Unqueues the next entry due at `now` (deadline <= now, and not `never`), or nullptr.
     [[nodiscard]] timer_entry* pop_due(std::int64_t now) {
         return queue_.pop_due(std::chrono::nanoseconds(std::min(now, never - 1)));

@@ -309,6 +309,26 @@ class TimerTest(LoopTestCase):
         self.assertIsNone(ref())
         self.assertEqual(seen, [])
 
+    def test_close_releases_every_descriptor(self):
+        # The timer_fds of all three clocks go with close(), not with the object: a closed
+        # loop kept alive (a fixture, a reference cycle) holds no descriptor.
+        def open_fds():
+            return len(os.listdir("/proc/self/fd"))
+
+        before = open_fds()
+        loop = tfd.aio.new_event_loop()
+        keep = loop  # noqa: F841 (alive after close)
+        for clock in (tfd.CLOCK_MONOTONIC, tfd.CLOCK_REALTIME, tfd.CLOCK_BOOTTIME):
+            loop.call_at_clock(clock, 1e12, print)
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+        self.assertGreaterEqual(open_fds() - before, 3)
+        loop.close()
+        self.assertEqual(open_fds(), before)
+        self.assertGreater(loop.time(), 0)  # the clock still answers, as the stock loop's
+        with self.assertRaisesRegex(RuntimeError, "Event loop is closed"):
+            loop.call_later(1, print)
+
     def test_unclosed_loop_with_timers_is_collected(self):
         loop = tfd.aio.new_event_loop()
         loop.call_later(100, loop.stop)

@@ -121,6 +121,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     def close(self):
         super().close()
         self._tfd_clear()
+        self._tfd_close_timer_fds()
 
     async def wait_timer(self, timer):
         """``await timer.wait()`` for the tfd.Timer `timer`: its next expiration count, in two
