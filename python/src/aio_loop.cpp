@@ -492,6 +492,27 @@ int when_as_double(const char* method, const char* name, PyObject* value, PyObje
     return 0;
 }
 
+// A `when` for call_at and call_at_clock: as when_as_double, but an int beyond a float's
+// range is +inf or -inf (never due, or due at once), as the stock call_at accepts any int
+// and orders it against the clock.
+int absolute_when(const char* method, PyObject* value, double& out) {
+    if (when_as_double(method, "when", value, value, out) == 0) {
+        return 0;
+    }
+    if (!PyLong_Check(value) || !PyErr_ExceptionMatches(PyExc_OverflowError)) {
+        return -1;
+    }
+    PyErr_Clear();
+    PyObject* zero = PyLong_FromLong(0);
+    int negative = zero == nullptr ? -1 : PyObject_RichCompareBool(value, zero, Py_LT);
+    Py_XDECREF(zero);
+    if (negative < 0) {
+        return -1;
+    }
+    out = negative != 0 ? -HUGE_VAL : HUGE_VAL;
+    return 0;
+}
+
 PyObject* loop_call_at(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
     static const char* const names[] = {"when", "callback"};
     call_arguments a;
@@ -505,7 +526,7 @@ PyObject* loop_call_at(PyObject* self, PyObject* const* args, Py_ssize_t nargs, 
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
     } else if (as_loop(self)->closed) {
         closed_error();  // before the value's own checks, in the stock loop's order
-    } else if (when_as_double("call_at", "when", when_arg, when_arg, when) == 0) {
+    } else if (absolute_when("call_at", when_arg, when) == 0) {
         result =
             schedule(self, aio_clock::monotonic, "call_at", when, aio::seconds_to_ns_ceil(when), a);
     }
@@ -612,7 +633,7 @@ PyObject* loop_call_at_clock(PyObject* self, PyObject* const* args, Py_ssize_t n
         PyErr_SetString(PyExc_TypeError, "when cannot be None");
     } else if (as_loop(self)->closed) {
         closed_error();
-    } else if (when_as_double("call_at_clock", "when", when_arg, when_arg, when) == 0) {
+    } else if (absolute_when("call_at_clock", when_arg, when) == 0) {
         result = schedule(self, *clock, "call_at_clock", when, aio::seconds_to_ns_ceil(when), a);
     }
     Py_DECREF(a.args);

@@ -217,13 +217,22 @@ class TimerTest(LoopTestCase):
                 h.cancel()
 
     def test_far_and_infinite_deadlines_saturate(self):
-        for when in (1e30, float("inf")):
+        # An int beyond a float's range too, which the stock call_at accepts (call_later,
+        # which adds it to time(), raises OverflowError on both loops).
+        for when in (1e30, float("inf"), 10**400):
             h = self.loop.call_at(when, self.fail)
             self.assertEqual(h._deadline_ns, 2**63 - 1)
-        h = self.loop.call_at(float("-inf"), lambda: None)
-        self.assertEqual(h._deadline_ns, -(2**63))
+        seen = []
+        for when in (float("-inf"), -10**400):
+            h = self.loop.call_at(when, seen.append, when)
+            self.assertEqual(h._deadline_ns, -(2**63))
+        h = self.loop.call_at_clock(tfd.CLOCK_REALTIME, 10**400, self.fail)
+        self.assertEqual(h._deadline_ns, 2**63 - 1)
+        with self.assertRaisesRegex(OverflowError, "int too large to convert to float"):
+            self.loop.call_later(10**400, self.fail)
         self.loop.call_later(0.01, self.loop.stop)
         self.run_soon_and_stop()
+        self.assertEqual(seen, [float("-inf"), -10**400])
 
     def test_call_later_is_call_at_time_plus_delay(self):
         before = self.loop.time()
