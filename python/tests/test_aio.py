@@ -818,6 +818,27 @@ class SpinMarginTest(unittest.TestCase):
         self.addCleanup(epoll.close)
         self.assertEqual(epoll.get_spin_margin(), 1e-5)
 
+    def test_not_when_a_subclass_makes_the_loop_call_select(self):
+        # The same with the default selector, when an override makes the loop wait through
+        # select(): the message says which.
+        class OwnEvents(tfd.aio.EventLoop):
+            def _process_events(self, event_list):
+                super()._process_events(event_list)
+
+        class OwnSelect(selectors.EpollSelector):
+            def select(self, timeout=None):
+                return super().select(timeout)
+
+        with self.assertRaisesRegex(ValueError, r"needs the loop's own epoll wait .*; OwnEvents "
+                                                r"overrides _process_events\(\)"):
+            OwnEvents(spin_margin=1e-5)
+        loop = OwnEvents()
+        self.addCleanup(loop.close)
+        with self.assertRaisesRegex(ValueError, "OwnEvents overrides _process_events"):
+            loop.set_spin_margin(1e-5)
+        with self.assertRaisesRegex(ValueError, r"OwnSelect overrides select\(\)"):
+            tfd.aio.EventLoop(OwnSelect(), spin_margin=1e-5)
+
     def test_bad_spin_margin(self):
         for bad in (-1e-6, float("nan"), 0.5):
             with self.assertRaisesRegex(ValueError, r"spin_margin=.* from 0 to 0\.001"):

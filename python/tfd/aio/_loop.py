@@ -48,6 +48,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         self._timer_coalescing = 0.0
         self._spin_margin = 0.0
         self._timer_slack = 0.0
+        created = None
         try:
             if virtual_start != 0.0 and not virtual_time:
                 raise ValueError(f"virtual_start={virtual_start!r} needs virtual_time=True")
@@ -55,15 +56,17 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
             self.set_spin_below(spin_below)
             self.set_spin_margin(spin_margin)
             self.set_timer_slack(timer_slack)
-            if selector is not None:
-                _refuse_margin_without_epoll(self, selector, spin_margin)
             if virtual_time:
                 self._tfd_make_virtual(virtual_start)
+            if selector is None:
+                selector = created = selectors.EpollSelector()
+            # Against the selector the loop will have, and the subclass's overrides.
+            _refuse_margin_without_epoll(self, selector, spin_margin)
         except BaseException:
-            self._closed = True  # nothing to close: no warning from __del__
+            if created is not None:
+                created.close()
+            self._closed = True  # nothing else to close: no warning from __del__
             raise
-        if selector is None:
-            selector = selectors.EpollSelector()
         super().__init__(selector)
 
     def run_forever(self):
@@ -193,10 +196,10 @@ def _refuse_margin_without_epoll(loop, selector, margin):
         wanted = margin > 0
     except TypeError:
         return  # the setter names the bad value
-    if wanted and _support.wait_plan(loop, selector)[0] < 0:
+    why = _support.why_not_native(loop, selector) if wanted else None
+    if why is not None:
         raise ValueError(f"spin_margin={margin!r} needs the loop's own epoll wait (the default "
-                         f"selector); a loop on {type(selector).__name__} waits through its "
-                         "select(), in whole milliseconds")
+                         f"selector, its select() and _process_events() not overridden); {why}")
 
 
 class _TimeHold:

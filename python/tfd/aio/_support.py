@@ -17,14 +17,25 @@ def wait_plan(loop, selector):
     """(epoll fd, selector._fd_to_key) when the pass may wait on the epoll set itself and
     replace EpollSelector.select and _process_events; (-1, None) to call them as they are
     (any other selector, or a subclass that overrides either)."""
-    if (
-        isinstance(selector, selectors.EpollSelector)
-        and type(selector).select is selectors.EpollSelector.select
-        and type(loop)._process_events is selector_events.BaseSelectorEventLoop._process_events
-        and isinstance(getattr(selector, "_fd_to_key", None), dict)
-    ):
+    if why_not_native(loop, selector) is None:
         return selector._selector.fileno(), selector._fd_to_key
     return -1, None
+
+
+def why_not_native(loop, selector):
+    """None when the pass may wait on the selector's epoll set itself, else why it must call
+    the selector's select() (whose timeouts are whole milliseconds)."""
+    kind = type(selector).__name__
+    if not isinstance(selector, selectors.EpollSelector):
+        return f"a loop on {kind} waits through its select(), in whole milliseconds"
+    if type(selector).select is not selectors.EpollSelector.select:
+        return f"{kind} overrides select(), which the loop must call (in whole milliseconds)"
+    if type(loop)._process_events is not selector_events.BaseSelectorEventLoop._process_events:
+        return (f"{type(loop).__name__} overrides _process_events(), so the loop waits through "
+                "the selector's select(), in whole milliseconds")
+    if not isinstance(getattr(selector, "_fd_to_key", None), dict):
+        return f"{kind} keeps no _fd_to_key dict, so the loop waits through its select()"
+    return None
 
 
 def report(handle, exc):
