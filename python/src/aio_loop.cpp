@@ -14,6 +14,7 @@
 
 #include "aio_loop_pass.hpp"
 #include "aio_scheduler.hpp"
+#include "suggestion.hpp"
 
 namespace tfd::python {
 namespace {
@@ -197,31 +198,25 @@ struct call_signature {
 void unexpected_keyword(const call_signature& sig, PyObject* name) {
     const char* prefix = error_class_prefix(sig.method);
     PyObject* suggestion = nullptr;
-#if PY_VERSION_HEX >= 0x030D0000
-    if (PyObject* module = PyImport_ImportModule("_suggestions")) {
-        PyObject* candidates = PyList_New(0);
-        bool listed = candidates != nullptr;
-        auto add = [&](const char* candidate) {
-            PyObject* text = listed ? PyUnicode_FromString(candidate) : nullptr;
-            listed = text != nullptr && PyList_Append(candidates, text) == 0;
-            Py_XDECREF(text);
-        };
-        add("self");
-        for (Py_ssize_t i = 0; i < sig.bound(); ++i) {
-            add(sig.names[i]);
-        }
-        add("context");
-        if (listed) {
-            suggestion =
-                PyObject_CallMethod(module, "_generate_suggestions", "(OO)", candidates, name);
-        }
-        Py_XDECREF(candidates);
-        Py_DECREF(module);
+#if PY_VERSION_HEX >= 0x030D0000  // the stock loop's methods get the hint from 3.13 on
+    PyObject* candidates = PyList_New(0);
+    bool listed = candidates != nullptr;
+    auto add = [&](const char* candidate) {
+        PyObject* text = listed ? PyUnicode_FromString(candidate) : nullptr;
+        listed = text != nullptr && PyList_Append(candidates, text) == 0;
+        Py_XDECREF(text);
+    };
+    add("self");
+    for (Py_ssize_t i = 0; i < sig.bound(); ++i) {
+        add(sig.names[i]);
     }
-    if (suggestion == nullptr || !PyUnicode_Check(suggestion)) {
-        PyErr_Clear();  // no hint then, as when the interpreter finds none
-        Py_CLEAR(suggestion);
+    add("context");
+    if (listed) {
+        suggestion = suggest_name(candidates, name);
+    } else {
+        PyErr_Clear();  // no hint: the error about the keyword matters more
     }
+    Py_XDECREF(candidates);
 #endif
     if (suggestion != nullptr) {
         PyErr_Format(PyExc_TypeError,

@@ -11,6 +11,7 @@
 #include "arguments.hpp"
 #include "expirations.hpp"
 #include "module_state.hpp"
+#include "suggestion.hpp"
 #include "sys/sys.hpp"
 #include "tfd/time_convert.hpp"
 
@@ -207,6 +208,21 @@ PyObject* timerfd_gettime_ns(PyObject*, PyObject* const* args, Py_ssize_t nargs,
 
 // read_expirations(fd, /) -> int: the expiration count (see expirations.hpp); ECANCELED (a
 // cancel-on-set timer saw the realtime clock change) raises tfd.ClockChanged.
+// _suggest_name(candidates, name): the keyword hint of the argument errors, for the tests
+// that compare it with the interpreter's own on 3.13.
+PyObject* suggest_name_for_tests(PyObject*, PyObject* args) {
+    PyObject* candidates = nullptr;
+    PyObject* name = nullptr;
+    if (!PyArg_ParseTuple(args, "OU:_suggest_name", &candidates, &name)) {
+        return nullptr;
+    }
+    PyObject* found = suggest_name(candidates, name);
+    if (found == nullptr) {
+        Py_RETURN_NONE;
+    }
+    return found;
+}
+
 PyObject* read_expirations(PyObject* module, PyObject* fd_object) {
     int fd = 0;
     if (!to_fd(fd_object, fd)) {
@@ -251,6 +267,9 @@ PyMethodDef module_methods[] = {
     {"timerfd_gettime_ns", as_cfunction(timerfd_gettime_ns), METH_FASTCALL | METH_KEYWORDS,
      "timerfd_gettime_ns($module, fd, /)\n--\n\n"
      "Like timerfd_gettime(), in integer nanoseconds."},
+    {"_suggest_name", suggest_name_for_tests, METH_VARARGS,
+     "_suggest_name($module, candidates, name, /)\n--\n\n"
+     "The name the interpreter's 'Did you mean' would pick (None if none): for tests."},
     {"read_expirations", read_expirations, METH_O,
      "read_expirations($module, fd, /)\n--\n\n"
      "Read a timer's expiration count: 0 when nothing is pending on a non-blocking\n"

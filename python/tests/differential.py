@@ -231,6 +231,13 @@ CASES = [
     "f.timerfd_settime_ns()",
     "f.timerfd_settime_ns(T, 1)",
     "f.timerfd_settime_ns(T, foo=1)",
+    # A misspelt keyword: 3.13 adds "Did you mean 'initial'?"; tfd does on every version.
+    "f.timerfd_settime(T, inital=1)",
+    "f.timerfd_settime(T, Flags=1)",
+    "f.timerfd_settime(T, flags2=1)",
+    "f.timerfd_settime_ns(T, intervl=1)",
+    "f.timerfd_create(1, flag=1)",
+    "f.timerfd_create(1, clockid=1)",
     "f.timerfd_settime_ns(T, initial=1.0)",
     "f.timerfd_settime_ns(T, interval=1.5)",
     "f.timerfd_settime_ns(T, initial='a')",

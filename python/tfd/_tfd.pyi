@@ -1,4 +1,4 @@
-from typing import Tuple, Type, TypeVar
+from typing import Optional, Sequence, Tuple, Type, TypeVar
 
 _T = TypeVar("_T")
 
@@ -26,6 +26,7 @@ def timerfd_settime_ns(
 def timerfd_gettime(fd: _FD, /) -> Tuple[float, float]: ...
 def timerfd_gettime_ns(fd: _FD, /) -> Tuple[int, int]: ...
 def read_expirations(fd: _FD, /) -> int: ...
+def _suggest_name(candidates: Sequence[str], name: str, /) -> Optional[str]: ...
 
 class TimerBase:
     ClockChanged: Type[ClockChanged]
