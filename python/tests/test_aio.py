@@ -36,6 +36,26 @@ class LoopTestCase(unittest.TestCase):
 
 
 class EntryPointTest(unittest.TestCase):
+    def test_uvloop_names(self):
+        self.assertIs(tfd.aio.Loop, tfd.aio.EventLoop)
+        self.assertIn("Loop", tfd.aio.__all__)
+
+    def test_a_bad_option_name_names_the_entry_point(self):
+        async def main():
+            pass
+
+        coro = main()
+        with self.assertRaisesRegex(TypeError, r"^run\(\) got an unexpected keyword argument "
+                                               r"'bogus' \(loop options: timer_coalescing, "):
+            tfd.aio.run(coro, bogus=1)
+        self.assertIsNone(coro.cr_frame)  # closed, never to warn that it was not awaited
+        for entry, call in (("EventLoopPolicy", tfd.aio.EventLoopPolicy),
+                            ("install", tfd.aio.install)):
+            with self.subTest(entry=entry):
+                with self.assertRaisesRegex(TypeError, rf"^{entry}\(\) got an unexpected "
+                                                       r"keyword argument 'coalescing'"):
+                    call(coalescing=0.001)
+
     def test_run(self):
         async def main():
             loop = asyncio.get_running_loop()

@@ -154,6 +154,9 @@ class AdvanceTest(unittest.TestCase):
             tfd.aio.new_event_loop(virtual_time=True, virtual_start="5")
         with self.assertRaisesRegex(ValueError, r"virtual_start=5 needs virtual_time=True"):
             tfd.aio.new_event_loop(virtual_start=5)
+        for not_bool in ("no", 1, None):
+            with self.assertRaisesRegex(TypeError, r"virtual_time=.* must be True or False"):
+                tfd.aio.new_event_loop(virtual_time=not_bool)
 
     def test_a_time_past_the_range_never_fires(self):
         # inf, 1e300 or 2**64 s lie past the int64 range of nanoseconds: never due, as on the

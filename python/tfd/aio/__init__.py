@@ -4,11 +4,12 @@ Switch a program over in one line::
 
     tfd.aio.run(main())                  # or asyncio.run(main(), loop_factory=tfd.aio.new_event_loop)
 
-The entry points are uvloop's: EventLoop, new_event_loop(), EventLoopPolicy, install() and
-run().  See docs/asyncio.md.
+The entry points are uvloop's: EventLoop (also named Loop, as uvloop names its class),
+new_event_loop(), EventLoopPolicy, install() and run().  See docs/asyncio.md.
 """
 
 import asyncio
+import inspect
 import sys
 
 from .. import _tfd
@@ -19,6 +20,7 @@ __all__ = [
     "EventLoop",
     "EventLoopPolicy",
     "Handle",
+    "Loop",
     "TimerHandle",
     "install",
     "new_event_loop",
@@ -28,6 +30,7 @@ __all__ = [
 
 Handle = _tfd.AioHandle
 TimerHandle = _tfd.AioTimerHandle
+Loop = EventLoop  # uvloop's name for its class, for `import tfd.aio as uvloop`
 
 
 def new_event_loop(*, timer_coalescing=0.0, spin_below=3e-6, spin_margin=0.0,
@@ -38,11 +41,22 @@ def new_event_loop(*, timer_coalescing=0.0, spin_below=3e-6, spin_margin=0.0,
                      virtual_time=virtual_time, virtual_start=virtual_start)
 
 
+def _check_option_names(caller, loop_options):
+    """A TypeError naming `caller` (not new_event_loop, where the options go) for a keyword
+    that is no loop option."""
+    known = inspect.signature(new_event_loop).parameters
+    for name in loop_options:
+        if name not in known:
+            raise TypeError(f"{caller}() got an unexpected keyword argument {name!r} (loop "
+                            f"options: {', '.join(known)})")
+
+
 class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
     """asyncio's default policy (child watchers included) making tfd.aio loops; keyword
     arguments go to new_event_loop (e.g. virtual_time=True)."""
 
     def __init__(self, **loop_options):
+        _check_option_names("EventLoopPolicy", loop_options)
         super().__init__()
         new_event_loop(**loop_options).close()  # a bad option fails here, not at first use
         self._tfd_loop_options = loop_options
@@ -53,6 +67,7 @@ class EventLoopPolicy(asyncio.DefaultEventLoopPolicy):
 
 def install(**loop_options):
     """Makes tfd.aio the loop asyncio creates from now on (asyncio.set_event_loop_policy)."""
+    _check_option_names("install", loop_options)
     asyncio.set_event_loop_policy(EventLoopPolicy(**loop_options))
 
 
@@ -65,6 +80,7 @@ def run(main, *, debug=None, **loop_options):
     # The loop is made first, so that a bad option fails before anything runs (and the
     # coroutine, which will never run, is closed rather than warned about).
     try:
+        _check_option_names("run", loop_options)
         made = [new_event_loop(**loop_options)]
     except BaseException:
         if asyncio.iscoroutine(main):

@@ -2,7 +2,7 @@ import asyncio
 import contextvars
 import selectors
 import unittest
-from typing import Any, Awaitable, Callable, Coroutine, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Optional, TypeVar
 
 from .. import Timer
 
@@ -65,6 +65,9 @@ class EventLoop(asyncio.SelectorEventLoop):
     async def wait_timer(self, timer: Timer) -> int: ...
     def advance(self, seconds: float) -> None: ...
     def hold_time(self) -> _TimeHold: ...
+    def _tfd_stats(self) -> Dict[str, int]: ...
+
+Loop = EventLoop
 
 def new_event_loop(
     *,

@@ -50,6 +50,9 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         self._timer_slack = 0.0
         created = None
         try:
+            if not isinstance(virtual_time, bool):
+                raise TypeError(f"virtual_time={virtual_time!r} must be True or False, not "
+                                f"{type(virtual_time).__name__}")
             if virtual_start != 0.0 and not virtual_time:
                 raise ValueError(f"virtual_start={virtual_start!r} needs virtual_time=True")
             self.set_timer_coalescing(timer_coalescing)  # first: they validate
