@@ -10,12 +10,8 @@
 namespace tfd {
 namespace detail {
 
-std::chrono::nanoseconds require_ns(std::optional<std::chrono::nanoseconds> ns,
-                                    std::string_view operation) {
-    if (!ns) {
-        usage_error(operation, "the time does not fit in 64-bit nanoseconds");
-    }
-    return *ns;
+void nan_time(std::string_view operation) {
+    usage_error(operation, "the time is NaN");
 }
 
 }  // namespace detail

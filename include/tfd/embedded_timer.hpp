@@ -149,18 +149,16 @@ class embedded_timer : private detail::timer_base {
     // At a time point of a clock tfd knows (steady_clock, system_clock, monotonic_clock, ...).
     template <class Clock, class Duration>
     void start_at(event_loop& loop, std::chrono::time_point<Clock, Duration> deadline) {
-        start_at(loop,
-                 detail::require_ns(to_nanoseconds(deadline.time_since_epoch()),
-                                    "embedded_timer::start_at"),
+        start_at(loop, detail::loop_ns(deadline.time_since_epoch(), "embedded_timer::start_at"),
                  clock_of<Clock>::value);
     }
     // `delay` from the loop's now() on `clock` (a negative delay is due now).  Durations of
-    // any representation; fractions of a nanosecond round down, as in to_nanoseconds().
+    // any representation; fractions of a nanosecond round up and a time past the range
+    // saturates, as in every loop call (to_nanoseconds_ceil).
     template <class Rep, class Period>
     void start_after(event_loop& loop, std::chrono::duration<Rep, Period> delay,
                      clock_id clock = clock_id::monotonic) {
-        start_after_ns(
-            loop, detail::require_ns(to_nanoseconds(delay), "embedded_timer::start_after"), clock);
+        start_after_ns(loop, detail::loop_ns(delay, "embedded_timer::start_after"), clock);
     }
 
     // Cancels the timer; a no-op when it is idle.  Safe from any callback.

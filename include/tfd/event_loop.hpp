@@ -123,8 +123,10 @@ struct periodic_options {
 // duration (std::chrono, any representation) is relative to the loop's now() on the clock
 // given last (monotonic by default); a time point (steady_clock, system_clock,
 // monotonic_clock, boottime_clock, ...) carries its clock; bare nanoseconds since a clock's
-// epoch take the clock last.  Fractions of a nanosecond round down (to_nanoseconds()); a
-// value that does not fit in 64-bit nanoseconds is EINVAL.
+// epoch take the clock last.  Fractions of a nanosecond round up, so a timer never fires
+// before the time given; a value past the 64-bit range of nanoseconds saturates (a delay
+// of hours::max() never fires, run_for(hours::max()) runs until stopped); a NaN is EINVAL
+// (to_nanoseconds_ceil).
 class event_loop {
   public:
     // Creates the backend and the wake-up eventfd; throws std::system_error.
@@ -146,17 +148,16 @@ class event_loop {
     template <class Rep, class Period, class F>
     [[nodiscard]] timer_watcher after(std::chrono::duration<Rep, Period> delay, F&& callback,
                                       clock_id clock = clock_id::monotonic) {
-        return start_one_shot(
-            clock,
-            deadline_after(detail::require_ns(to_nanoseconds(delay), "event_loop::after"), clock),
-            std::forward<F>(callback));
+        return start_one_shot(clock,
+                              deadline_after(detail::loop_ns(delay, "event_loop::after"), clock),
+                              std::forward<F>(callback));
     }
     // One-shot timer at `deadline`: a time point of a clock tfd knows, or ns since the epoch
     // of `clock`.
     template <class Clock, class Duration, class F>
     [[nodiscard]] timer_watcher at(std::chrono::time_point<Clock, Duration> deadline,
                                    F&& callback) {
-        return at(detail::require_ns(to_nanoseconds(deadline.time_since_epoch()), "event_loop::at"),
+        return at(detail::loop_ns(deadline.time_since_epoch(), "event_loop::at"),
                   std::forward<F>(callback), clock_of<Clock>::value);
     }
     template <class F>
@@ -169,7 +170,7 @@ class event_loop {
     template <class Rep, class Period>
     [[nodiscard]] timer_watcher every(std::chrono::duration<Rep, Period> period,
                                       timer_callback callback, periodic_options options = {}) {
-        auto ns = detail::require_ns(to_nanoseconds(period), "event_loop::every");
+        auto ns = detail::loop_ns(period, "event_loop::every");
         return start_periodic(deadline_after(ns, options.clock), ns, std::move(callback), options);
     }
     // Periodic timer whose first deadline is `first` (a time point, or ns since the epoch of
@@ -178,8 +179,7 @@ class event_loop {
     [[nodiscard]] timer_watcher every_from(std::chrono::nanoseconds first,
                                            std::chrono::duration<Rep, Period> period,
                                            timer_callback callback, periodic_options options = {}) {
-        return start_periodic(first.count(),
-                              detail::require_ns(to_nanoseconds(period), "event_loop::every_from"),
+        return start_periodic(first.count(), detail::loop_ns(period, "event_loop::every_from"),
                               std::move(callback), options);
     }
     template <class Clock, class Duration, class Rep, class Period>
@@ -187,9 +187,8 @@ class event_loop {
                                            std::chrono::duration<Rep, Period> period,
                                            timer_callback callback, periodic_options options = {}) {
         options.clock = clock_of<Clock>::value;
-        return every_from(
-            detail::require_ns(to_nanoseconds(first.time_since_epoch()), "event_loop::every_from"),
-            period, std::move(callback), options);
+        return every_from(detail::loop_ns(first.time_since_epoch(), "event_loop::every_from"),
+                          period, std::move(callback), options);
     }
     // Makes room for `count` more one-shot timers than are alive now, so that starting them
     // allocates nothing: their nodes come from a pool the loop grows in chunks, and a server
@@ -229,7 +228,7 @@ class event_loop {
     // virtual: the loop steps through the deadlines up to its end and returns at once.
     template <class Rep, class Period>
     void run_for(std::chrono::duration<Rep, Period> duration) {
-        run_for_ns(detail::require_ns(to_nanoseconds(duration), "event_loop::run_for"));
+        run_for_ns(detail::loop_ns(duration, "event_loop::run_for"));
     }
     // Runs passes that never wait (zero timeout) until no timer is due, nothing is posted
     // and no collected timer is left to run.  Never moves a clock.  A callback that posts
@@ -244,7 +243,7 @@ class event_loop {
     // for a negative delta; EDEADLK from a callback.
     template <class Rep, class Period>
     void advance(std::chrono::duration<Rep, Period> delta) {
-        advance_ns(detail::require_ns(to_nanoseconds(delta), "event_loop::advance"));
+        advance_ns(detail::loop_ns(delta, "event_loop::advance"));
     }
     [[nodiscard]] bool virtual_time() const noexcept;
 

@@ -89,32 +89,10 @@ class sleep_awaiter {
 };
 
 // Whole nanoseconds, rounded up so that a wait never ends early, saturated at the range of
-// nanoseconds; EINVAL for a NaN.
+// nanoseconds; EINVAL for a NaN (the loop's own rule: loop_ns).
 template <class Rep, class Period>
 std::chrono::nanoseconds ceil_ns(std::chrono::duration<Rep, Period> d, const char* operation) {
-    using namespace std::chrono;
-    if constexpr (std::is_floating_point_v<Rep>) {
-        if (d.count() != d.count()) {
-            throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                    std::string(operation) + ": the time is NaN");
-        }
-        duration<long double> limit = nanoseconds::max();
-        duration<long double> value = d;
-        if (value >= limit) {
-            return nanoseconds::max();
-        }
-        if (value <= -limit) {
-            return nanoseconds::min();
-        }
-    } else if constexpr (std::ratio_greater_v<Period, std::nano>) {
-        if (d > duration_cast<duration<Rep, Period>>(nanoseconds::max())) {
-            return nanoseconds::max();
-        }
-        if (d < duration_cast<duration<Rep, Period>>(nanoseconds::min())) {
-            return nanoseconds::min();
-        }
-    }
-    return ceil<nanoseconds>(d);
+    return loop_ns(d, operation);
 }
 
 // `delay` from now on `clock`, saturated.

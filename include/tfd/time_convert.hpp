@@ -92,4 +92,35 @@ template <class Rep, class Period>
     }
 }
 
+// Any std::chrono::duration -> nanoseconds for a wait or a deadline: rounded up (toward
+// positive infinity), so that nothing given this time comes early, and saturated at the ends
+// of the 64-bit range (beyond them means "never" or "long ago").  nullopt only for NaN.
+template <class Rep, class Period>
+[[nodiscard]] constexpr std::optional<std::chrono::nanoseconds> to_nanoseconds_ceil(
+    std::chrono::duration<Rep, Period> d) noexcept {
+    using std::chrono::nanoseconds;
+    if constexpr (std::chrono::treat_as_floating_point_v<Rep>) {
+        if (d.count() != d.count()) {
+            return std::nullopt;
+        }
+        const std::chrono::duration<long double> value = d;
+        const std::chrono::duration<long double> limit = nanoseconds::max();
+        if (value >= limit) {
+            return nanoseconds::max();
+        }
+        if (value <= -limit) {
+            return nanoseconds::min();
+        }
+    } else if constexpr (std::ratio_greater_v<Period, std::nano>) {
+        using given = std::chrono::duration<Rep, Period>;
+        if (d > std::chrono::duration_cast<given>(nanoseconds::max())) {
+            return nanoseconds::max();
+        }
+        if (d < std::chrono::duration_cast<given>(nanoseconds::min())) {
+            return nanoseconds::min();
+        }
+    }
+    return std::chrono::ceil<nanoseconds>(d);
+}
+
 }  // namespace tfd

@@ -46,10 +46,20 @@ using wide_timer_callback = small_function<void(std::uint64_t overruns), 24>;
 enum class missed_ticks : unsigned char { skip, burst, delay };
 
 namespace detail {
-// An out-of-range duration or time point (to_nanoseconds() gave nothing) is a precondition
-// error naming the operation.
-[[nodiscard]] std::chrono::nanoseconds require_ns(std::optional<std::chrono::nanoseconds> ns,
-                                                  std::string_view operation);
+// A NaN time is a precondition error naming the operation.
+[[noreturn]] void nan_time(std::string_view operation);
+// A duration or time given to the loop, as the nanoseconds it means there: rounded up (a
+// timer never fires before the time given) and saturated (past the 64-bit range: never, or
+// long ago); see to_nanoseconds_ceil.
+template <class Rep, class Period>
+[[nodiscard]] std::chrono::nanoseconds loop_ns(std::chrono::duration<Rep, Period> d,
+                                               std::string_view operation) {
+    std::optional<std::chrono::nanoseconds> ns = to_nanoseconds_ceil(d);
+    if (!ns) {
+        nan_time(operation);
+    }
+    return *ns;
+}
 }  // namespace detail
 
 // Owns one timer (made by event_loop::after/at/every/every_from); the verbs mean what they
@@ -72,14 +82,13 @@ class timer_watcher : public detail::basic_handle<timer_watcher, detail::timer_n
     // another clock).  A periodic timer keeps its period and anchors it here.
     template <class Rep, class Period>
     void restart_after(std::chrono::duration<Rep, Period> delay) {
-        restart_after_ns(detail::require_ns(to_nanoseconds(delay), "timer_watcher::restart_after"));
+        restart_after_ns(detail::loop_ns(delay, "timer_watcher::restart_after"));
     }
     void restart_at(std::chrono::nanoseconds deadline);
     template <class Clock, class Duration>
     void restart_at(std::chrono::time_point<Clock, Duration> deadline) {
         check_clock(clock_of<Clock>::value, "timer_watcher::restart_at");
-        restart_at(detail::require_ns(to_nanoseconds(deadline.time_since_epoch()),
-                                      "timer_watcher::restart_at"));
+        restart_at(detail::loop_ns(deadline.time_since_epoch(), "timer_watcher::restart_at"));
     }
 
     // True while the timer will fire (pending, or collected as due and not yet run).

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -288,14 +289,22 @@ TEST(EmbeddedTimer, FiresOnRealTimeNeverEarly) {
     EXPECT_GE(seen, deadline);
 }
 
-TEST(EmbeddedTimer, OutOfRangeDurationsAreRefused) {
+// Past the 64-bit range a time saturates (never, here); a fraction of a nanosecond rounds
+// up; only NaN is refused.
+TEST(EmbeddedTimer, TimesRoundUpAndSaturate) {
     event_loop loop = make_virtual();
     embedded_timer t([] {});
-    expect_einval([&] { t.start_after(loop, std::chrono::duration<double>(1e30)); },
-                  "64-bit nanoseconds");
-    EXPECT_FALSE(t.active());
+    t.start_after(loop, std::chrono::duration<double>(1e30));
+    EXPECT_TRUE(t.active());
+    EXPECT_EQ(t.deadline(), nanoseconds::max());
     t.start_after(loop, std::chrono::duration<double>(0.5));
     EXPECT_EQ(t.deadline(), loop.now() + 500ms);
+    t.start_after(loop, std::chrono::duration<double, std::nano>(0.5));
+    EXPECT_EQ(t.deadline(), loop.now() + 1ns);
+    t.stop();
+    expect_einval([&] { t.start_after(loop, std::chrono::duration<double>(std::nan(""))); },
+                  "embedded_timer::start_after: the time is NaN");
+    EXPECT_FALSE(t.active());
 }
 
 #ifdef NDEBUG

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
@@ -378,6 +379,34 @@ TEST(VirtualTime, AStopWithNothingRunningEndsTheNextRun) {
     EXPECT_EQ(ticks, 0);
     loop.run();
     EXPECT_EQ(ticks, 1);
+}
+
+// Every time the loop takes rounds up (a timer never fires before the time given) and
+// saturates past the 64-bit range (never; run_for and advance to the end of time).
+TEST(VirtualTime, TimesRoundUpAndSaturateEverywhere) {
+    event_loop loop = make_virtual();
+    const nanoseconds start = loop.now();
+    using half_ns = std::chrono::duration<double, std::nano>;
+    timer_watcher once = loop.after(half_ns(1.5), [] {});
+    EXPECT_EQ(once.deadline(), start + 2ns);
+    once.restart_after(half_ns(0.25));
+    EXPECT_EQ(once.deadline(), start + 1ns);
+    std::uint64_t ticks = 0;
+    timer_watcher tick = loop.every(half_ns(0.5), [&](std::uint64_t) { ++ticks; });
+    EXPECT_EQ(tick.deadline(), start + 1ns);  // a 1 ns period, not a refused 0
+    tick.reset();
+    timer_watcher never = loop.after(std::chrono::hours::max(), [] { FAIL() << "fired"; });
+    EXPECT_EQ(never.deadline(), nanoseconds::max());
+    timer_watcher past = loop.after(std::chrono::hours::min(), [] {});
+    EXPECT_EQ(past.deadline(), start + nanoseconds::min());  // due at once
+    loop.run_for(std::chrono::hours(1));
+    EXPECT_EQ(loop.now(), start + std::chrono::hours(1));
+    EXPECT_TRUE(never.active());
+    EXPECT_THROW(loop.after(std::chrono::duration<double>(std::nan("")), [] {}),
+                 std::system_error);
+    never.stop();
+    loop.advance(std::chrono::hours::max());  // the end of time, like nanoseconds::max()
+    EXPECT_EQ(loop.now(), nanoseconds::max());
 }
 
 }  // namespace
