@@ -402,8 +402,7 @@ TEST(VirtualTime, TimesRoundUpAndSaturateEverywhere) {
     loop.run_for(std::chrono::hours(1));
     EXPECT_EQ(loop.now(), start + std::chrono::hours(1));
     EXPECT_TRUE(never.active());
-    EXPECT_THROW(loop.after(std::chrono::duration<double>(std::nan("")), [] {}),
-                 std::system_error);
+    EXPECT_THROW(loop.after(std::chrono::duration<double>(std::nan("")), [] {}), std::system_error);
     never.stop();
     loop.advance(std::chrono::hours::max());  // the end of time, like nanoseconds::max()
     EXPECT_EQ(loop.now(), nanoseconds::max());
