@@ -166,29 +166,31 @@ class event_loop {
         return start_one_shot(clock, deadline.count(), std::forward<F>(callback));
     }
     // Periodic timer: first fires one `period` from now, then every `period` after that
-    // scheduled time.  The period must be positive (EINVAL otherwise).
-    template <class Rep, class Period>
-    [[nodiscard]] timer_watcher every(std::chrono::duration<Rep, Period> period,
-                                      timer_callback callback, periodic_options options = {}) {
+    // scheduled time.  The period must be positive (EINVAL otherwise).  The callback is
+    // called as f(overruns) (the ticks the policy folded into this run) or as f().
+    template <class Rep, class Period, class F>
+    [[nodiscard]] timer_watcher every(std::chrono::duration<Rep, Period> period, F&& callback,
+                                      periodic_options options = {}) {
         auto ns = detail::loop_ns(period, "event_loop::every");
-        return start_periodic(deadline_after(ns, options.clock), ns, std::move(callback), options);
+        return start_periodic(deadline_after(ns, options.clock), ns,
+                              timer_callback(taking_overruns(std::forward<F>(callback))), options);
     }
     // Periodic timer whose first deadline is `first` (a time point, or ns since the epoch of
     // options.clock).
-    template <class Rep, class Period>
+    template <class Rep, class Period, class F>
     [[nodiscard]] timer_watcher every_from(std::chrono::nanoseconds first,
-                                           std::chrono::duration<Rep, Period> period,
-                                           timer_callback callback, periodic_options options = {}) {
+                                           std::chrono::duration<Rep, Period> period, F&& callback,
+                                           periodic_options options = {}) {
         return start_periodic(first.count(), detail::loop_ns(period, "event_loop::every_from"),
-                              std::move(callback), options);
+                              timer_callback(taking_overruns(std::forward<F>(callback))), options);
     }
-    template <class Clock, class Duration, class Rep, class Period>
+    template <class Clock, class Duration, class Rep, class Period, class F>
     [[nodiscard]] timer_watcher every_from(std::chrono::time_point<Clock, Duration> first,
-                                           std::chrono::duration<Rep, Period> period,
-                                           timer_callback callback, periodic_options options = {}) {
+                                           std::chrono::duration<Rep, Period> period, F&& callback,
+                                           periodic_options options = {}) {
         options.clock = clock_of<Clock>::value;
         return every_from(detail::loop_ns(first.time_since_epoch(), "event_loop::every_from"),
-                          period, std::move(callback), options);
+                          period, std::forward<F>(callback), options);
     }
     // Makes room for `count` more one-shot timers than are alive now, so that starting them
     // allocates nothing: their nodes come from a pool the loop grows in chunks, and a server
@@ -287,9 +289,12 @@ class event_loop {
     friend struct detail::event_loop_access;
     friend detail::coroutine_state& detail::coroutine_state_of(event_loop& loop);  // coroutines
 
-    // A one-shot callback may ignore the overrun count.
+    // A timer's callback may ignore the overrun count (a one-shot timer's is always 0).
     template <class F>
-    static auto one_shot(F&& callback) {
+    static auto taking_overruns(F&& callback) {
+        static_assert(std::is_invocable_v<std::decay_t<F>&> ||
+                          std::is_invocable_v<std::decay_t<F>&, std::uint64_t>,
+                      "tfd: a timer callback is called as f() or f(std::uint64_t overruns)");
         if constexpr (std::is_invocable_v<std::decay_t<F>&> &&
                       !std::is_invocable_v<std::decay_t<F>&, std::uint64_t>) {
             return [f = std::forward<F>(callback)](std::uint64_t) mutable { f(); };
@@ -301,7 +306,7 @@ class event_loop {
     // a 72-byte node (wide_timer_callback); anything else is moved to the heap.
     template <class F>
     timer_watcher start_one_shot(clock_id clock, std::int64_t deadline, F&& callback) {
-        auto callable = one_shot(std::forward<F>(callback));
+        auto callable = taking_overruns(std::forward<F>(callback));
         using C = decltype(callable);
         if constexpr (!std::is_same_v<C, timer_callback> && !timer_callback::fits_inline<C>() &&
                       wide_timer_callback::fits_inline<C>()) {

@@ -408,5 +408,15 @@ TEST(VirtualTime, TimesRoundUpAndSaturateEverywhere) {
     EXPECT_EQ(loop.now(), nanoseconds::max());
 }
 
+// A periodic callback may ignore the overrun count, as a one-shot one may.
+TEST(VirtualTime, APeriodicCallbackMayTakeNoArgument) {
+    event_loop loop = make_virtual();
+    int ticks = 0;
+    timer_watcher tick = loop.every(1s, [&] { ++ticks; });
+    timer_watcher from = loop.every_from(loop.now() + 500ms, 1s, [&] { ++ticks; });
+    loop.run_for(std::chrono::milliseconds(3200));
+    EXPECT_EQ(ticks, 6);  // 1, 2, 3 s and 0.5, 1.5, 2.5 s
+}
+
 }  // namespace
 }  // namespace tfd
