@@ -70,9 +70,13 @@ void tcp_listener::on_readable() {
         int fd = sys::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &size,
                               SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            on_accept_(unique_fd(fd), tcp_endpoint(reinterpret_cast<const sockaddr*>(&peer), size));
+            unique_fd connection(fd);
+            tcp_endpoint from(reinterpret_cast<const sockaddr*>(&peer), size);
+            if (watchable(connection, from)) {
+                on_accept_(std::move(connection), from);
+            }
             if (!fd_) {
-                return;  // the callback closed the listener
+                return;  // a callback closed the listener
             }
             continue;
         }
@@ -100,6 +104,25 @@ void tcp_listener::on_readable() {
                                         "tcp_listener::accept: fd=" + std::to_string(fd_.get()));
         }
     }
+}
+
+// Asks the loop for a watcher on the new connection, and gives it back at once: whoever takes
+// the connection watches it next, and this finds out first whether that can work.  The
+// select backend refuses descriptors >= FD_SETSIZE; a kernel short of memory for epoll's
+// interest list refuses too.  On epoll the check costs two epoll_ctl calls per connection.
+// Returns false, having closed the connection and reported it, when the loop refuses.
+bool tcp_listener::watchable(unique_fd& connection, const tcp_endpoint& peer) {
+    try {
+        fd_watcher check = loop_.watch(connection.get(), io_events::none, [](io_events) {});
+    } catch (const std::system_error& error) {
+        connection.reset();
+        ++rejected_;
+        if (on_refused_) {
+            on_refused_(peer, error);
+        }
+        return false;
+    }
+    return true;
 }
 
 // Frees the spare descriptor to accept and drop one waiting connection.  Returns false when
