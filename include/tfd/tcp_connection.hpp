@@ -116,14 +116,16 @@ class tcp_connection {
     // Each returns false when the connection closed (and may already be destroyed).
     bool read_some();
     bool flush();
-    bool write_queued();
-    // Writes what the kernel takes of `data` now: the byte count, or `failed` (closed).
-    std::size_t write_some(std::string_view data);
-    void wait_writable();
-    static constexpr std::size_t failed = static_cast<std::size_t>(-1);
+    bool write_queued();  // the queued output the kernel takes now, without callbacks
     bool split_lines();
     bool finish_writing();
     bool peer_end_of_file();
+    // Writes what the kernel takes of `data` now: the byte count, or `failed` when the
+    // write failed and the connection closed (and may already be destroyed).
+    std::size_t write_some(std::string_view data);
+    static constexpr std::size_t failed = static_cast<std::size_t>(-1);
+    // Output waits in out_: ask for writability (on_drained runs once it is all written).
+    void wait_writable();
     void shut(close_reason reason);
     template <class F>
     bool guarded(F&& call);
