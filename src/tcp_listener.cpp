@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "sys/sys.hpp"
+#include "tfd/time_convert.hpp"
 
 namespace tfd {
 namespace {
@@ -21,11 +22,29 @@ unique_fd open_spare() noexcept {
     return unique_fd(sys::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
+[[noreturn]] void refuse_option(const std::string& setting) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "tcp_listener: " + setting + " must be positive");
+}
+
+// An accept_batch below 1 would never accept, and the listener, readable for good, would
+// make the loop spin; a pause of 0 would retry at once and spin while descriptors are out.
+// (backlog may be anything: the kernel clamps it to 0..net.core.somaxconn.)
+tcp_listener::options checked(tcp_listener::options opts) {
+    if (opts.accept_batch < 1) {
+        refuse_option("accept_batch=" + std::to_string(opts.accept_batch));
+    }
+    if (opts.pause <= std::chrono::nanoseconds::zero()) {
+        refuse_option("pause=" + format_duration(opts.pause));
+    }
+    return opts;
+}
+
 }  // namespace
 
 tcp_listener::tcp_listener(event_loop& loop, const std::string& host, std::uint16_t port,
                            accept_callback on_accept, options opts)
-    : loop_(loop), options_(opts), on_accept_(std::move(on_accept)) {
+    : loop_(loop), options_(checked(opts)), on_accept_(std::move(on_accept)) {
     tcp_endpoint where = tcp_endpoint::resolve(host, port);
     fd_.reset(sys::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_) {

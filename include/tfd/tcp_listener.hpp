@@ -43,9 +43,12 @@ using refused_callback =
 // event_loop::run() and every other client with it.
 class tcp_listener {
   public:
+    // The constructor refuses an accept_batch below 1 or a pause not above 0
+    // (std::system_error, EINVAL, naming the field and value): either would make the loop
+    // spin, never accepting or retrying at once while descriptors are out.
     struct options {
         int backlog = SOMAXCONN;  // the kernel caps it at net.core.somaxconn
-        int accept_batch = 64;
+        int accept_batch = 64;    // accepts per readiness event
         std::chrono::nanoseconds pause = std::chrono::milliseconds(100);
     };
 

@@ -238,6 +238,35 @@ TEST(TcpListener, ConnectionTheLoopCannotWatchIsRefusedAndAcceptingGoesOn) {
     EXPECT_EQ(loop.active_watchers(), 1u) << "the listener's watcher only: no check left behind";
 }
 
+// accept_batch = 0 was accepted, and the loop then spun on a listener it never accepted
+// from (about 100% of a core, no connection ever accepted); pause = 0 spins the same way
+// while descriptors are out.  Refused before any socket is opened.
+TEST(TcpListener, OptionsThatWouldSpinAreRefusedWithTheFieldAndValue) {
+    event_loop loop;
+    int before = test::open_fd_count();
+    struct refused_case {
+        tcp_listener::options options;
+        const char* message;
+    };
+    for (const refused_case& c : {
+             refused_case{{.accept_batch = 0}, "tcp_listener: accept_batch=0 must be positive"},
+             refused_case{{.accept_batch = -3}, "tcp_listener: accept_batch=-3 must be positive"},
+             refused_case{{.pause = 0ms}, "tcp_listener: pause=0s must be positive"},
+             refused_case{{.pause = -5ms}, "tcp_listener: pause=-5ms must be positive"},
+         }) {
+        try {
+            tcp_listener listener(
+                loop, "127.0.0.1", 0, [](unique_fd, const tcp_endpoint&) {}, c.options);
+            ADD_FAILURE() << "accepted: " << c.message;
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::errc::invalid_argument);
+            EXPECT_EQ(std::string(e.what()).rfind(c.message, 0), 0u) << e.what();
+        }
+    }
+    EXPECT_EQ(test::open_fd_count(), before) << "nothing opened";
+    EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
 TEST(TcpListener, CloseReleasesItsDescriptors) {
     int before = test::open_fd_count();
     event_loop loop;
