@@ -84,13 +84,20 @@ int run(const settings& config) {
     tfd::event_loop loop(config.backend);
     std::stop_source stopping;
     tfd::async_listener listener(loop, "127.0.0.1", config.port);
-    loop.on_task_exception([&stopping](std::exception_ptr error) {
+    // A client the loop cannot watch (fd >= FD_SETSIZE on the select backend) is closed by
+    // the listener before accept() sees it, told here; the others go on being served.
+    listener.on_refused([](const tfd::tcp_endpoint& peer, const std::system_error& error) {
+        std::printf("Refused connection from %s: %s\n", peer.to_string().c_str(), error.what());
+    });
+    bool failed = false;  // an error ended the server: exit status 1
+    loop.on_task_exception([&stopping, &failed](std::exception_ptr error) {
         try {
             std::rethrow_exception(error);
         } catch (const tfd::operation_cancelled&) {
             // the way every coroutine ends when the server stops
         } catch (const std::exception& e) {
             std::fprintf(stderr, "coro_echo_server: %s\n", e.what());
+            failed = true;
             stopping.request_stop();
         }
     });
@@ -102,7 +109,7 @@ int run(const settings& config) {
                 std::chrono::duration<double>(config.idle).count());
     loop.run();  // returns when every coroutine has ended
     stopping.request_stop();
-    return 0;
+    return failed ? 1 : 0;
 }
 
 const server_options::server program{

@@ -6,8 +6,10 @@
 //
 // Commands (one per line): stop, status, help; SIGINT and SIGTERM stop the server too.  The
 // protocol and limits are examples/timer_server's (1 KiB lines, UTF-8 checked, bounded
-// output).  Stopping is one std::stop_source: every coroutine waits with its token, so one
-// request_stop() ends the timers, the accept loop and every client at once.
+// output, unknown commands echoed escaped, clients the backend cannot watch refused).  An
+// error that ends the server makes the exit status 1.  Stopping is one std::stop_source:
+// every coroutine waits with its token, so one request_stop() ends the timers, the accept
+// loop and every client at once.
 #include <arpa/inet.h>
 #include <signal.h>
 
@@ -21,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "printable.hpp"
 #include "server_options.hpp"
 #include "tfd/async_connection.hpp"
 #include "tfd/async_listener.hpp"
@@ -47,6 +50,7 @@ struct server {
     std::array<std::uint64_t, timer_count> expirations{};
     std::size_t clients = 0;
     bool stop_command = false;
+    bool failed = false;  // an error ended the server: exit status 1
 
     void stop() {
         stopping.request_stop();  // every coroutine resumes with operation_cancelled, here
@@ -105,11 +109,12 @@ tfd::task<> client(server& s, tfd::accepted accepted) {
                 std::printf("Invalid UTF-8 from connection %d\n", number);
                 co_await connection.write("ERR invalid UTF-8\n");
                 break;
-            case command_kind::unknown:
-                std::printf("Unknown command: %.*s\n", static_cast<int>(cmd.word.size()),
-                            cmd.word.data());
-                co_await connection.write("ERR unknown command: " + std::string(cmd.word) + "\n");
+            case command_kind::unknown: {
+                std::string shown = printable::text(cmd.word);
+                std::printf("Unknown command: %s\n", shown.c_str());
+                co_await connection.write("ERR unknown command: " + shown + "\n");
                 break;
+            }
         }
     }
     --s.clients;
@@ -136,6 +141,11 @@ int run(const settings& config) {
     tfd::event_loop loop(config.backend);
     server s(loop, config);
     tfd::async_listener listener(loop, "127.0.0.1", config.port);
+    // A client the loop cannot watch (fd >= FD_SETSIZE on the select backend) is closed by
+    // the listener before accept() sees it, told here; the others go on being served.
+    listener.on_refused([](const tfd::tcp_endpoint& peer, const std::system_error& error) {
+        std::printf("Refused connection from %s: %s\n", peer.to_string().c_str(), error.what());
+    });
     std::vector<tfd::signal_watcher> signals;
     for (int signo : {SIGINT, SIGTERM}) {
         signals.push_back(loop.on_signal(signo, [&s](const tfd::signal_info& info) {
@@ -158,6 +168,7 @@ int run(const settings& config) {
         } catch (const tfd::operation_cancelled&) {
         } catch (const std::exception& e) {
             std::fprintf(stderr, "coro_timer_server: %s\n", e.what());
+            s.failed = true;
             s.stop();
         }
     });
@@ -170,7 +181,7 @@ int run(const settings& config) {
     s.stopping.request_stop();
     std::printf("Timers expired %" PRIu64 ", %" PRIu64 " and %" PRIu64 " times\n", s.expirations[0],
                 s.expirations[1], s.expirations[2]);
-    return 0;
+    return s.failed ? 1 : 0;
 }
 
 const server_options::server program{

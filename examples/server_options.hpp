@@ -5,8 +5,11 @@
 //        [--backend epoll|poll|select] [--duration SECONDS]
 //
 // --clock and --idle only for the servers that take them (an unknown option otherwise).
-// Bad input prints "NAME: <what is wrong>" and the usage to stderr and exits with status 2;
-// --help prints the server's summary the same way.  run() is the rest of main() they share.
+// --port takes digits only (0 to 65535); --duration and --idle a plain decimal number of
+// seconds ("1.5", "2e-3"; no "+", blank, hexadecimal, inf or nan), from 1 ns to 1e6 s.
+// Bad input prints "NAME: <option> <value>: <what is wrong>" and the usage to stderr, and
+// exits with status 2; --help (or -h) prints the server's summary and the usage to stdout and
+// exits 0.  run() is the rest of main() they share.
 #pragma once
 
 #include <chrono>

@@ -8,7 +8,10 @@
 //   timer_server [--port N] [--clock monotonic|realtime|boottime]
 //                [--backend epoll|poll|select] [--duration SECONDS]
 //
-// Commands (one per line): stop, status, help.  SIGINT and SIGTERM stop the server too.
+// Commands (one per line): stop, status, help.  SIGINT and SIGTERM stop the server too.  An
+// unknown command is echoed (to the client and the log) escaped and cut to 64 bytes.  A
+// client the backend cannot watch (select: fd >= 1024) is refused and logged; the others
+// go on being served.
 #include <arpa/inet.h>
 #include <malloc.h>
 #include <signal.h>
@@ -25,7 +28,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
+#include "printable.hpp"
 #include "server_options.hpp"
 #include "tfd/event_loop.hpp"
 #include "tfd/tcp_connection.hpp"
@@ -60,6 +65,11 @@ class server {
                                      [this, i](std::uint64_t overruns) { expired(i, overruns); },
                                      {config.clock, tfd::missed_ticks::skip});
         }
+        // A client the loop cannot watch (fd >= FD_SETSIZE on the select backend) is closed
+        // by the listener, told here, and costs nobody else their connection.
+        listener_.on_refused([](const tfd::tcp_endpoint& peer, const std::system_error& error) {
+            std::printf("Refused connection from %s: %s\n", peer.to_string().c_str(), error.what());
+        });
         // Made now and kept stopped, like the listener's resume timer: a monotonic timer
         // made later could be the loop's first on that clock and open a timer_fd then.
         trim_ = loop_.after(idle_trim_delay, [this](std::uint64_t) { trim_if_idle(); });
@@ -150,11 +160,12 @@ class server {
                 std::printf("Invalid UTF-8 from connection %d\n", clients_.at(id).fd);
                 reply(id, "ERR invalid UTF-8\n");
                 return;
-            case command_kind::unknown:
-                std::printf("Unknown command: %.*s\n", static_cast<int>(cmd.word.size()),
-                            cmd.word.data());
-                reply(id, "ERR unknown command: " + std::string(cmd.word) + "\n");
+            case command_kind::unknown: {
+                std::string shown = printable::text(cmd.word);
+                std::printf("Unknown command: %s\n", shown.c_str());
+                reply(id, "ERR unknown command: " + shown + "\n");
                 return;
+            }
         }
     }
 

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <string>
+#include <system_error>
 #include <utility>
 
 #include "sys/sys.hpp"
@@ -20,6 +22,26 @@ void release_if_large(std::string& buffer) {
     if (buffer.empty() && buffer.capacity() > retained_capacity) {
         std::string().swap(buffer);
     }
+}
+
+[[noreturn]] void refuse_limit(const char* field, std::size_t value, const char* requirement) {
+    throw std::system_error(
+        std::make_error_code(std::errc::invalid_argument),
+        std::string("tcp_connection: ") + field + "=" + std::to_string(value) + " " + requirement);
+}
+
+// A zero read budget would never read, and level triggering would report the unread input at
+// every pass: a busy loop.  A zero max_line makes every non-empty line overlong, so no line
+// could ever be received.  max_output may be 0: output is then never queued, and a peer is
+// closed as soon as the kernel cannot take a send() whole.
+tcp_connection::limits checked(tcp_connection::limits limits) {
+    if (limits.max_line == 0) {
+        refuse_limit("max_line", limits.max_line, "must be positive");
+    }
+    if (limits.read_budget == 0) {
+        refuse_limit("read_budget", limits.read_budget, "must be positive");
+    }
+    return limits;
 }
 
 }  // namespace
@@ -40,7 +62,7 @@ const char* to_string(close_reason reason) noexcept {
 
 tcp_connection::tcp_connection(event_loop& loop, unique_fd socket, callbacks handlers,
                                limits limits)
-    : handlers_(std::move(handlers)), limits_(limits), fd_(std::move(socket)) {
+    : handlers_(std::move(handlers)), limits_(checked(limits)), fd_(std::move(socket)) {
     watcher_ = loop.watch(fd_.get(), io_events::readable, [this](io_events e) { on_events(e); });
     // Made now and kept stopped, so that close() cannot fail for want of a timer (the loop's
     // first timer on a clock opens a descriptor).
@@ -184,44 +206,97 @@ bool tcp_connection::send(std::string_view data) {
     if (!fd_ || closing_) {
         return false;
     }
+    if (buffered_output() > 0 && buffered_output() + data.size() > limits_.max_output) {
+        // Over the limit unless the peer has read meanwhile: give the kernel the queued
+        // output first (a writable event may be waiting for the next pass).
+        if (!write_queued()) {
+            return false;
+        }
+    }
+    if (buffered_output() == 0) {
+        // Nothing queued: the data goes to the kernel directly, and only what it does not
+        // take is queued (and counts against max_output).
+        std::size_t written = write_some(data);
+        if (written == failed) {
+            return false;
+        }
+        data.remove_prefix(written);
+        if (data.empty()) {
+            return true;
+        }
+    }
     if (buffered_output() + data.size() > limits_.max_output) {
         shut(close_reason::output_overflow);
         return false;
     }
-    bool was_empty = buffered_output() == 0;
-    out_.append(data);
-    if (was_empty) {
-        return flush();
+    if (buffered_output() == 0) {
+        out_.assign(data);
+        out_head_ = 0;
+        wait_writable();
+    } else {
+        out_.append(data);
     }
     return true;
 }
 
-bool tcp_connection::flush() {
-    while (out_head_ < out_.size()) {
-        ssize_t n = sys::send(fd_.get(), out_.data() + out_head_, out_.size() - out_head_,
+std::size_t tcp_connection::write_some(std::string_view data) {
+    std::size_t written = 0;
+    while (written < data.size()) {
+        ssize_t n = sys::send(fd_.get(), data.data() + written, data.size() - written,
                               MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0) {
-            out_head_ += static_cast<std::size_t>(n);
+            written += static_cast<std::size_t>(n);
             continue;
         }
         if (errno == EINTR) {
             continue;
         }
         if (errno == EAGAIN) {
-            // Compact now and then so the buffer does not creep.
-            if (out_head_ > out_.size() / 2) {
-                out_.erase(0, out_head_);
-                out_head_ = 0;
-            }
-            output_waited_ = true;
-            // After the peer's end of file there is nothing to read (and readability would
-            // be reported at every pass).
-            watcher_.set_interest(peer_shut_ ? io_events::writable
-                                             : io_events::readable | io_events::writable);
-            return true;
+            break;
         }
         shut(close_reason::error);
+        return failed;
+    }
+    return written;
+}
+
+bool tcp_connection::write_queued() {
+    std::size_t written =
+        write_some(std::string_view(out_).substr(out_head_, out_.size() - out_head_));
+    if (written == failed) {
         return false;
+    }
+    out_head_ += written;
+    if (out_head_ == out_.size()) {
+        out_.clear();
+        out_head_ = 0;
+    }
+    return true;
+}
+
+void tcp_connection::wait_writable() {
+    output_waited_ = true;
+    // After the peer's end of file there is nothing to read (and readability would be
+    // reported at every pass).
+    watcher_.set_interest(peer_shut_ ? io_events::writable
+                                     : io_events::readable | io_events::writable);
+}
+
+bool tcp_connection::flush() {
+    std::size_t written =
+        write_some(std::string_view(out_).substr(out_head_, out_.size() - out_head_));
+    if (written == failed) {
+        return false;
+    }
+    out_head_ += written;
+    if (out_head_ < out_.size()) {
+        // Compact now and then so the buffer does not creep.
+        if (out_head_ > out_.size() / 2) {
+            out_.erase(0, out_head_);
+            out_head_ = 0;
+        }
+        wait_writable();
+        return true;
     }
     out_.clear();
     out_head_ = 0;

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "sys/sys.hpp"
+#include "tfd/time_convert.hpp"
 
 namespace tfd {
 namespace {
@@ -21,11 +22,29 @@ unique_fd open_spare() noexcept {
     return unique_fd(sys::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
+[[noreturn]] void refuse_option(const std::string& setting) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "tcp_listener: " + setting + " must be positive");
+}
+
+// An accept_batch below 1 would never accept, and the listener, readable for good, would
+// make the loop spin; a pause of 0 would retry at once and spin while descriptors are out.
+// (backlog may be anything: the kernel clamps it to 0..net.core.somaxconn.)
+tcp_listener::options checked(tcp_listener::options opts) {
+    if (opts.accept_batch < 1) {
+        refuse_option("accept_batch=" + std::to_string(opts.accept_batch));
+    }
+    if (opts.pause <= std::chrono::nanoseconds::zero()) {
+        refuse_option("pause=" + format_duration(opts.pause));
+    }
+    return opts;
+}
+
 }  // namespace
 
 tcp_listener::tcp_listener(event_loop& loop, const std::string& host, std::uint16_t port,
                            accept_callback on_accept, options opts)
-    : loop_(loop), options_(opts), on_accept_(std::move(on_accept)) {
+    : loop_(loop), options_(checked(opts)), on_accept_(std::move(on_accept)) {
     tcp_endpoint where = tcp_endpoint::resolve(host, port);
     fd_.reset(sys::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_) {
@@ -70,9 +89,13 @@ void tcp_listener::on_readable() {
         int fd = sys::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &size,
                               SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            on_accept_(unique_fd(fd), tcp_endpoint(reinterpret_cast<const sockaddr*>(&peer), size));
+            unique_fd connection(fd);
+            tcp_endpoint from(reinterpret_cast<const sockaddr*>(&peer), size);
+            if (watchable(connection, from)) {
+                on_accept_(std::move(connection), from);
+            }
             if (!fd_) {
-                return;  // the callback closed the listener
+                return;  // a callback closed the listener
             }
             continue;
         }
@@ -100,6 +123,25 @@ void tcp_listener::on_readable() {
                                         "tcp_listener::accept: fd=" + std::to_string(fd_.get()));
         }
     }
+}
+
+// Asks the loop for a watcher on the new connection, and gives it back at once: whoever takes
+// the connection watches it next, and this finds out first whether that can work.  The
+// select backend refuses descriptors >= FD_SETSIZE; a kernel short of memory for epoll's
+// interest list refuses too.  On epoll the check costs two epoll_ctl calls per connection.
+// Returns false, having closed the connection and reported it, when the loop refuses.
+bool tcp_listener::watchable(unique_fd& connection, const tcp_endpoint& peer) {
+    try {
+        fd_watcher check = loop_.watch(connection.get(), io_events::none, [](io_events) {});
+    } catch (const std::system_error& error) {
+        connection.reset();
+        ++rejected_;
+        if (on_refused_) {
+            on_refused_(peer, error);
+        }
+        return false;
+    }
+    return true;
 }
 
 // Frees the spare descriptor to accept and drop one waiting connection.  Returns false when

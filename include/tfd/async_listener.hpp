@@ -7,7 +7,8 @@
 //   }
 //
 // The accepting is tcp_listener's, with its protection against running out of descriptors
-// (the spare descriptor, the pause).  Connections the listener accepts while no coroutine
+// (the spare descriptor, the pause) and its refusal of connections the loop cannot watch
+// (never queued; see on_refused()).  Connections the listener accepts while no coroutine
 // waits are queued, up to max_queued; beyond that each is closed at once and counted in
 // rejected(), so a server that stops accepting cannot be made to hold descriptors without
 // bound.  One waiting accept() at a time (EBUSY otherwise).  accept() is cancellable
@@ -68,12 +69,15 @@ class async_listener {
 
     [[nodiscard]] std::uint16_t port() const noexcept { return listener_.port(); }
     [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
-    // Connections closed at once: by tcp_listener for lack of descriptors, or here because
-    // max_queued were already waiting for accept().
+    // Connections closed at once: by tcp_listener for lack of descriptors or because the
+    // loop could not watch them, or here because max_queued were already waiting for accept().
     [[nodiscard]] std::uint64_t rejected() const noexcept {
         return listener_.rejected() + overflowed_;
     }
     [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
+    // What is told of each connection refused because the loop could not watch it
+    // (tcp_listener::on_refused).
+    void on_refused(refused_callback callback) { listener_.on_refused(std::move(callback)); }
     // Stops listening; a waiting accept() ends with EBADF, queued connections are closed.
     void close() noexcept;
 

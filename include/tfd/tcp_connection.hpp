@@ -33,11 +33,15 @@ enum class close_reason : unsigned char {
 //  * A line longer than max_line bytes goes to on_overlong instead, once, with its first
 //    max_line bytes; the rest of it, up to the next "\n", is discarded as it arrives, so the
 //    input buffer never holds more than max_line bytes plus one read.
-//  * send() writes at once when it can and buffers the rest; when the buffered output would
-//    exceed max_output bytes the peer is not reading, and the connection closes with
-//    close_reason::output_overflow instead of growing without bound or stalling the loop.
-//  * Each readiness event reads at most read_budget bytes, so one busy peer cannot starve
-//    the others.
+//  * send() writes at once when it can and buffers the rest.  max_output bounds only that
+//    rest, what waits because the peer is not reading: a send() of any size with nothing
+//    queued goes to the kernel first, and only the bytes it does not take are queued.  When
+//    the queued output would exceed max_output bytes (after the queue was offered to the
+//    kernel once more), the connection closes with close_reason::output_overflow instead of
+//    growing without bound or stalling the loop.
+//  * Each readiness event stops reading once read_budget bytes came (in recv()s of up to
+//    4 KiB, so it can pass the budget by less than one of them), so one busy peer cannot
+//    starve the others.
 //  * close() is graceful: queued output is written first, then the sending side is shut
 //    down, and the socket is closed once the peer has closed its side (abort() drops the
 //    output and closes at once).
@@ -49,10 +53,14 @@ enum class close_reason : unsigned char {
 //    is consumed, lines already received after it are delivered at the next read.
 class tcp_connection {
   public:
+    // The constructor refuses a max_line or read_budget of 0 (std::system_error, EINVAL,
+    // naming the field and value): no line could be received, or the input would never be
+    // read while the loop spun on it.  A max_output of 0 is allowed: nothing is ever queued,
+    // and a peer is closed once the kernel cannot take a send() whole.
     struct limits {
-        std::size_t max_line = 1024;
-        std::size_t max_output = 64 * 1024;
-        std::size_t read_budget = 64 * 1024;
+        std::size_t max_line = 1024;          // bytes of a line, without its terminator
+        std::size_t max_output = 64 * 1024;   // bytes queued for a peer that is not reading
+        std::size_t read_budget = 64 * 1024;  // bytes read per readiness event
     };
     struct callbacks {
         small_function<void(std::string_view line), 16> on_line;
@@ -60,7 +68,9 @@ class tcp_connection {
         small_function<void(close_reason reason), 16> on_close;
     };
 
-    // Takes ownership of a connected non-blocking socket and starts reading.
+    // Takes ownership of a connected non-blocking socket and starts reading.  Throws
+    // std::system_error for limits it refuses (see limits) or when the loop cannot watch the
+    // socket (the select backend refuses fd >= FD_SETSIZE); the socket is closed then.
     tcp_connection(event_loop& loop, unique_fd socket, callbacks handlers, limits limits);
     tcp_connection(event_loop& loop, unique_fd socket, callbacks handlers)
         : tcp_connection(loop, std::move(socket), std::move(handlers), limits{}) {}
@@ -68,9 +78,11 @@ class tcp_connection {
     tcp_connection& operator=(const tcp_connection&) = delete;
     ~tcp_connection();
 
-    // Queues `data` for the peer.  Returns false, and closes the connection (on_close with
-    // output_overflow), when the output buffer limit would be exceeded; false without
-    // effect when already closed.
+    // Sends `data` to the peer: written to the kernel at once when nothing is queued, the
+    // rest queued.  Returns false, and closes the connection (on_close with output_overflow),
+    // when the queued output would exceed max_output; false, and closed with
+    // close_reason::error, when the write fails (the peer reset the connection); false
+    // without effect when already closed or closing.
     bool send(std::string_view data);
 
     // Closes gracefully: no more input is delivered and send() returns false from now on;
@@ -104,9 +116,16 @@ class tcp_connection {
     // Each returns false when the connection closed (and may already be destroyed).
     bool read_some();
     bool flush();
+    bool write_queued();  // the queued output the kernel takes now, without callbacks
     bool split_lines();
     bool finish_writing();
     bool peer_end_of_file();
+    // Writes what the kernel takes of `data` now: the byte count, or `failed` when the
+    // write failed and the connection closed (and may already be destroyed).
+    std::size_t write_some(std::string_view data);
+    static constexpr std::size_t failed = static_cast<std::size_t>(-1);
+    // Output waits in out_: ask for writability (on_drained runs once it is all written).
+    void wait_writable();
     void shut(close_reason reason);
     template <class F>
     bool guarded(F&& call);

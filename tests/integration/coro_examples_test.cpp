@@ -29,8 +29,8 @@ TEST_P(CoroTimerServer, StatusHelpErrorsAndStopOverTcp) {
     unique_fd a = connect_to(server.port());
     unique_fd b = connect_to(server.port());
     std::this_thread::sleep_for(800ms);
-    send_all(a, "help\nstatus\n\xff\xfe\nbogus\n" + std::string(2000, 'x') + "\n");
-    std::string replies = read_lines(a, 5);
+    send_all(a, "help\nstatus\n\xff\xfe\nbogus\n" + std::string(2000, 'x') + "\n\x1b[2J\n");
+    std::string replies = read_lines(a, 6);
     EXPECT_NE(replies.find("commands: status, stop, help\n"), std::string::npos) << replies;
     long t1 = -1, t2 = -1, t3 = -1, clients = -1;
     double uptime = -1;
@@ -48,6 +48,8 @@ TEST_P(CoroTimerServer, StatusHelpErrorsAndStopOverTcp) {
     EXPECT_NE(replies.find("ERR invalid UTF-8\n"), std::string::npos) << replies;
     EXPECT_NE(replies.find("ERR unknown command: bogus\n"), std::string::npos) << replies;
     EXPECT_NE(replies.find("ERR line too long (max 1024 bytes)\n"), std::string::npos) << replies;
+    // Echoed escaped, as timer_server does: no escape sequence reaches the client or the log.
+    EXPECT_NE(replies.find("ERR unknown command: \\x1b[2J\n"), std::string::npos) << replies;
 
     send_all(b, "stop\n");
     EXPECT_EQ(read_lines(b, 1), "OK stopping\n");
@@ -56,6 +58,8 @@ TEST_P(CoroTimerServer, StatusHelpErrorsAndStopOverTcp) {
     EXPECT_NE(out.find("Stopping server"), std::string::npos) << out;
     EXPECT_NE(out.find("Timer 1 expired 1 times"), std::string::npos) << out;
     EXPECT_NE(out.find("Timers expired"), std::string::npos) << out;
+    EXPECT_NE(out.find("Unknown command: \\x1b[2J\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
     bool closed = false;
     (void)read_lines(a, 1, 5s, &closed);
     EXPECT_TRUE(closed);  // the other client was disconnected by the stop

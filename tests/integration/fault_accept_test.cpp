@@ -202,24 +202,30 @@ TEST(fault_accept_real, emfile_sheds_clients_instead_of_hanging_them) {
     EXPECT_EQ(outcome.served, 5);
 }
 
-// ENOMEM from epoll_ctl while an accepted connection registers: the error propagates out of
-// run() naming the failure, the accepted descriptor is closed (not leaked), and the loop,
-// run again, serves the next client.
-TEST(fault_accept_real, enomem_registering_a_connection_propagates_and_recovers) {
+// ENOMEM from epoll_ctl while an accepted connection is registered: the listener refuses
+// that connection (closed, not leaked, reported through on_refused with the error) instead
+// of letting the error out of run() and every other client with it, and serves the next
+// clients without being run again.
+TEST(fault_accept_real, enomem_registering_a_connection_refuses_it_and_serves_on) {
     event_loop loop;
     echo_server server(loop);
+    std::vector<int> refusals;
+    server.listener().on_refused([&](const tcp_endpoint&, const std::system_error& e) {
+        refusals.push_back(e.code().value());
+    });
     int fds_before = open_fd_count();
     fault_plan faults({{sys::call::epoll_ctl, -1, ENOMEM, 1, 1}});
     client first;
     ASSERT_TRUE(first.connect(server.port()));
     ASSERT_TRUE(first.send("one\n"));
-    try {
-        loop.run_for(5s);
-        ADD_FAILURE() << "run_for returned without the ENOMEM";
-    } catch (const std::system_error& e) {
-        EXPECT_EQ(e.code().value(), ENOMEM) << e.what();
+    for (auto end = std::chrono::steady_clock::now() + 5s;
+         refusals.empty() && std::chrono::steady_clock::now() < end;) {
+        ASSERT_NO_THROW(loop.run_for(10ms));
     }
     EXPECT_EQ(faults.fired(0), 1);
+    EXPECT_EQ(refusals, std::vector<int>{ENOMEM});
+    EXPECT_EQ(server.accepted, 0u) << "a refused connection never reaches on_accept";
+    EXPECT_EQ(server.listener().rejected(), 1u);
     EXPECT_EQ(first.receive(1, 2s), "");
     EXPECT_TRUE(first.saw_eof()) << "the first client must see its connection closed";
     EXPECT_EQ(open_fd_count(), fds_before + 1) << "only the client's own socket is new";

@@ -244,7 +244,7 @@ void load_driver::act_valid(std::size_t i) {
         {"  status \t\r\n", "timer1="},
         {"\n", nullptr},
         {"frobnicate\n", "ERR unknown command: frobnicate"},
-        {"caf\xc3\xa9\n", "ERR unknown command: caf\xc3\xa9"},
+        {"caf\xc3\xa9\n", "ERR unknown command: caf\\xc3\\xa9"},  // echoed escaped
         {"\xff\xfe\n", "ERR invalid UTF-8"},
     };
     auto& command = commands[pick(0, 6)];

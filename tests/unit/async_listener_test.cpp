@@ -5,10 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/select.h>
+
 #include <stop_token>
 #include <string>
 #include <vector>
 
+#include "support/fd_utils.hpp"
 #include "tfd/task.hpp"
 #include "tfd/with_timeout.hpp"
 
@@ -57,6 +60,28 @@ TEST(CoroAsyncListener, ConnectionsBeyondTheQueueAreClosedAndCounted) {
     loop.run_for(20ms);
     EXPECT_EQ(listener.queued(), 2u);
     EXPECT_EQ(listener.rejected(), 3u);
+}
+
+// A connection the loop cannot watch (fd >= FD_SETSIZE on select) never reaches accept():
+// a coroutine would otherwise fail to make its async_connection, far from the listener.
+TEST(CoroAsyncListener, ConnectionTheLoopCannotWatchIsRefusedNotQueued) {
+    event_loop loop(backend_kind::select);
+    async_listener listener(loop, "127.0.0.1", 0);
+    int refused = 0;
+    listener.on_refused([&](const tcp_endpoint&, const std::system_error&) { ++refused; });
+    std::vector<unique_fd> low = test::occupy_descriptors_below(FD_SETSIZE);
+    if (low.empty()) {
+        GTEST_SKIP() << "cannot open more than " << FD_SETSIZE << " descriptors here";
+    }
+    unique_fd too_high = connect_to(listener.port());
+    ASSERT_NO_THROW(loop.run_for(20ms));
+    EXPECT_EQ(listener.queued(), 0u);
+    EXPECT_EQ(listener.rejected(), 1u);
+    EXPECT_EQ(refused, 1);
+    low.clear();
+    unique_fd served = connect_to(listener.port());
+    ASSERT_NO_THROW(loop.run_for(20ms));
+    EXPECT_EQ(listener.queued(), 1u);
 }
 
 TEST(CoroAsyncListener, StopAndTimeoutEndTheWait) {

@@ -4,9 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace tfd {
@@ -104,6 +106,127 @@ TEST(TcpConnection, PeerThatNeverReadsIsClosedWhenTheBufferIsFull) {
     EXPECT_FALSE(accepted);
     EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::output_overflow});
     EXPECT_FALSE(h.connection->is_open());
+}
+
+// Fills the kernel's buffer of the connection's socket behind its back (a peer that stopped
+// reading); returns the bytes written.
+std::size_t fill_kernel_buffer(harness& h) {
+    std::string block(4096, 'k');
+    std::size_t filled = 0;
+    ssize_t n;
+    while ((n = ::send(h.connection->native_handle(), block.data(), block.size(),
+                       MSG_DONTWAIT | MSG_NOSIGNAL)) > 0) {
+        filled += static_cast<std::size_t>(n);
+    }
+    EXPECT_EQ(errno, EAGAIN);
+    return filled;
+}
+
+// max_output bounds what waits for a peer that does not read, not the size of one send():
+// a send() larger than max_output used to close a healthy connection before any write was
+// tried, though the kernel's buffer was empty.
+TEST(TcpConnection, SendLargerThanMaxOutputGoesToTheKernelFirst) {
+    harness h({.max_line = 1024, .max_output = 1000});
+    EXPECT_TRUE(h.connection->send(std::string(2000, 'x')));
+    EXPECT_TRUE(h.closes.empty());
+    EXPECT_EQ(h.connection->buffered_output(), 0u);
+    EXPECT_EQ(h.read_peer(), std::string(2000, 'x'));
+    EXPECT_TRUE(h.connection->send("after\n"));
+    EXPECT_EQ(h.read_peer(), "after\n");
+}
+
+// What the kernel does not take is queued, and only that counts against max_output.
+TEST(TcpConnection, OnlyWhatTheKernelDoesNotTakeCountsAgainstMaxOutput) {
+    harness h({.max_line = 1024, .max_output = 1000});
+    std::size_t filled = fill_kernel_buffer(h);
+    EXPECT_TRUE(h.connection->send(std::string(600, 'a')));
+    EXPECT_EQ(h.connection->buffered_output(), 600u);
+    EXPECT_TRUE(h.connection->send(std::string(400, 'b'))) << "1000 queued: at the limit";
+    EXPECT_EQ(h.connection->buffered_output(), 1000u);
+    std::string received;
+    for (int i = 0; i < 1000 && received.size() < filled + 1000; ++i) {
+        received += h.read_peer();
+        h.loop.run_for(1ms);
+    }
+    EXPECT_EQ(received.size(), filled + 1000);
+    EXPECT_EQ(received.substr(filled), std::string(600, 'a') + std::string(400, 'b'));
+    EXPECT_EQ(h.drained, 1);
+    EXPECT_TRUE(h.closes.empty());
+}
+
+TEST(TcpConnection, QueuedOutputOverMaxOutputClosesTheConnection) {
+    harness h({.max_line = 1024, .max_output = 1000});
+    (void)fill_kernel_buffer(h);
+    EXPECT_TRUE(h.connection->send(std::string(600, 'a')));
+    EXPECT_FALSE(h.connection->send(std::string(401, 'b')));
+    EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::output_overflow});
+    EXPECT_FALSE(h.connection->is_open());
+}
+
+// A send() that would pass the limit first offers the queue to the kernel again: a peer that
+// read meanwhile is not closed for the writable event this pass has not dispatched yet.
+TEST(TcpConnection, PeerThatReadMeanwhileIsNotClosedForOverflow) {
+    harness h({.max_line = 1024, .max_output = 1000});
+    std::size_t filled = fill_kernel_buffer(h);
+    EXPECT_TRUE(h.connection->send(std::string(600, 'a')));
+    std::string received = h.read_peer();  // the peer reads; the loop has not run
+    EXPECT_EQ(received.size(), filled);
+    EXPECT_TRUE(h.connection->send(std::string(900, 'b')));
+    EXPECT_TRUE(h.closes.empty());
+    EXPECT_EQ(h.connection->buffered_output(), 0u);
+    EXPECT_EQ(h.read_peer(), std::string(600, 'a') + std::string(900, 'b'));
+    h.loop.run_for(5ms);
+    EXPECT_EQ(h.drained, 1) << "the output that had to wait is all written";
+}
+
+// A send() larger than what the kernel takes and max_output together still closes: the
+// peer is not reading.
+TEST(TcpConnection, SendTooLargeForKernelAndLimitCloses) {
+    harness h({.max_line = 1024, .max_output = 1000});
+    EXPECT_FALSE(h.connection->send(std::string(16u << 20, 'x')));
+    EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::output_overflow});
+    EXPECT_GT(h.read_peer().size(), 0u) << "the kernel took what it could first";
+}
+
+// max_output = 0: nothing is ever queued; whatever the kernel takes whole goes through.
+TEST(TcpConnection, ZeroMaxOutputNeverQueues) {
+    harness h({.max_line = 1024, .max_output = 0});
+    EXPECT_TRUE(h.connection->send("hello\n"));
+    EXPECT_EQ(h.read_peer(), "hello\n");
+    (void)fill_kernel_buffer(h);
+    EXPECT_FALSE(h.connection->send("x"));
+    EXPECT_EQ(h.closes, std::vector<close_reason>{close_reason::output_overflow});
+}
+
+// A read budget of 0 was accepted, and the loop then spun: the input was never read, and
+// level triggering reported it at every pass.  Limits that cannot work are refused up front,
+// before the socket is watched; the socket (ownership was passed) is closed.
+TEST(TcpConnection, LimitsThatCannotWorkAreRefusedWithTheFieldAndValue) {
+    struct refused_case {
+        tcp_connection::limits limits;
+        const char* message;
+    };
+    for (const refused_case& c :
+         {refused_case{{.max_line = 1024, .max_output = 4096, .read_budget = 0},
+                       "tcp_connection: read_budget=0 must be positive"},
+          refused_case{{.max_line = 0, .max_output = 4096, .read_budget = 4096},
+                       "tcp_connection: max_line=0 must be positive"}}) {
+        event_loop loop;
+        int fds[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+        unique_fd peer(fds[1]);
+        try {
+            tcp_connection connection(loop, unique_fd(fds[0]), tcp_connection::callbacks{},
+                                      c.limits);
+            ADD_FAILURE() << "accepted: " << c.message;
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::errc::invalid_argument);
+            EXPECT_EQ(std::string(e.what()).rfind(c.message, 0), 0u) << e.what();
+        }
+        EXPECT_EQ(loop.active_watchers(), 0u);
+        char byte;
+        EXPECT_EQ(::read(peer.get(), &byte, 1), 0) << "the refused socket is closed";
+    }
 }
 
 TEST(TcpConnection, PeerCloseAndLocalClose) {

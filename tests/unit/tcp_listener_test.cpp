@@ -5,7 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <sys/select.h>
+
 #include <memory>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "support/fault_injection.hpp"
@@ -192,6 +196,75 @@ TEST(TcpListener, PersistentShortageItPausesInsteadOfSpinning) {
     EXPECT_LE(attempts, 40);
     loop.run_for(100ms);  // descriptors are back: the waiting connection is accepted
     EXPECT_EQ(accepted, 1);
+}
+
+// A select-backed loop cannot watch descriptors from FD_SETSIZE (1024) on.  A connection
+// accepted there used to reach on_accept, whose tcp_connection then threw out of run(): the
+// server died with every client.  Now the listener refuses that one connection (closed,
+// counted, reported once) and goes on accepting.
+TEST(TcpListener, ConnectionTheLoopCannotWatchIsRefusedAndAcceptingGoesOn) {
+    event_loop loop(backend_kind::select);
+    std::vector<unique_fd> accepted;
+    std::vector<std::string> refusals;
+    tcp_listener listener(loop, "127.0.0.1", 0, [&](unique_fd fd, const tcp_endpoint&) {
+        accepted.push_back(std::move(fd));
+    });
+    listener.on_refused([&](const tcp_endpoint& peer, const std::system_error& error) {
+        EXPECT_EQ(peer.address(), "127.0.0.1");
+        EXPECT_EQ(error.code(), std::errc::invalid_argument);
+        refusals.emplace_back(error.what());
+    });
+    std::vector<unique_fd> low = test::occupy_descriptors_below(FD_SETSIZE);
+    if (low.empty()) {
+        GTEST_SKIP() << "cannot open more than " << FD_SETSIZE << " descriptors here";
+    }
+    unique_fd refused_client = connect_to(listener.port());  // it and its accepted end >= 1024
+    ASSERT_NO_THROW(loop.run_for(20ms));
+    EXPECT_TRUE(accepted.empty());
+    EXPECT_EQ(listener.rejected(), 1u);
+    ASSERT_EQ(refusals.size(), 1u);
+    EXPECT_NE(refusals[0].find("is >= FD_SETSIZE"), std::string::npos) << refusals[0];
+    std::size_t at = refusals[0].find("fd=");
+    ASSERT_NE(at, std::string::npos) << refusals[0];
+    EXPECT_GE(std::stoi(refusals[0].substr(at + 3)), FD_SETSIZE) << refusals[0];
+    char byte;
+    EXPECT_EQ(::read(refused_client.get(), &byte, 1), 0) << "the refused client sees end of file";
+    low.clear();  // low numbers free again: the next client is served
+    unique_fd client = connect_to(listener.port());
+    ASSERT_NO_THROW(loop.run_for(20ms));
+    ASSERT_EQ(accepted.size(), 1u);
+    EXPECT_LT(accepted[0].get(), FD_SETSIZE);
+    EXPECT_EQ(refusals.size(), 1u);
+    EXPECT_EQ(loop.active_watchers(), 1u) << "the listener's watcher only: no check left behind";
+}
+
+// accept_batch = 0 was accepted, and the loop then spun on a listener it never accepted
+// from (about 100% of a core, no connection ever accepted); pause = 0 spins the same way
+// while descriptors are out.  Refused before any socket is opened.
+TEST(TcpListener, OptionsThatWouldSpinAreRefusedWithTheFieldAndValue) {
+    event_loop loop;
+    int before = test::open_fd_count();
+    struct refused_case {
+        tcp_listener::options options;
+        const char* message;
+    };
+    for (const refused_case& c : {
+             refused_case{{.accept_batch = 0}, "tcp_listener: accept_batch=0 must be positive"},
+             refused_case{{.accept_batch = -3}, "tcp_listener: accept_batch=-3 must be positive"},
+             refused_case{{.pause = 0ms}, "tcp_listener: pause=0s must be positive"},
+             refused_case{{.pause = -5ms}, "tcp_listener: pause=-5ms must be positive"},
+         }) {
+        try {
+            tcp_listener listener(
+                loop, "127.0.0.1", 0, [](unique_fd, const tcp_endpoint&) {}, c.options);
+            ADD_FAILURE() << "accepted: " << c.message;
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::errc::invalid_argument);
+            EXPECT_EQ(std::string(e.what()).rfind(c.message, 0), 0u) << e.what();
+        }
+    }
+    EXPECT_EQ(test::open_fd_count(), before) << "nothing opened";
+    EXPECT_EQ(loop.active_watchers(), 0u);
 }
 
 TEST(TcpListener, CloseReleasesItsDescriptors) {
