@@ -1,5 +1,8 @@
 #include "signal_set.hpp"
 
+#include <string.h>  // sigabbrev_np
+
+#include <array>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -8,15 +11,53 @@
 #include "tfd/handle.hpp"
 
 namespace tfd::detail {
+namespace {
+
+// Which loop's signal set watches each signal on this thread.  The signal mask a watcher
+// blocks belongs to the thread, not to the loop: a second loop watching the same signal on
+// the same thread would have the first one's stop() unblock it under its feet (and the
+// signalfd that reads a pending instance first would take it from the other).
+thread_local std::array<const signal_set*, NSIG> thread_watchers{};
+
+// "10 (SIGUSR1)", or "40" for a signal without an abbreviation (real-time ones).
+std::string describe_signal(int signo) {
+    std::string text = std::to_string(signo);
+    if (const char* name = signo > 0 && signo < NSIG ? sigabbrev_np(signo) : nullptr) {
+        text += std::string(" (SIG") + name + ")";
+    }
+    return text;
+}
+
+[[noreturn]] void refuse_signal(int signo, const std::string& why) {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "event_loop::on_signal: signo=" + describe_signal(signo) + " " + why);
+}
+
+}  // namespace
 
 signal_set::signal_set(fd_registry& fds) : fds_(fds) {
     sigemptyset(&mask_);
 }
 
+signal_set::~signal_set() {
+    for (const signal_set*& owner : thread_watchers) {
+        if (owner == this) {
+            owner = nullptr;  // a set destroyed with watchers left (the loop's death check)
+        }
+    }
+}
+
 signal_node* signal_set::watch(int signo, signal_callback callback) {
-    if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP) {
-        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
-                                "event_loop::on_signal: signo=" + std::to_string(signo));
+    if (signo <= 0 || signo >= NSIG) {
+        refuse_signal(signo, "is not a signal number (1 to " + std::to_string(NSIG - 1) + ")");
+    }
+    if (signo == SIGKILL || signo == SIGSTOP) {
+        refuse_signal(signo, "can be neither caught nor blocked");
+    }
+    if (signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL) {
+        // The kernel delivers a fault's signal to the faulting thread at once, blocked or
+        // not: a signalfd would only ever see the ones sent with kill().
+        refuse_signal(signo, "reports a fault, which no signalfd receives");
     }
     if (!callback) {
         usage_error("event_loop::on_signal", "empty callback");
@@ -35,7 +76,13 @@ void signal_set::add(signal_node* node) {
     if (by_signal_[signo] != nullptr) {
         throw std::system_error(
             std::make_error_code(std::errc::file_exists),
-            "event_loop::on_signal: signo=" + std::to_string(signo) + " already has a watcher");
+            "event_loop::on_signal: signo=" + describe_signal(signo) + " already has a watcher");
+    }
+    if (thread_watchers[signo] != nullptr && thread_watchers[signo] != this) {
+        throw std::system_error(std::make_error_code(std::errc::file_exists),
+                                "event_loop::on_signal: signo=" + describe_signal(signo) +
+                                    " is watched by another event_loop on this thread (the "
+                                    "signal mask is the thread's: one loop per signal)");
     }
     sigset_t mask = mask_;
     sigaddset(&mask, signo);
@@ -61,6 +108,7 @@ void signal_set::add(signal_node* node) {
     node->was_blocked = sigismember(&previous, signo) == 1;
     node->registered = true;
     by_signal_[signo] = node;
+    thread_watchers[signo] = this;
     ++registered_;
 }
 
@@ -75,6 +123,9 @@ void signal_set::stop(signal_node* node) noexcept {
         return;
     }
     by_signal_[node->signo] = nullptr;
+    if (thread_watchers[node->signo] == this) {
+        thread_watchers[node->signo] = nullptr;
+    }
     node->registered = false;
     --registered_;
     sigdelset(&mask_, node->signo);

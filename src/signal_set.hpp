@@ -8,7 +8,9 @@
 //  * a stopped node keeps its signal number and callback, so start() can watch it again; the
 //    handle's reset() frees it (after its callback, if it runs: current_ / released);
 //  * was_blocked records whether the signal was blocked before the node blocked it, so that
-//    stopping restores exactly the previous state.
+//    stopping restores exactly the previous state;
+//  * a signal is watched by at most one signal set per thread (the mask is the thread's):
+//    a thread-local table in signal_set.cpp records which.
 #pragma once
 
 #include <signal.h>
@@ -36,6 +38,7 @@ struct signal_node {
 class signal_set {
   public:
     explicit signal_set(fd_registry& fds);
+    ~signal_set();
     signal_set(const signal_set&) = delete;
     signal_set& operator=(const signal_set&) = delete;
 

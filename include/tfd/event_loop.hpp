@@ -206,7 +206,10 @@ class event_loop {
     // unblocks it when the watcher stops, unless it was already blocked before; an instance
     // still pending at that moment is then delivered by its ordinary disposition.  Other
     // threads must block the signal themselves (block it before creating them), or the kernel
-    // may deliver it to one of them instead.  One watcher per signal (EEXIST otherwise).
+    // may deliver it to one of them instead.  One watcher per signal, and one loop per
+    // signal on a thread, since the mask is the thread's (EEXIST otherwise).  SIGKILL and
+    // SIGSTOP, and the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, which the kernel
+    // delivers to the faulting thread blocked or not), are EINVAL.
     [[nodiscard]] signal_watcher on_signal(int signo, signal_callback callback);
 
     // --- Any thread ------------------------------------------------------------------------
