@@ -60,24 +60,33 @@ const loop_options& check_options(const loop_options& options) {
 // Marks the loop as running for one run()/run_once()/run_for() call, refusing nesting.
 class loop_impl::running_guard {
   public:
+    // Claims the loop for this thread: owner_ goes from no thread to this one, atomically,
+    // so a call from a second thread is refused (and told so) rather than racing the first.
     running_guard(loop_impl& loop, const char* operation) : loop_(loop) {
-        if (loop_.running_) {
-            throw std::system_error(std::make_error_code(std::errc::resource_deadlock_would_occur),
-                                    std::string("event_loop::") + operation +
-                                        ": the loop is already running (called from a callback)");
+        const std::thread::id self = std::this_thread::get_id();
+        std::thread::id owner{};
+        if (!loop_.owner_.compare_exchange_strong(owner, self)) {
+            throw std::system_error(
+                std::make_error_code(std::errc::resource_deadlock_would_occur),
+                std::string("event_loop::") + operation +
+                    (owner == self ? ": the loop is already running (called from a callback)"
+                                   : ": the loop is running on another thread (a loop belongs "
+                                     "to the thread that runs it)"));
         }
-        loop_.apply_timer_slack();
-        loop_.running_ = true;
-        loop_.owner_.store(std::this_thread::get_id());
+        try {
+            loop_.apply_timer_slack();
+        } catch (...) {
+            loop_.owner_.store(std::thread::id());
+            throw;
+        }
     }
     ~running_guard() {
         // A stop() requested while this call ran was meant for it, whether or not the call
         // ended through it (run_once, run_until_idle and advance end anyway): it must not
         // leak into the next run().
         loop_.stop_requested_.store(false);
-        loop_.owner_.store(std::thread::id());
-        loop_.running_ = false;
         loop_.fds.drop_ready();
+        loop_.owner_.store(std::thread::id());
     }
     running_guard(const running_guard&) = delete;
     running_guard& operator=(const running_guard&) = delete;

@@ -4,10 +4,10 @@
 // Each subsystem keeps its own invariants, at the top of its file: fd_registry.hpp (dispatch
 // hygiene), timer_scheduler.hpp (timers, clocks, pool, due list, virtual time, lateness),
 // signal_set.hpp, post_queue.hpp.  What this file adds:
-//  * running_ is true inside run(), run_once(), run_for(), run_until_idle() and advance(),
-//    which refuse to nest (EDEADLK);
-//  * owner_ is the thread inside one of them, or an empty id: stop() from that thread needs
-//    no wake-up, since the flag is checked after every pass;
+//  * owner_ is the thread inside run(), run_once(), run_for(), run_until_idle() or
+//    advance(), or an empty id; they claim it atomically and so refuse to nest or to run on
+//    a second thread at once (EDEADLK); stop() from the owner needs no wake-up, since the
+//    flag is checked after every pass;
 //  * members are declared so that the registry outlives every subsystem that registered a
 //    descriptor with it.
 #pragma once
@@ -61,7 +61,6 @@ class loop_impl {
     [[nodiscard]] bool work_waiting() const noexcept;
     void check_nothing_refers_to_me() const noexcept;
 
-    bool running_ = false;
     std::thread::id slack_thread_{};  // the thread whose slack options.timer_slack set
     std::atomic<bool> stop_requested_{false};
     std::atomic<std::thread::id> owner_{};

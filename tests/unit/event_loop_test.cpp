@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "loop_impl.hpp"
@@ -114,6 +118,36 @@ TEST(EventLoop, DescriptorsAreReleasedWithTheLoop) {
         EXPECT_EQ(test::open_fd_count(), before + 5);
     }
     EXPECT_EQ(test::open_fd_count(), before);
+}
+
+// A second thread's run call is refused, saying so, while the loop runs on another.
+TEST(EventLoop, RunningOnTwoThreadsAtOnceIsRefused) {
+    event_loop loop;
+    std::atomic<bool> inside{false};
+    std::atomic<bool> release{false};
+    loop.post([&] {
+        inside = true;
+        while (!release) {
+            std::this_thread::yield();
+        }
+    });
+    std::thread runner([&] { loop.run_until_idle(); });
+    while (!inside) {
+        std::this_thread::yield();
+    }
+    try {
+        loop.run_for(std::chrono::milliseconds(1));
+        ADD_FAILURE() << "a second thread ran the loop";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::resource_deadlock_would_occur);
+        EXPECT_NE(std::string(e.what()).find("event_loop::run_for: the loop is running on "
+                                             "another thread"),
+                  std::string::npos)
+            << e.what();
+    }
+    release = true;
+    runner.join();
+    loop.run_for(std::chrono::milliseconds(1));  // free again
 }
 
 }  // namespace
