@@ -1,10 +1,13 @@
 #include "fd_registry.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <system_error>
 
 #include "sys/sys.hpp"
+#include "tfd/clock.hpp"
 #include "tfd/handle.hpp"
 
 namespace tfd::detail {
@@ -71,6 +74,12 @@ fd_node* fd_registry::add_internal(int fd, io_events interest, fd_callback callb
 }
 
 void fd_registry::start(fd_node* node) {
+    if (node->closed) {
+        throw std::system_error(EBADF, std::system_category(),
+                                "fd_watcher::start: fd=" + std::to_string(node->fd) +
+                                    " was closed while watched (reported by an earlier wait); "
+                                    "stop or reset the watcher");
+    }
     if (!node->registered) {
         add(node);
     }
@@ -83,9 +92,10 @@ void fd_registry::stop(fd_node* node) noexcept {
     backend_->remove(node->fd);
     by_fd_[static_cast<std::size_t>(node->fd)] = nullptr;
     node->registered = false;
-    if (!node->internal) {
+    if (!node->internal && !node->closed) {
         --user_registered_;
     }
+    node->closed = false;
 }
 
 void fd_registry::release(fd_node* node) noexcept {
@@ -132,8 +142,51 @@ int fd_registry::unwatched_number(int fd) {
 
 void fd_registry::wait(std::chrono::nanoseconds timeout) {
     ready_.clear();
-    backend_->wait(timeout, ready_);
+    // A watched descriptor closed by its user must be reported, not waited for forever: on a
+    // backend that finds such descriptors only by checking in a wait (epoll, once a second),
+    // a long wait is made of waits no longer than that while user descriptors are watched,
+    // ending as the whole one would (something ready, or the time up).  An idle loop then
+    // wakes once a second, for a few microseconds of CPU.
+    const std::chrono::nanoseconds longest = backend_->longest_watched_wait();
+    if (user_registered_ == 0 || longest.count() <= 0 ||
+        (timeout.count() >= 0 && timeout <= longest)) {
+        backend_wait(timeout);
+    } else {
+        const std::int64_t start = clock_now(clock_id::monotonic).count();
+        for (;;) {
+            std::int64_t left = INT64_MAX;
+            if (timeout.count() >= 0) {
+                left = timeout.count() - (clock_now(clock_id::monotonic).count() - start);
+                if (left <= 0) {
+                    break;
+                }
+            }
+            backend_wait(std::chrono::nanoseconds(std::min(left, longest.count())));
+            if (!ready_.empty() || user_registered_ == 0) {
+                break;
+            }
+        }
+    }
     ++pass_;
+}
+
+void fd_registry::backend_wait(std::chrono::nanoseconds timeout) {
+    try {
+        backend_->wait(timeout, ready_);
+    } catch (const closed_while_watched& e) {
+        // Reported once and never again: their watchers no longer deliver, so they no longer
+        // keep the loop alive (run() would otherwise wait for them forever).
+        for (int fd : e.fds()) {
+            fd_node* node = fd >= 0 && static_cast<std::size_t>(fd) < by_fd_.size()
+                                ? by_fd_[static_cast<std::size_t>(fd)]
+                                : nullptr;
+            if (node != nullptr && !node->internal && !node->closed) {
+                node->closed = true;
+                --user_registered_;
+            }
+        }
+        throw;
+    }
 }
 
 void fd_registry::dispatch() {

@@ -16,7 +16,10 @@
 //    is only marked `released`, and freed when its callback returns or throws;
 //  * the loop's own descriptors never take a number a user node has in by_fd_
 //    (unwatched_number());
-//  * user_registered_ counts registered user nodes, user_nodes_ live user nodes.
+//  * a registered node whose descriptor a wait reported closed stays registered (so that a
+//    change says why it cannot be made) but is `closed`: no longer active, and not counted;
+//  * user_registered_ counts registered user nodes that are not closed, user_nodes_ live user
+//    nodes.
 #pragma once
 
 #include <chrono>
@@ -38,6 +41,7 @@ struct fd_node {
     io_events interest = io_events::none;
     bool internal = false;
     bool registered = false;
+    bool closed = false;  // a wait found its descriptor closed while registered
     bool released = false;
     std::uint64_t registered_pass = 0;
     fd_callback callback;
@@ -82,6 +86,8 @@ class fd_registry {
     [[nodiscard]] std::size_t handles() const noexcept { return user_nodes_; }
 
   private:
+    // One backend wait; marks the watchers of descriptors it reports closed (closed_while_watched).
+    void backend_wait(std::chrono::nanoseconds timeout);
     void add(fd_node* node);
     void free_node(fd_node* node) noexcept;
 

@@ -41,7 +41,7 @@ int fd_watcher::fd() const noexcept {
 }
 
 bool fd_watcher::active() const noexcept {
-    return node_ != nullptr && node_->registered;
+    return node_ != nullptr && node_->registered && !node_->closed;
 }
 
 }  // namespace tfd

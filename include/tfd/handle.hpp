@@ -7,7 +7,8 @@
 //   start() / restart_after() / restart_at()   makes a stopped handle active again.
 //   reset()   stops and lets go of everything: the handle becomes empty, as if
 //             default-constructed (what the destructor does).
-//   active()  true while the handle will deliver: a watcher registered, a timer pending.
+//   active()  true while the handle will deliver: a watcher registered (not one whose
+//             descriptor a wait reported closed while watched), a timer pending.
 //   explicit operator bool   the handle is not empty (it may be stopped).
 // A handle is move-only; moving leaves the source empty; assigning to a handle resets it
 // first.  Using an empty handle (other than stop, reset, active and the getters, which

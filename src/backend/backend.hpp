@@ -41,6 +41,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include "tfd/backend_kind.hpp"
@@ -72,6 +75,12 @@ class backend {
     // Whether wait() keeps a timeout's nanoseconds (ppoll, pselect, epoll_pwait2) rather than
     // rounding it up to whole milliseconds.
     [[nodiscard]] virtual bool precise_timeouts() const noexcept { return true; }
+    // The longest a wait may block while user descriptors are watched, so that one closed
+    // while watched is found (epoll finds it only by checking, in a wait); negative: no limit
+    // (poll and select report it from the wait itself).
+    [[nodiscard]] virtual std::chrono::nanoseconds longest_watched_wait() const noexcept {
+        return std::chrono::nanoseconds(-1);
+    }
 };
 
 std::unique_ptr<backend> make_epoll_backend();
@@ -95,7 +104,18 @@ bool wait_timeout(std::chrono::nanoseconds timeout, struct timespec& out) noexce
 void check_watchable(backend_kind kind, int fd);
 // add() failed with errno: throws, explaining EBADF and EPERM as the rules above word them.
 [[noreturn]] void throw_add_error(backend_kind kind, int fd);
-// Throws EBADF naming every descriptor of `fds` (not empty) as closed while watched.
+// What a wait throws when it finds watched descriptors closed (EBADF): which ones, so the
+// registry can take their watchers out of the loop's count of active ones.
+class closed_while_watched : public std::system_error {
+  public:
+    closed_while_watched(std::vector<int> fds, const std::string& what)
+        : std::system_error(EBADF, std::system_category(), what), fds_(std::move(fds)) {}
+    [[nodiscard]] const std::vector<int>& fds() const noexcept { return fds_; }
+
+  private:
+    std::vector<int> fds_;
+};
+// Throws closed_while_watched naming every descriptor of `fds` (not empty).
 [[noreturn]] void throw_closed_while_watched(backend_kind kind, const std::vector<int>& fds);
 // modify() of a descriptor already reported closed: throws EBADF saying so.
 [[noreturn]] void throw_modify_closed(backend_kind kind, int fd);

@@ -90,11 +90,11 @@ void throw_closed_while_watched(backend_kind kind, const std::vector<int>& fds) 
     for (int fd : fds) {
         names += (names.empty() ? "fd=" : ", fd=") + std::to_string(fd);
     }
-    throw std::system_error(
-        EBADF, std::system_category(),
-        std::string(to_string(kind)) + "::wait: " + names + (fds.size() == 1 ? " was" : " were") +
-            " closed while watched (stop the watcher before closing its descriptor); no longer "
-            "watched");
+    throw closed_while_watched(
+        fds, std::string(to_string(kind)) + "::wait: " + names +
+                 (fds.size() == 1 ? " was" : " were") +
+                 " closed while watched (stop the watcher before closing its descriptor); no "
+                 "longer watched");
 }
 
 void throw_modify_closed(backend_kind kind, int fd) {

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "backend/contract.hpp"
+#include "support/watchdog.hpp"
 
 namespace tfd::test {
 namespace {
@@ -141,7 +142,15 @@ TEST_P(BadDescriptorContract, ClosedWatchedDescriptorIsReportedOnceNamingIt) {
     EXPECT_EQ(calls, 0) << "the watcher of the closed descriptor was called";
     EXPECT_GT(ticks, 5) << "the loop must keep running its other watchers";
 
-    // The watcher is still there, but changing it says why it cannot be; stopping works.
+    // The watcher no longer counts as active (it will never deliver again), but changing or
+    // starting it says why it cannot be; stopping works.
+    EXPECT_FALSE(w.active());
+    EXPECT_EQ(loop.active_watchers(), 1u);  // the tick
+    std::string started = error_of([&] { w.start(); }, EBADF);
+    EXPECT_NE(started.find("fd_watcher::start: fd=" + std::to_string(number) +
+                           " was closed while watched"),
+              std::string::npos)
+        << started;
     std::string changed = error_of([&] { w.set_interest(io_events::writable); }, EBADF);
     EXPECT_NE(changed.find(name() + "::modify: fd=" + std::to_string(number) +
                            " was closed while watched"),
@@ -155,6 +164,21 @@ TEST_P(BadDescriptorContract, ClosedWatchedDescriptorIsReportedOnceNamingIt) {
 // A closed descriptor whose file lives on in a duplicate: epoll keeps reporting that file
 // under the old number until the backend notices; every backend reports it once and then
 // lets the loop sleep.
+// Once reported, a closed descriptor's watcher no longer keeps the loop alive: a run() with
+// nothing else to wait for returns instead of waiting forever for it.
+TEST_P(BadDescriptorContract, RunEndsOnceTheOnlyWatchedDescriptorIsReportedClosed) {
+    auto a_b = socket_pair();
+    unique_fd& a = a_b.first;
+    fd_watcher w = loop.watch(a.get(), io_events::readable, [](io_events) {});
+    a.reset();
+    test::watchdog guard(std::chrono::seconds(30));
+    EXPECT_THROW(loop.run(), std::system_error);  // the report
+    EXPECT_FALSE(w.active());
+    EXPECT_EQ(loop.active_watchers(), 0u);
+    loop.run();  // nothing is left to wait for
+    w.stop();
+}
+
 TEST_P(BadDescriptorContract, ClosedDescriptorWhoseFileLivesOnIsReportedOnce) {
     auto a_b = socket_pair();
     unique_fd& a = a_b.first;
