@@ -15,6 +15,14 @@ std::string_view to_string(clock_id id) noexcept {
     return i < clocks.size() ? clocks[i].name : "clock(unknown)";
 }
 
+std::string describe_clock(clock_id id) {
+    const std::string number = std::to_string(static_cast<int>(id));
+    if (clock_index(id) == clocks.size()) {
+        return "clock=" + number + " (unknown)";
+    }
+    return "clock=" + std::string(to_string(id)) + " (" + number + ")";
+}
+
 std::optional<clock_id> parse_clock_id(std::string_view name) noexcept {
     for (const clock_info& entry : clocks) {
         if (name == entry.name || name == entry.kernel_name) {
@@ -38,7 +46,7 @@ std::chrono::nanoseconds clock_now(clock_id id) {
     std::error_code ec;
     std::chrono::nanoseconds now = clock_now(id, ec);
     if (ec) {
-        throw std::system_error(ec, "clock_now: clock=" + std::to_string(static_cast<int>(id)));
+        throw std::system_error(ec, "clock_now: " + describe_clock(id));
     }
     return now;
 }

@@ -161,9 +161,8 @@ timer_fd::timer_fd(clock_id clock, open_flags flags) : clock_(clock) {
     std::error_code ec;
     *this = create(clock, flags, ec);
     if (ec) {
-        throw std::system_error(ec, "timer_fd::create: clock=" + std::string(to_string(clock)) +
-                                        " (" + std::to_string(static_cast<int>(clock)) + ")" +
-                                        create_failure_hint(clock, ec));
+        throw std::system_error(
+            ec, "timer_fd::create: " + describe_clock(clock) + create_failure_hint(clock, ec));
     }
 }
 

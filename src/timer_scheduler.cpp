@@ -88,7 +88,7 @@ clock_timers& timer_scheduler::make_timers(clock_id clock) {
     std::size_t index = clock_index(clock);
     if (index == clocks.size()) {
         usage_error("event_loop",
-                    "timer on unknown clock " + std::to_string(static_cast<int>(clock)));
+                    describe_clock(clock) + ": no timer on a clock tfd does not know");
     }
     std::unique_ptr<clock_timers>& slot = clocks_[index];
     if (!slot) {

@@ -68,6 +68,9 @@ inline constexpr std::array<clock_info, 5> clocks{{
 // "realtime", "monotonic", ...; "clock(unknown)" for an id outside the enumeration.
 [[nodiscard]] std::string_view to_string(clock_id id) noexcept;
 
+// How errors name a clock: "clock=monotonic (1)", or "clock=12345 (unknown)".
+[[nodiscard]] std::string describe_clock(clock_id id);
+
 // Parses the names to_string() produces, plus the kernel's spellings ("CLOCK_MONOTONIC").
 [[nodiscard]] std::optional<clock_id> parse_clock_id(std::string_view name) noexcept;
 

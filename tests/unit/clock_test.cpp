@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <time.h>
 
+#include <string>
+#include <system_error>
+
 #include "tfd/time_convert.hpp"
 
 namespace tfd {
@@ -57,6 +60,17 @@ TEST(KernelClock, ChronoClocksAreMonotonicWhereTheKernelsAre) {
     auto a = boottime_clock::now();
     auto b = boottime_clock::now();
     EXPECT_LE(a, b);
+}
+
+TEST(Clock, ErrorsNameAClockOneWay) {
+    EXPECT_EQ(describe_clock(clock_id::monotonic), "clock=monotonic (1)");
+    EXPECT_EQ(describe_clock(static_cast<clock_id>(99)), "clock=99 (unknown)");
+    try {
+        (void)clock_now(static_cast<clock_id>(99));
+        FAIL() << "read an unknown clock";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(std::string(e.what()), "clock_now: clock=99 (unknown): Invalid argument");
+    }
 }
 
 }  // namespace
