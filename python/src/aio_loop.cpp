@@ -708,7 +708,9 @@ int seconds_arg(PyObject* arg, const char* name, double& seconds) {
 }
 
 // A loop option in float seconds, from 0 to `max` (written `max_text` in the message): the
-// nanoseconds rounded up, or -1 with ValueError naming the option and the value.
+// nearest nanoseconds (1e-5 is 10 us, not the 10,001 ns a deadline's rounding up would make
+// of the double), and a positive value never 0; or -1 with ValueError naming the option and
+// the value.
 std::int64_t seconds_option(PyObject* arg, const char* name, double max, const char* max_text) {
     double seconds = 0;
     if (seconds_arg(arg, name, seconds) < 0) {
@@ -719,7 +721,8 @@ std::int64_t seconds_option(PyObject* arg, const char* name, double max, const c
                      max_text);
         return -1;
     }
-    return aio::seconds_to_ns_ceil(seconds);
+    const std::int64_t ns = std::llround(seconds * 1e9);
+    return seconds > 0 && ns == 0 ? 1 : ns;
 }
 
 // Sets `field` of the loop and the same setting on every clock's scheduler.
@@ -735,7 +738,7 @@ PyObject* set_loop_option(PyObject* self, std::int64_t ns) {
             (s.get()->*Set)(std::chrono::nanoseconds(ns));
         }
     }
-    Py_RETURN_NONE;
+    return PyLong_FromLongLong(ns);  // what the getter reports: the value in effect
 }
 
 PyObject* loop_set_coalescing(PyObject* self, PyObject* arg) {
@@ -757,18 +760,10 @@ PyObject* loop_set_spin_margin(PyObject* self, PyObject* arg) {
 // (0: leave the thread's slack alone), applied by the next pass; 1 to 100 ns also turns on
 // timed waits (aio::scheduler::set_timed_waits).
 PyObject* loop_set_timer_slack(PyObject* self, PyObject* arg) {
-    if (seconds_option(arg, "timer_slack", 1, "1") < 0) {
+    // A positive slack never becomes 0, which means "leave the thread's alone".
+    const std::int64_t ns = seconds_option(arg, "timer_slack", 1, "1");
+    if (ns < 0) {
         return nullptr;
-    }
-    // To the nearest nanosecond (1e-9 is 1 ns, not 2 as a deadline's rounding up would
-    // make it), and a positive slack never becomes 0, which means "leave it alone".
-    double seconds = PyFloat_AsDouble(arg);
-    if (seconds == -1.0 && PyErr_Occurred()) {
-        return nullptr;
-    }
-    std::int64_t ns = std::llround(seconds * 1e9);
-    if (seconds > 0 && ns == 0) {
-        ns = 1;
     }
     aio_loop* loop = as_loop(self);
     loop->timer_slack = ns;
@@ -778,7 +773,7 @@ PyObject* loop_set_timer_slack(PyObject* self, PyObject* arg) {
             s->set_timed_waits(timed_waits_wanted(loop));
         }
     }
-    Py_RETURN_NONE;
+    return PyLong_FromLongLong(ns);  // what the getter reports: the value in effect
 }
 
 // _tfd_make_virtual(start): the loop's clocks become virtual; time() starts at `start`

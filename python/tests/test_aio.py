@@ -40,6 +40,17 @@ class EntryPointTest(unittest.TestCase):
         self.assertIs(tfd.aio.Loop, tfd.aio.EventLoop)
         self.assertIn("Loop", tfd.aio.__all__)
 
+    def test_getters_report_the_value_in_effect(self):
+        # Options are whole nanoseconds, to the nearest: the getters say what the loop uses.
+        loop = tfd.aio.new_event_loop(spin_margin=1e-5, timer_slack=1e-10, spin_below=-0.0)
+        self.addCleanup(loop.close)
+        self.assertEqual(loop.get_spin_margin(), 1e-5)
+        self.assertEqual(loop.get_timer_slack(), 1e-9)  # positive stays positive: 1 ns
+        self.assertEqual(math.copysign(1, loop.get_spin_below()), 1.0)  # 0.0, not -0.0
+        loop.set_spin_margin(0)
+        loop.set_timer_coalescing(0.0015000000004)
+        self.assertEqual(loop.get_timer_coalescing(), 0.0015)
+
     def test_a_bad_option_name_names_the_entry_point(self):
         async def main():
             pass

@@ -138,8 +138,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         """Lets each wake-up wait up to `seconds` (0 to 3600) longer, so timers due within
         that window run together; 0 (the default) wakes exactly at each deadline."""
         _refuse_both(seconds, self._spin_margin)
-        self._tfd_set_coalescing(seconds)
-        self._timer_coalescing = float(seconds)
+        self._timer_coalescing = self._tfd_set_coalescing(seconds) / 1e9  # in effect, whole nanoseconds
 
     def get_timer_coalescing(self):
         return self._timer_coalescing
@@ -147,8 +146,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
     def set_spin_below(self, seconds):
         """Busy-waits for a deadline closer than `seconds` (0 to 0.001) instead of sleeping
         for it; 0 always sleeps.  Never early either way."""
-        self._tfd_set_spin_below(seconds)
-        self._spin_below = float(seconds)
+        self._spin_below = self._tfd_set_spin_below(seconds) / 1e9  # in effect, whole nanoseconds
 
     def get_spin_below(self):
         return self._spin_below
@@ -161,8 +159,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         selector = getattr(self, "_selector", None)  # None while __init__ runs
         if selector is not None:
             _refuse_margin_without_epoll(self, selector, seconds)
-        self._tfd_set_spin_margin(seconds)
-        self._spin_margin = float(seconds)
+        self._spin_margin = self._tfd_set_spin_margin(seconds) / 1e9  # in effect, whole nanoseconds
 
     def get_spin_margin(self):
         return self._spin_margin
@@ -172,8 +169,7 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
         its next pass on; 0 (the default) leaves the thread's slack alone.  1e-9 to 1e-7
         also makes waits for deadlines at most 100 us ahead timed waits (one system call
         per wake-up).  Slack is per thread and stays after the loop stops."""
-        self._tfd_set_timer_slack(seconds)
-        self._timer_slack = float(seconds)
+        self._timer_slack = self._tfd_set_timer_slack(seconds) / 1e9  # in effect, whole nanoseconds
 
     def get_timer_slack(self):
         return self._timer_slack
