@@ -350,6 +350,12 @@ class TestCaseBaseTest(VirtualTimeTestCase):
             await asyncio.wait_for(asyncio.sleep(100), 7)
         self.assertEqual(self.loop.time(), 7.0)
 
+    def test_the_loop_in_a_synchronous_test(self):
+        # Outside the running loop too: the loop the case runs its async parts on.
+        self.assertIsInstance(self.loop, tfd.aio.EventLoop)
+        self.assertTrue(self.loop.virtual_time)
+        self.assertEqual(self.loop.time(), 0.0)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -23,7 +23,18 @@ class VirtualTimeTestCase(unittest.IsolatedAsyncioTestCase):
 
     @property
     def loop(self):
-        return asyncio.get_running_loop()
+        """The test's loop: the running one inside async code; in a synchronous test method
+        or setUp (which the test case calls outside the loop) the one it runs them next to."""
+        try:
+            return asyncio.get_running_loop()
+        except RuntimeError:
+            runner = getattr(self, "_asyncioRunner", None)  # 3.11+
+            loop = runner.get_loop() if runner is not None else getattr(
+                self, "_asyncioTestLoop", None)  # 3.8-3.10
+            if loop is None:
+                raise RuntimeError("VirtualTimeTestCase.loop: no loop yet (it exists from "
+                                   "setUp on, until tearDown has run)") from None
+            return loop
 
     if sys.version_info >= (3, 11):
 
