@@ -104,8 +104,9 @@ def _compiler():
     cxx = shlex.split(os.environ.get("CXX", "g++"))
     if not cxx or shutil.which(cxx[0]) is None:
         name = cxx[0] if cxx else "(empty CXX)"
+        where = "does not exist or is not executable" if os.sep in name else "is not on PATH"
         raise BuildError(
-            f"no C++ compiler: {name!r} is not on PATH.  Building tfd needs a C++20 compiler, "
+            f"no C++ compiler: {name!r} {where}.  Building tfd needs a C++20 compiler, "
             "g++ 10 or later (Debian: apt-get install g++), or set CXX to one."
         )
     probe = subprocess.run(

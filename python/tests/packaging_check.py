@@ -196,7 +196,8 @@ class VenvInstallTest(Scratch):
                      env={"CXX": "/nonexistent/g++"})
         self.assertNotEqual(result.returncode, 0)
         output = result.stdout + result.stderr
-        self.assertIn("tfd: no C++ compiler: '/nonexistent/g++' is not on PATH", output)
+        self.assertIn("tfd: no C++ compiler: '/nonexistent/g++' does not exist or is not "
+                      "executable", output)
         self.assertNotIn("Traceback", output)
         self.assertNotIn("FileNotFoundError", output)
 
