@@ -11,8 +11,9 @@ namespace detail {
 
 fd_slot& fd_slot_of(event_loop& loop, int fd) {
     if (fd < 0) {
-        throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),
-                                "readable/writable: fd=" + std::to_string(fd));
+        throw std::system_error(
+            std::make_error_code(std::errc::bad_file_descriptor),
+            "tfd::readable/writable/async_fd: fd=" + std::to_string(fd) + " is not a descriptor");
     }
     return coroutine_state_of(loop).slot(fd);
 }
@@ -30,15 +31,27 @@ io_events fd_slot::wanted() const noexcept {
 
 void fd_slot::begin(waiter_slot::waiter& w, io_events direction) {
     waiter_slot& slot = waiters(direction);
+    const char* operation = direction == io_events::readable ? "tfd::readable" : "tfd::writable";
     if (slot.occupied()) {
         throw std::system_error(std::make_error_code(std::errc::device_or_resource_busy),
-                                "fd=" + std::to_string(fd_) + " already has a pending " +
+                                std::string(operation) + ": fd=" + std::to_string(fd_) +
+                                    " already has a pending " +
                                     (direction == io_events::readable ? "read" : "write") +
-                                    " wait");
+                                    " wait (one reader and one writer at a time)");
     }
     if (!watcher_) {
-        watcher_ = loop_->watch(fd_, wanted() | direction,
-                                [this](io_events events) { on_events(events); });
+        try {
+            watcher_ = loop_->watch(fd_, wanted() | direction,
+                                    [this](io_events events) { on_events(events); });
+        } catch (const std::system_error& e) {
+            if (e.code() != std::errc::file_exists) {
+                throw;
+            }
+            throw std::system_error(e.code(), std::string(operation) +
+                                                  ": fd=" + std::to_string(fd_) +
+                                                  " has an fd_watcher of its own (a descriptor is "
+                                                  "awaited or watched, not both)");
+        }
     } else if (!watcher_.active()) {
         // Dropped by release(): registered again with the same node, so only the first
         // wait on a descriptor number allocates.

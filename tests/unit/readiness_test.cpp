@@ -142,7 +142,8 @@ TEST_P(CoroReadiness, ASecondReaderGetsEbusy) {
             w = e.what();
         }
     }(loop, pair.a.get(), what));
-    EXPECT_NE(what.find("fd=" + std::to_string(pair.a.get()) + " already has a pending read wait"),
+    EXPECT_NE(what.find("tfd::readable: fd=" + std::to_string(pair.a.get()) +
+                        " already has a pending read wait"),
               std::string::npos)
         << what;
     ASSERT_EQ(::write(pair.b.get(), "x", 1), 1);
@@ -154,19 +155,31 @@ TEST_P(CoroReadiness, ADescriptorWithAnotherWatcherGetsEexist) {
     socket_pair pair;
     fd_watcher other = loop.watch(pair.a.get(), io_events::readable, [](io_events) {});
     int code = 0;
-    loop.spawn([](event_loop& l, int fd, int& c) -> task<> {
+    std::string what;
+    loop.spawn([](event_loop& l, int fd, int& c, std::string& w) -> task<> {
         try {
             co_await readable(l, fd);
         } catch (const std::system_error& e) {
             c = e.code().value();
+            w = e.what();
         }
-    }(loop, pair.a.get(), code));
+    }(loop, pair.a.get(), code, what));
     EXPECT_EQ(code, EEXIST);
+    EXPECT_EQ(what, "tfd::readable: fd=" + std::to_string(pair.a.get()) +
+                        " has an fd_watcher of its own (a descriptor is awaited or watched, not "
+                        "both): File exists");
 }
 
 TEST(CoroReadinessArguments, NegativeDescriptorIsRefused) {
     event_loop loop;
-    EXPECT_THROW((void)readable(loop, -1), std::system_error);
+    try {
+        (void)readable(loop, -1);
+        ADD_FAILURE() << "fd=-1 accepted";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(
+            std::string(e.what()),
+            "tfd::readable/writable/async_fd: fd=-1 is not a descriptor: Bad file descriptor");
+    }
     EXPECT_THROW(release_waits(loop, -1), std::system_error);
 }
 
