@@ -1,13 +1,10 @@
 #include "fd_registry.hpp"
 
-#include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <string>
 #include <system_error>
 
 #include "sys/sys.hpp"
-#include "tfd/clock.hpp"
 #include "tfd/handle.hpp"
 
 namespace tfd::detail {
@@ -142,31 +139,7 @@ int fd_registry::unwatched_number(int fd) {
 
 void fd_registry::wait(std::chrono::nanoseconds timeout) {
     ready_.clear();
-    // A watched descriptor closed by its user must be reported, not waited for forever: on a
-    // backend that finds such descriptors only by checking in a wait (epoll, once a second),
-    // a long wait is made of waits no longer than that while user descriptors are watched,
-    // ending as the whole one would (something ready, or the time up).  An idle loop then
-    // wakes once a second, for a few microseconds of CPU.
-    const std::chrono::nanoseconds longest = backend_->longest_watched_wait();
-    if (user_registered_ == 0 || longest.count() <= 0 ||
-        (timeout.count() >= 0 && timeout <= longest)) {
-        backend_wait(timeout);
-    } else {
-        const std::int64_t start = clock_now(clock_id::monotonic).count();
-        for (;;) {
-            std::int64_t left = INT64_MAX;
-            if (timeout.count() >= 0) {
-                left = timeout.count() - (clock_now(clock_id::monotonic).count() - start);
-                if (left <= 0) {
-                    break;
-                }
-            }
-            backend_wait(std::chrono::nanoseconds(std::min(left, longest.count())));
-            if (!ready_.empty() || user_registered_ == 0) {
-                break;
-            }
-        }
-    }
+    backend_wait(timeout);
     ++pass_;
 }
 

@@ -75,12 +75,6 @@ class backend {
     // Whether wait() keeps a timeout's nanoseconds (ppoll, pselect, epoll_pwait2) rather than
     // rounding it up to whole milliseconds.
     [[nodiscard]] virtual bool precise_timeouts() const noexcept { return true; }
-    // The longest a wait may block while user descriptors are watched, so that one closed
-    // while watched is found (epoll finds it only by checking, in a wait); negative: no limit
-    // (poll and select report it from the wait itself).
-    [[nodiscard]] virtual std::chrono::nanoseconds longest_watched_wait() const noexcept {
-        return std::chrono::nanoseconds(-1);
-    }
 };
 
 std::unique_ptr<backend> make_epoll_backend();

@@ -123,9 +123,6 @@ class epoll_backend final : public backend {
     }
 
     [[nodiscard]] backend_kind kind() const noexcept override { return backend_kind::epoll; }
-    [[nodiscard]] std::chrono::nanoseconds longest_watched_wait() const noexcept override {
-        return std::chrono::nanoseconds(check_interval_ns);
-    }
     [[nodiscard]] bool precise_timeouts() const noexcept override {
         return pwait2_available.load(std::memory_order_relaxed);
     }
