@@ -166,8 +166,11 @@ class [[nodiscard]] task {
     auto operator co_await() && noexcept {
         struct awaiter {
             handle_type frame;
-            // An empty or already awaited task does not suspend: await_resume reports it.
-            bool await_ready() const noexcept { return !frame || frame.promise().awaited(); }
+            // An empty or already awaited task does not suspend: await_resume reports it.  A
+            // finished one does not either (its frame must not be resumed again).
+            bool await_ready() const noexcept {
+                return !frame || frame.done() || frame.promise().awaited();
+            }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
                 frame.promise().set_continuation(awaiting);
                 return frame;
