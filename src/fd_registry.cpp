@@ -139,11 +139,6 @@ int fd_registry::unwatched_number(int fd) {
 
 void fd_registry::wait(std::chrono::nanoseconds timeout) {
     ready_.clear();
-    backend_wait(timeout);
-    ++pass_;
-}
-
-void fd_registry::backend_wait(std::chrono::nanoseconds timeout) {
     try {
         backend_->wait(timeout, ready_);
     } catch (const closed_while_watched& e) {
@@ -160,6 +155,7 @@ void fd_registry::backend_wait(std::chrono::nanoseconds timeout) {
         }
         throw;
     }
+    ++pass_;
 }
 
 void fd_registry::dispatch() {

@@ -86,8 +86,6 @@ class fd_registry {
     [[nodiscard]] std::size_t handles() const noexcept { return user_nodes_; }
 
   private:
-    // One backend wait; marks the watchers of descriptors it reports closed (closed_while_watched).
-    void backend_wait(std::chrono::nanoseconds timeout);
     void add(fd_node* node);
     void free_node(fd_node* node) noexcept;
 

@@ -283,13 +283,10 @@ void tcp_connection::wait_writable() {
 }
 
 bool tcp_connection::flush() {
-    std::size_t written =
-        write_some(std::string_view(out_).substr(out_head_, out_.size() - out_head_));
-    if (written == failed) {
+    if (!write_queued()) {
         return false;
     }
-    out_head_ += written;
-    if (out_head_ < out_.size()) {
+    if (!out_.empty()) {
         // Compact now and then so the buffer does not creep.
         if (out_head_ > out_.size() / 2) {
             out_.erase(0, out_head_);

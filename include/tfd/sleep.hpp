@@ -88,13 +88,6 @@ class sleep_awaiter {
     [[no_unique_address]] Stop stop_;
 };
 
-// Whole nanoseconds, rounded up so that a wait never ends early, saturated at the range of
-// nanoseconds; EINVAL for a NaN (the loop's own rule: loop_ns).
-template <class Rep, class Period>
-std::chrono::nanoseconds ceil_ns(std::chrono::duration<Rep, Period> d, const char* operation) {
-    return loop_ns(d, operation);
-}
-
 // `delay` from now on `clock`, saturated.
 std::chrono::nanoseconds deadline_after(event_loop& loop, clock_id clock,
                                         std::chrono::nanoseconds delay);
@@ -106,7 +99,7 @@ template <class Rep, class Period>
 [[nodiscard]] detail::sleep_awaiter<detail::no_stop> sleep_for(
     event_loop& loop, std::chrono::duration<Rep, Period> delay) {
     return {loop, clock_id::monotonic,
-            detail::deadline_after(loop, clock_id::monotonic, detail::ceil_ns(delay, "sleep_for")),
+            detail::deadline_after(loop, clock_id::monotonic, detail::loop_ns(delay, "sleep_for")),
             detail::no_stop{}};
 }
 // Same; a stop request on `token` ends it: co_await throws operation_cancelled.
@@ -114,7 +107,7 @@ template <class Rep, class Period>
 [[nodiscard]] detail::sleep_awaiter<detail::stop_binding> sleep_for(
     event_loop& loop, std::chrono::duration<Rep, Period> delay, std::stop_token token) {
     return {loop, clock_id::monotonic,
-            detail::deadline_after(loop, clock_id::monotonic, detail::ceil_ns(delay, "sleep_for")),
+            detail::deadline_after(loop, clock_id::monotonic, detail::loop_ns(delay, "sleep_for")),
             detail::stop_binding(std::move(token))};
 }
 
@@ -124,13 +117,13 @@ template <class Clock, class Duration>
 [[nodiscard]] detail::sleep_awaiter<detail::no_stop> sleep_until(
     event_loop& loop, std::chrono::time_point<Clock, Duration> deadline) {
     return {loop, clock_of<Clock>::value,
-            detail::ceil_ns(deadline.time_since_epoch(), "sleep_until"), detail::no_stop{}};
+            detail::loop_ns(deadline.time_since_epoch(), "sleep_until"), detail::no_stop{}};
 }
 template <class Clock, class Duration>
 [[nodiscard]] detail::sleep_awaiter<detail::stop_binding> sleep_until(
     event_loop& loop, std::chrono::time_point<Clock, Duration> deadline, std::stop_token token) {
     return {loop, clock_of<Clock>::value,
-            detail::ceil_ns(deadline.time_since_epoch(), "sleep_until"),
+            detail::loop_ns(deadline.time_since_epoch(), "sleep_until"),
             detail::stop_binding(std::move(token))};
 }
 

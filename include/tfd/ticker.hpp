@@ -43,7 +43,7 @@ class ticker {
     template <class Rep, class Period>
     ticker(event_loop& loop, std::chrono::duration<Rep, Period> period,
            periodic_options options = {})
-        : ticker(loop, detail::ceil_ns(period, "ticker"), options, 0) {}
+        : ticker(loop, detail::loop_ns(period, "ticker"), options, 0) {}
     ticker(const ticker&) = delete;
     ticker& operator=(const ticker&) = delete;
     ~ticker() = default;

@@ -68,7 +68,7 @@ template <cancellable_awaiter Inner, class Rep, class Period>
     static_assert(!std::is_lvalue_reference_v<Inner>,
                   "with_timeout takes the operation itself: with_timeout(loop, io.read_some(...), "
                   "5s)");
-    return {loop, std::move(operation), detail::ceil_ns(limit, "with_timeout")};
+    return {loop, std::move(operation), detail::loop_ns(limit, "with_timeout")};
 }
 
 }  // namespace tfd
