@@ -9,7 +9,9 @@ clock_timers::clock_timers(clock_id id, timer_scheduler* scheduler)
     : clock(id),
       fd(id, open_flags::nonblocking),
       reads_on_fire(base_clock(id) == clock_id::realtime),
-      owner(scheduler) {}
+      owner(scheduler) {
+    queue.set_cascade_budget(timer_queue::loop_cascade_budget);
+}
 
 bool clock_timers::set_for(std::optional<std::int64_t> target) const noexcept {
     switch (state) {

@@ -93,6 +93,10 @@ void timer_queue::refresh(timer_entry& e, std::chrono::nanoseconds deadline) {
 
 std::optional<std::chrono::nanoseconds> timer_queue::next_deadline() {
     if (heap_.empty() && !refill()) {
+        if (cascading()) {
+            // The budget ran out: nothing still waiting to be re-filed is before H (I3).
+            return std::chrono::nanoseconds(tick_start_ns(elapsed_));
+        }
         return std::nullopt;
     }
     return std::chrono::nanoseconds(heap_.front().deadline);
@@ -127,6 +131,12 @@ timer_entry* timer_queue::pop_due(std::chrono::nanoseconds now) {
 void timer_queue::follow(std::int64_t now) noexcept {
     if (now >= 0 && tick_of(now) > elapsed_) {
         advance_to(tick_of(now));
+    }
+}
+
+void timer_queue::set_origin(std::chrono::nanoseconds now) noexcept {
+    if (size_ == 0) {
+        elapsed_ = now.count() > 0 ? tick_of(now.count()) : 0;
     }
 }
 
@@ -187,7 +197,7 @@ std::size_t timer_queue::check_lane(unsigned level, unsigned slot, const std::ui
         TFD_TQ_REQUIRE(!belongs_in_heap(e->deadline_), ctx());           // I3
         const std::uint64_t tick = tick_of(e->deadline_);
         TFD_TQ_REQUIRE(slot_start(elapsed_, level, slot) <= tick, ctx());  // I4
-        TFD_TQ_REQUIRE(level == 0 ? slot >= own : slot > own, ctx());      // I4
+        TFD_TQ_REQUIRE(slot >= own, ctx());                                // I4
         expected_pprev = &e->next_;
         seqs.push_back(e->order_ >> timer_entry::place_bits);
         ++count;

@@ -115,21 +115,89 @@ void timer_queue::cascade(unsigned level, unsigned slot) noexcept {
     for_each_interleaved(take_slot(level, slot), [this](timer_entry& e) { wheel_link(e); });
 }
 
-// Moves the wheel's reference to `tick` (never past the start of an occupied slot) and keeps
-// I4: a level's own slot is re-filed as soon as the reference enters it.  Top-down; a
-// re-filed entry never lands in the own slot of a level >= 1 (its group there differs from
-// the reference's), so one pass suffices.
+// Re-files at most `left` entries of slot `slot` of `level`, the first ones of each lane in
+// turn (walked side by side, as for_each_interleaved does), and returns how many it moved.
+// The lanes keep the rest: their heads are set to the first entry not moved.  Re-filed
+// entries never land back in this slot: it is an own slot (see wheel_link).
+std::size_t timer_queue::cascade_some(unsigned level, unsigned slot, std::size_t left) noexcept {
+    slot_lists& lists = slots_[level][slot];
+    std::array<std::uintptr_t, slot_lanes> cursor = lists.lane;
+    std::size_t moved = 0;
+    for (bool any = true; any && moved < left;) {
+        any = false;
+        for (std::uintptr_t& at : cursor) {
+            if (at == 0 || moved == left) {
+                continue;
+            }
+            timer_entry* const e = entry_at(at);
+            at = e->next_;
+            if (at != 0) {
+                __builtin_prefetch(entry_at(at));
+            }
+            wheel_link(*e);
+            ++moved;
+            any = true;
+        }
+    }
+    for (unsigned lane = 0; lane < slot_lanes; ++lane) {
+        lists.lane[lane] = cursor[lane];
+        if (cursor[lane] != 0) {
+            entry_at(cursor[lane])->pprev_ = &lists.lane[lane];
+        }
+    }
+    if (lists.empty()) {
+        occupied_[level] &= ~(std::uint64_t{1} << slot);
+    }
+    return moved;
+}
+
+// Moves the wheel's reference to `tick` (never past the start of an occupied slot).  A
+// level's own slot that the reference enters is re-filed at once without a cascade budget;
+// with one, it keeps its entries until settle() re-files them (I4), and no entry can be due
+// before the reference meanwhile (I3).
 void timer_queue::advance_to(std::uint64_t tick) noexcept {
     elapsed_ = tick;
-    for (unsigned level = wheel_levels - 1; level >= 1; --level) {
-        const unsigned own = slot_of(elapsed_, level);
-        if ((occupied_[level] >> own) & 1u) {
-            cascade(level, own);
-        }
+    if (cascade_budget_ == 0) {
+        std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+        (void)settle(unlimited);
     }
 }
 
+bool timer_queue::cascading() const noexcept {
+    for (unsigned level = 1; level < wheel_levels; ++level) {
+        if ((occupied_[level] >> slot_of(elapsed_, level)) & 1u) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Re-files the entries of the occupied own slots, top-down, spending at most `left` of them
+// (SIZE_MAX: no limit), and returns whether none is left.  A re-filed entry never lands in
+// the own slot of a level >= 1 (its group there differs from the reference's), so one pass
+// suffices.
+bool timer_queue::settle(std::size_t& left) noexcept {
+    for (unsigned level = wheel_levels - 1; level >= 1; --level) {
+        const unsigned own = slot_of(elapsed_, level);
+        if (((occupied_[level] >> own) & 1u) == 0) {
+            continue;
+        }
+        if (left == std::numeric_limits<std::size_t>::max()) {
+            cascade(level, own);
+            continue;
+        }
+        left -= cascade_some(level, own, left);
+        if ((occupied_[level] >> own) & 1u) {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::optional<std::int64_t> timer_queue::earliest_slot_start() const noexcept {
+    if (cascading()) {
+        return tick_start_ns(elapsed_);  // entries wait in an own slot: none is before H
+    }
     // Lower levels lie wholly inside the own slot of every higher level (I4), so the lowest
     // occupied level holds the earliest timers, in its lowest occupied slot.
     for (unsigned level = 0; level < wheel_levels; ++level) {
@@ -142,9 +210,14 @@ std::optional<std::int64_t> timer_queue::earliest_slot_start() const noexcept {
 }
 
 // With the heap empty, moves the earliest wheel timers into it.  Returns false when the
-// wheel is empty too.
+// wheel is empty too, or when the cascade budget ran out first (cascading() then says so).
 bool timer_queue::refill() {
+    std::size_t left =
+        cascade_budget_ == 0 ? std::numeric_limits<std::size_t>::max() : cascade_budget_;
     for (;;) {
+        if (!settle(left)) {
+            return false;
+        }
         unsigned level = 0;
         while (level < wheel_levels && occupied_[level] == 0) {
             ++level;
@@ -155,7 +228,7 @@ bool timer_queue::refill() {
         const auto slot = static_cast<unsigned>(std::countr_zero(occupied_[level]));
         const std::uint64_t start = slot_start(elapsed_, level, slot);
         if (level > 0) {
-            advance_to(start);  // cascades the slot, which has become the own slot
+            advance_to(start);  // the slot becomes the own slot: settle() re-files it
             continue;
         }
         drain_slot(slot, start);

@@ -100,6 +100,7 @@ clock_timers& timer_scheduler::make_timers(clock_id clock) {
         }
         raw->node = fds_.add_internal(raw->fd.native_handle(), io_events::readable,
                                       [raw](io_events) { raw->ready(); });
+        raw->queue.set_origin(std::chrono::nanoseconds(read_clock(clock)));
         slot = std::move(timers);
         any_clock_ = true;
     }
@@ -205,6 +206,7 @@ void timer_scheduler::unbind_all() noexcept {
     }
     for (const auto& timers : clocks_) {
         if (timers) {
+            timers->queue.set_cascade_budget(0);  // no passes left to spread the work over
             while (timer_entry* entry =
                        timers->queue.pop_due(std::chrono::nanoseconds(INT64_MAX))) {
                 unbind(*entry);
@@ -281,6 +283,11 @@ void timer_scheduler::tell_clock_change(clock_timers& timers) {
 // are never both set).
 std::optional<std::int64_t> timer_scheduler::arm_target(clock_timers& timers) const {
     if (std::optional<std::chrono::nanoseconds> next = timers.queue.next_deadline()) {
+        if (timers.queue.cascading()) {
+            // A lower bound while the queue re-files a large slot in steps: wake for it as it
+            // is (usually at once), so the steps follow each other, one per pass.
+            return std::max<std::int64_t>(next->count(), 1);
+        }
         std::int64_t shifted = saturating_add(saturating_sub(next->count(), spin_margin_.count()),
                                               coalescing_.count());
         return std::max<std::int64_t>(shifted, 1);

@@ -19,7 +19,8 @@
 //
 // When the near tier runs empty and the earliest deadline is asked for, the earliest
 // occupied wheel slot is found with one bit scan per level; a slot of a higher level is
-// spread ("cascaded") over the lower levels, and the level-0 slot's timers due in its tick
+// spread ("cascaded") over the lower levels (in steps, given a cascade budget: see
+// set_cascade_budget), and the level-0 slot's timers due in its tick
 // are moved into the heap (those a refresh pushed later are filed again), H becoming the end
 // of that slot.  Each timer therefore moves at most
 // `wheel_levels` times before it fires (amortised O(1)), and never when it is cancelled
@@ -124,6 +125,9 @@ class timer_queue {
     static constexpr unsigned slot_lanes = 4;
     // The 4-ary heap's fan-out.
     static constexpr unsigned heap_arity = 4;
+    // The cascade budget tfd's event loops set (set_cascade_budget): 4096 entries re-file in
+    // about 0.3 ms when none is in the cache, and a pass in between serves descriptors.
+    static constexpr std::size_t loop_cascade_budget = 4096;
 
     explicit timer_queue(kind k = kind::wheel);
     // Leaves every still-queued entry unqueued (but does not touch its owner).
@@ -139,11 +143,36 @@ class timer_queue {
     // Cheaper than cancel + start: a later deadline in the wheel only rewrites the entry,
     // and an entry that stays in the heap is re-keyed in place.
     void refresh(timer_entry& e, std::chrono::nanoseconds deadline);
-    // The earliest deadline, exact; nullopt when empty.  Not const: it may cascade.
+    // The earliest deadline, exact; nullopt when empty.  Not const: it may cascade.  With a
+    // cascade budget, while cascading() it may instead return a lower bound.
     [[nodiscard]] std::optional<std::chrono::nanoseconds> next_deadline();
     // Unqueues and returns the earliest entry whose deadline is <= now (ties in start
-    // order), or nullptr.
+    // order), or nullptr.  With a cascade budget, while cascading() it may return nullptr
+    // although an entry is due.
     [[nodiscard]] timer_entry* pop_due(std::chrono::nanoseconds now);
+
+    // Cascading a wheel slot costs a cache miss or more per timer in it, and a slot of a
+    // high level can hold a large share of all the timers (a 17-second slot of level 3 holds
+    // one in six of a million timeouts spread over 100 s): re-filing it in one go stalls
+    // the caller for milliseconds.  With a budget of n > 0 entries, one call of
+    // next_deadline() or pop_due() re-files at most about n entries and leaves the rest for
+    // the next call; meanwhile cascading() is true, next_deadline() may answer a lower bound
+    // (never later than the earliest deadline, so a caller that wakes for it is never
+    // late), and pop_due(now) may answer nullptr although an entry is due, in which case
+    // next_deadline() answers a time <= now: ask again.  Order and exactness are unchanged:
+    // nothing is popped before every earlier entry is.  0, the default, is no limit: every
+    // call gives the exact answer (and the first one after a budget is lifted finishes what
+    // was left).
+    void set_cascade_budget(std::size_t entries) noexcept { cascade_budget_ = entries; }
+    // Tells an empty queue what time it is, so that its first timers are filed relative to
+    // the present.  Otherwise the wheel starts at the clock's epoch, every timer of a clock
+    // that has run for hours is filed at a high level, and the first refill re-files all of
+    // them once per level on the way down.  Ignored unless empty().
+    void set_origin(std::chrono::nanoseconds now) noexcept;
+    [[nodiscard]] std::size_t cascade_budget() const noexcept { return cascade_budget_; }
+    // True while a slot's entries are still being re-filed (see set_cascade_budget): the next
+    // next_deadline() or pop_due() goes on with it.
+    [[nodiscard]] bool cascading() const noexcept;
 
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
@@ -188,7 +217,9 @@ class timer_queue {
     slot_lists take_slot(unsigned level, unsigned slot) noexcept;
     void slot_became_empty(std::uintptr_t* head) noexcept;
     void advance_to(std::uint64_t tick) noexcept;
+    bool settle(std::size_t& left) noexcept;
     void cascade(unsigned level, unsigned slot) noexcept;
+    std::size_t cascade_some(unsigned level, unsigned slot, std::size_t left) noexcept;
     bool refill();
     void follow(std::int64_t now) noexcept;
     void drain_slot(unsigned slot, std::uint64_t tick);
@@ -212,10 +243,12 @@ class timer_queue {
     //  I4 an entry in slot s of level k lies in a slot that starts no later than its tick:
     //     slot s of level k, in the block of elapsed_'s groups above k, starts at or before
     //     the entry's tick (it is exactly the entry's slot unless a refresh pushed the
-    //     deadline back; the slot re-files it when it comes up).  s > elapsed_'s group k when
-    //     k >= 1 (a level's "own" slot is re-filed the moment elapsed_ enters it), s >= it
-    //     when k == 0.  Every level lies inside the own slot of each level above it, so the
-    //     lowest occupied level's lowest occupied slot starts no later than any wheel timer.
+    //     deadline back; the slot re-files it when it comes up).  s >= elapsed_'s group k.
+    //     For k >= 1, s == that group (the level's "own" slot, which elapsed_ has entered)
+    //     only while cascading(): its entries wait to be re-filed (settle()), and no entry is
+    //     ever filed there.  Every level lies inside the own slot of each level above it, so
+    //     when no own slot is occupied, the lowest occupied level's lowest occupied slot
+    //     starts no later than any wheel timer; while one is, elapsed_ is that bound (I3).
     //  I5 occupied_[k] bit s is set iff some lane of slot s of level k is not empty; each
     //     lane's pprev links are consistent and its entries' place is wheel.  (Which lane
     //     an entry joins is its start sequence modulo slot_lanes at the time it is linked:
@@ -224,7 +257,8 @@ class timer_queue {
     kind kind_;
     std::size_t size_ = 0;
     std::uint64_t next_seq_ = 1;
-    std::uint64_t elapsed_ = 0;  // H in ticks: the wheel's reference time
+    std::uint64_t elapsed_ = 0;       // H in ticks: the wheel's reference time
+    std::size_t cascade_budget_ = 0;  // entries one call may re-file; 0: no limit
     std::vector<heap_node> heap_;
     std::array<std::uint64_t, wheel_levels> occupied_{};
     std::array<slot_array, wheel_levels> slots_{};

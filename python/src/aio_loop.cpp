@@ -650,8 +650,19 @@ PyObject* loop_clock_time(PyObject* self, PyObject* arg) {
     if (!clock) {
         return nullptr;
     }
-    aio::scheduler* s = scheduler_for(as_loop(self), *clock);
-    if (s == nullptr) {
+    aio_loop* loop = as_loop(self);
+    aio::scheduler* s = loop->clocks[static_cast<std::size_t>(*clock)].get();
+    if (s == nullptr && (loop->closed || !loop->clocks[0]->time().is_virtual())) {
+        // Nothing to make for a reading: a closed loop holds no timer_fd, and an open one
+        // makes its clock's when a timer needs it.
+        try {
+            return PyFloat_FromDouble(aio::ns_to_seconds(clock_now(kernel_clock(*clock)).count()));
+        } catch (const std::system_error& e) {
+            errno = e.code().value();
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+    }
+    if (s == nullptr && (s = scheduler_for(loop, *clock)) == nullptr) {
         return nullptr;
     }
     return PyFloat_FromDouble(aio::ns_to_seconds(s->now()));
@@ -686,6 +697,32 @@ PyObject* loop_close_timer_fds(PyObject* self, PyObject*) {
             s->close_fd();
         }
     }
+    Py_RETURN_NONE;
+}
+
+// _tfd_after_fork(): in a child after fork(), before the loop runs there (tfd/aio/_loop.py's
+// at-fork hook has given the selector an epoll set of its own).  The child's timer_fds are
+// the parent's open files: arming one would move the parent's wake-up, and an expiry would
+// wake whichever process waited first.  Each clock gets a new one, registered in the new
+// epoll set at the next pass; the queued timers stay.
+PyObject* loop_after_fork(PyObject* self, PyObject*) {
+    aio_loop* loop = as_loop(self);
+    for (std::size_t slot = 0; slot < aio_clock_count; ++slot) {
+        if (auto& s = loop->clocks[slot]) {
+            if (loop->closed) {
+                s->close_fd();
+                continue;
+            }
+            try {
+                s->renew_fd();
+            } catch (const std::system_error& e) {
+                errno = e.code().value();
+                return PyErr_SetFromErrno(PyExc_OSError);
+            }
+            loop->registered_in[slot] = -1;
+        }
+    }
+    Py_CLEAR(loop->selector);  // the next pass attaches the selector (and its new epoll set)
     Py_RETURN_NONE;
 }
 
@@ -787,12 +824,14 @@ PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
         PyErr_Format(PyExc_ValueError, "virtual_start=%R must be a finite number of seconds", arg);
         return nullptr;
     }
-    // The clock counts int64 nanoseconds: a start outside them would be clamped, and every
-    // time() and deadline after it wrong.
-    if (!(std::fabs(start) < aio::max_clock_seconds)) {
+    // The clock counts int64 nanoseconds, and a deadline past 2**63 ns means "never" (as on
+    // the real clocks, for which that is the year 2262).  A start near that end would turn
+    // ordinary sleeps into waits for ever, so a start leaves at least 2**62 ns (146 years).
+    if (!(std::fabs(start) < aio::max_clock_seconds / 2)) {
         PyErr_Format(PyExc_OverflowError,
-                     "virtual_start=%R is outside the virtual clock's range (2**63 ns, about "
-                     "292 years either side of 0)",
+                     "virtual_start=%R is too close to the end of the virtual clock's range "
+                     "(2**63 ns): a start must lie within 2**62 ns (about 146 years) of 0, so "
+                     "that timers up to 146 years after it can run",
                      arg);
         return nullptr;
     }
@@ -804,7 +843,7 @@ PyObject* loop_make_virtual(PyObject* self, PyObject* arg) {
                                 "a loop with timers cannot switch to virtual time");
                 return nullptr;
             }
-            s->time().make_virtual(slot == 0 ? aio::seconds_to_ns_ceil(start) : s->now());
+            s->make_virtual(slot == 0 ? aio::seconds_to_ns_ceil(start) : s->now());
         }
     }
     Py_RETURN_NONE;
@@ -924,6 +963,8 @@ PyMethodDef loop_methods[] = {
     {"_tfd_clear", loop_clear_work, METH_NOARGS, "Drops every pending callback and timer."},
     {"_tfd_close_timer_fds", loop_close_timer_fds, METH_NOARGS,
      "Closes the clocks' timer_fds (for close())."},
+    {"_tfd_after_fork", loop_after_fork, METH_NOARGS,
+     "In a child after fork(): new timer_fds, not shared with the parent."},
     {"_tfd_set_coalescing", loop_set_coalescing, METH_O, nullptr},
     {"_tfd_set_spin_below", loop_set_spin_below, METH_O, nullptr},
     {"_tfd_set_spin_margin", loop_set_spin_margin, METH_O, nullptr},

@@ -20,17 +20,6 @@ constexpr long event_write = 2;  // selectors.EVENT_WRITE
 // MAXIMUM_SELECT_TIMEOUT): a day.
 constexpr std::int64_t longest_selector_wait_ns = 24LL * 3600 * 1000000000;
 
-clock_id kernel_clock(aio_clock clock) {
-    switch (clock) {
-        case aio_clock::realtime:
-            return clock_id::realtime;
-        case aio_clock::boottime:
-            return clock_id::boottime;
-        default:
-            return clock_id::monotonic;
-    }
-}
-
 PyObject* set_os_error(const std::error_code& ec, const char* what) {
     errno = ec.value();
     PyErr_Format(PyExc_OSError, "tfd.aio: %s: %s", what, ec.message().c_str());
@@ -125,7 +114,8 @@ int arm_timers(aio_loop* loop, int& timeout_ms, std::int64_t& wait_ns) {
                 continue;
             }
             std::int64_t target = 0;
-            if (__builtin_add_overflow(*next, s->coalescing(), &target)) {
+            const std::int64_t delay = s->cascading() ? 0 : s->coalescing();
+            if (__builtin_add_overflow(*next, delay, &target)) {
                 target = std::numeric_limits<std::int64_t>::max();
             }
             std::int64_t left = target - s->now();
@@ -433,6 +423,17 @@ int run_one(aio_loop* loop, PyObject* handle) {
 
 }  // namespace
 
+clock_id kernel_clock(aio_clock clock) {
+    switch (clock) {
+        case aio_clock::realtime:
+            return clock_id::realtime;
+        case aio_clock::boottime:
+            return clock_id::boottime;
+        default:
+            return clock_id::monotonic;
+    }
+}
+
 std::optional<aio_clock> clock_from_id(long id) {
     switch (id) {
         case static_cast<long>(clock_id::monotonic):
@@ -461,7 +462,7 @@ aio::scheduler* scheduler_for(aio_loop* loop, aio_clock clock) {
         }
         if (loop->clocks[0] && loop->clocks[0]->time().is_virtual()) {
             // A virtual loop keeps every clock virtual, starting at the kernel's reading.
-            loop->clocks[slot]->time().make_virtual(loop->clocks[slot]->now());
+            loop->clocks[slot]->make_virtual(loop->clocks[slot]->now());
         }
         if (register_timer_fd(loop, slot) < 0) {
             loop->clocks[slot].reset();

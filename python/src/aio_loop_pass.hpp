@@ -11,6 +11,8 @@ namespace tfd::python {
 // The loop's scheduler for `clock`, created (and registered in the epoll set) on first use;
 // nullptr with an exception set when its timer_fd cannot be created.
 aio::scheduler* scheduler_for(aio_loop* loop, aio_clock clock);
+// The kernel clock an aio_clock reads.
+clock_id kernel_clock(aio_clock clock);
 // The aio_clock of a kernel clock id, for the three a loop keeps timers on.
 std::optional<aio_clock> clock_from_id(long id);
 // Removes a scheduled handle from the loop's list (the scheduler is the caller's).

@@ -32,7 +32,22 @@ scheduler::scheduler(clock_id clock, std::chrono::nanoseconds coalescing)
     : time_(clock),
       fd_(clock, open_flags::nonblocking),
       cancel_on_set_(base_clock(clock) == clock_id::realtime) {
+    queue_.set_cascade_budget(timer_queue::loop_cascade_budget);
     set_coalescing(coalescing);
+    queue_.set_origin(std::chrono::nanoseconds(time_.now()));
+}
+
+void scheduler::renew_fd() {
+    timer_fd fresh(time_.clock(), open_flags::nonblocking);
+    std::error_code ignored;  // the child's copy only: the parent's stays open and armed
+    fd_.close(ignored);
+    fd_ = std::move(fresh);
+    state_ = fd_state::idle;
+}
+
+void scheduler::make_virtual(std::int64_t start) {
+    time_.make_virtual(start);
+    queue_.set_origin(std::chrono::nanoseconds(start));
 }
 
 void scheduler::set_coalescing(std::chrono::nanoseconds coalescing) noexcept {
@@ -74,8 +89,11 @@ scheduler::wait_kind scheduler::arm(std::error_code& ec) {
     }
     const bool may_spin = spins_allowed();
     const std::int64_t margin = may_spin ? spin_margin_ : 0;
+    // While the queue re-files a large slot in steps, `deadline` is a lower bound: wake for
+    // it as it is, so that the steps follow each other.
+    const std::int64_t delay = queue_.cascading() ? 0 : coalescing_ - margin;
     std::int64_t target = deadline;
-    if (__builtin_add_overflow(deadline, coalescing_ - margin, &target)) {
+    if (__builtin_add_overflow(deadline, delay, &target)) {
         // Only coalescing can overflow: deadline > now, and the margin is at most 1 ms.
         target = std::numeric_limits<std::int64_t>::max();
     }
@@ -146,10 +164,6 @@ void scheduler::fired() noexcept {
             ++clock_changes_;
         }
     }
-}
-
-timer_entry* scheduler::pop_any() {
-    return queue_.pop_due(std::chrono::nanoseconds(std::numeric_limits<std::int64_t>::max()));
 }
 
 std::int64_t seconds_to_ns_ceil(double when) noexcept {

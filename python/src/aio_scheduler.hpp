@@ -106,6 +106,12 @@ class scheduler {
     }
     void cancel(timer_entry& e) noexcept { queue_.cancel(e); }
     [[nodiscard]] std::size_t size() const noexcept { return queue_.size(); }
+    // Switches to a virtual clock reading `start` ns (time_source::make_virtual); only while
+    // no timer is queued, so the queue's wheel starts there too.
+    void make_virtual(std::int64_t start);
+    // The queue is re-filing a large wheel slot in steps (timer_queue::set_cascade_budget):
+    // next_deadline() is a lower bound meanwhile, to wake for without coalescing.
+    [[nodiscard]] bool cascading() const noexcept { return queue_.cascading(); }
     [[nodiscard]] std::optional<std::int64_t> next_deadline();
     // The deadline of a `when` past the int64 range (or inf): never due, not even on a
     // virtual clock that has been advanced to the end of its range.
@@ -136,12 +142,14 @@ class scheduler {
         fd_.close(ignored);
         state_ = fd_state::idle;
     }
+    // In a child after fork(): the timer_fd is the parent's too (one open file, shared), so
+    // arming it would move the parent's wake-up.  Replaces it with a new one, unarmed; the
+    // queued timers stay and are armed for at the next pass.  Throws std::system_error.
+    void renew_fd();
     // Unqueues the next entry due at `now` (deadline <= now, and not `never`), or nullptr.
     [[nodiscard]] timer_entry* pop_due(std::int64_t now) {
         return queue_.pop_due(std::chrono::nanoseconds(std::min(now, never - 1)));
     }
-    // Unqueues any entry (for clearing the loop), or nullptr when empty.
-    [[nodiscard]] timer_entry* pop_any();
 
     // Wall-clock changes seen through TFD_TIMER_CANCEL_ON_SET.
     [[nodiscard]] std::uint64_t clock_changes() const noexcept { return clock_changes_; }

@@ -369,6 +369,58 @@ class TimerTest(LoopTestCase):
         with self.assertRaisesRegex(RuntimeError, "Event loop is closed"):
             loop.call_later(1, print)
 
+    def test_clock_time_on_a_closed_loop_opens_nothing(self):
+        def open_fds():
+            return len(os.listdir("/proc/self/fd"))
+
+        loop = tfd.aio.new_event_loop()
+        loop.close()
+        before = open_fds()
+        for clock in (tfd.CLOCK_MONOTONIC, tfd.CLOCK_REALTIME, tfd.CLOCK_BOOTTIME):
+            self.assertAlmostEqual(loop.clock_time(clock), time.clock_gettime(clock), delta=1.0)
+        self.assertEqual(open_fds(), before)
+
+    @unittest.skipUnless(hasattr(os, "fork"), "needs fork()")
+    def test_a_loop_run_in_parent_and_forked_child_keeps_both_timers(self):
+        # The child's copies of the epoll set and timer_fds are the parent's open files: a
+        # child that armed them moved the parent's wake-up, and the parent's 0.3 s timer
+        # never fired.  Each side must see its own timers on time.  Threads bound each
+        # side's wait (their wake-ups need no timer), so a regression fails, not hangs.
+        loop = tfd.aio.new_event_loop()
+        self.addCleanup(loop.close)
+        fut = loop.create_future()
+        t0 = time.monotonic()
+        loop.call_later(0.3, lambda: fut.set_result(time.monotonic() - t0))
+        loop.run_until_complete(asyncio.sleep(0.01))
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report how long a 0.5 s sleep took, and leave at once
+            code = 1
+            try:
+                threading.Timer(5, os._exit, args=(3,)).start()
+                start = time.monotonic()
+                loop.run_until_complete(asyncio.sleep(0.5))
+                os.write(w, b"%.3f" % (time.monotonic() - start))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.addCleanup(os.close, r)
+        stopper = threading.Timer(5, loop.call_soon_threadsafe, args=(loop.stop,))
+        stopper.start()
+        fut.add_done_callback(lambda _: loop.stop())
+        loop.run_forever()
+        stopper.cancel()
+        _, status = os.waitpid(pid, 0)
+        self.assertTrue(fut.done(), "the parent's 0.3 s timer did not fire within 5 s")
+        self.assertEqual(status, 0, "the child's 0.5 s sleep did not end within 5 s")
+        took = fut.result()
+        child_took = float(os.read(r, 64))
+        self.assertGreaterEqual(took, 0.3)
+        self.assertLess(took, 2.0)  # generous: on time would be 0.3 s
+        self.assertGreaterEqual(child_took, 0.5)
+        self.assertLess(child_took, 2.5)
+
     def test_unclosed_loop_with_timers_is_collected(self):
         loop = tfd.aio.new_event_loop()
         loop.call_later(100, loop.stop)

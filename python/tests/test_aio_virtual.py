@@ -91,6 +91,33 @@ class VirtualHourTest(unittest.TestCase):
             self.assertEqual(now, ceil_ns(when) / 1e9)
             self.assertGreaterEqual(now, when)
 
+    def test_a_crowded_wheel_slot_fires_in_order(self):
+        # 30,000 timers within 0.3 s, 20 s ahead: thousands share a wheel slot, which the
+        # loop re-files in steps between passes.  All still run in order, none early.
+        loop = tfd.aio.new_event_loop(virtual_time=True, virtual_start=5.0)
+        self.addCleanup(loop.close)
+        n = 30_000
+        seen = []
+        for i in range(n):
+            when = 25.0 + (i * 7919 % n) * 1e-5
+            loop.call_at(when, lambda w=when: seen.append((w, loop.time())))
+        loop.call_at(60.0, loop.stop)
+        loop.run_forever()
+        self.assertEqual(len(seen), n)
+        self.assertEqual([w for w, _ in seen], sorted(w for w, _ in seen))
+        self.assertTrue(all(now >= when for when, now in seen))
+
+    def test_a_start_near_the_end_of_the_clocks_range_is_refused(self):
+        # A deadline past 2**63 ns never comes; a clock started near that end would turn a
+        # sleep(1) into a wait for ever.  A start leaves at least 2**62 ns.
+        for start in (9223372036.0, -9223372036.0, 4611686019.0):
+            with self.assertRaisesRegex(OverflowError, r"virtual_start=.* too close to the end"):
+                tfd.aio.new_event_loop(virtual_time=True, virtual_start=start)
+        loop = tfd.aio.new_event_loop(virtual_time=True, virtual_start=4611686017.0)
+        self.addCleanup(loop.close)
+        loop.run_until_complete(asyncio.sleep(100 * 365 * 86400))  # a century still comes
+        self.assertAlmostEqual(loop.time(), 4611686017.0 + 100 * 365 * 86400, places=5)
+
     def test_virtual_start(self):
         loop = tfd.aio.new_event_loop(virtual_time=True, virtual_start=1000.0)
         self.addCleanup(loop.close)
@@ -147,8 +174,8 @@ class AdvanceTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "virtual_start="):
             tfd.aio.new_event_loop(virtual_time=True, virtual_start=float("inf"))
         for outside in (1e12, -1e12):
-            with self.assertRaisesRegex(OverflowError, r"virtual_start=.* outside the virtual "
-                                                       r"clock's range"):
+            with self.assertRaisesRegex(OverflowError, r"virtual_start=.* too close to the end "
+                                                       r"of the virtual clock's range"):
                 tfd.aio.new_event_loop(virtual_time=True, virtual_start=outside)
         with self.assertRaisesRegex(TypeError, r"virtual_start='5' must be a number of seconds"):
             tfd.aio.new_event_loop(virtual_time=True, virtual_start="5")

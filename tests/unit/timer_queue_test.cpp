@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -242,6 +244,113 @@ TEST_P(TimerQueue, CheckInvariantsPassesOnABusyQueue) {
     while (q.pop_due(nanoseconds(int64_max)) != nullptr) {
     }
     q.check_invariants();
+}
+
+// 20,000 timers 20 to 22 s ahead land in one slot of level 3 (17.2 s wide).  Re-filing it
+// with a budget of 100 takes about 200 calls; each meanwhile answers a lower bound no later than
+// the earliest deadline, and the timers still come out in the same order as from a queue
+// without a budget.
+TEST(TimerQueueCascadeBudget, ALargeSlotIsRefiledOverManyCallsInTheSameOrder) {
+    constexpr std::size_t n = 20'000;
+    constexpr std::int64_t base = 20'000'000'000;  // 20 s
+    std::vector<test_timer> budgeted(n);
+    std::vector<test_timer> unlimited(n);
+    timer_queue with_budget;
+    timer_queue without;
+    with_budget.set_cascade_budget(100);
+    EXPECT_EQ(with_budget.cascade_budget(), 100u);
+    EXPECT_EQ(without.cascade_budget(), 0u);
+    for (std::size_t i = 0; i < n; ++i) {
+        const nanoseconds d(base + static_cast<std::int64_t>(i * 7919 % n) * 100'000);
+        budgeted[i].id = unlimited[i].id = static_cast<int>(i);
+        with_budget.start(budgeted[i], d);
+        without.start(unlimited[i], d);
+    }
+    const std::int64_t earliest = base;
+
+    std::size_t calls = 1;
+    std::optional<nanoseconds> next = with_budget.next_deadline();
+    while (with_budget.cascading() && next != nanoseconds(earliest)) {
+        ASSERT_TRUE(next.has_value());
+        EXPECT_LE(next->count(), earliest);
+        with_budget.check_invariants();  // I1-I6 hold between the steps too
+        next = with_budget.next_deadline();
+        ++calls;
+    }
+    EXPECT_EQ(next, nanoseconds(earliest));
+    // The level-3 slot takes 200 calls; the level-2 slot the earliest timers then sit in
+    // (about 2,500 timers), 25 more.
+    EXPECT_GE(calls, n / 100) << "a call re-filed more than its budget";
+    EXPECT_LE(calls, n / 100 + 60) << "the budget was not spent";
+
+    EXPECT_EQ(without.next_deadline(), nanoseconds(earliest));
+    EXPECT_FALSE(without.cascading());  // no budget: one call does it all
+
+    std::vector<int> got;
+    for (;;) {  // as drain(), asking again while the budget cuts a cascade short
+        timer_entry* e = with_budget.pop_due(nanoseconds(int64_max));
+        if (e != nullptr) {
+            got.push_back(static_cast<test_timer*>(e)->id);
+        } else if (!with_budget.cascading()) {
+            break;
+        }
+    }
+    EXPECT_EQ(got, drain(without, int64_max));
+    EXPECT_EQ(got.size(), n);
+    EXPECT_TRUE(with_budget.empty());
+}
+
+// Entries cancelled, refreshed or started while a slot is half re-filed are handled like any
+// other: the cancelled never come out, and the rest come out in (deadline, start) order.
+TEST(TimerQueueCascadeBudget, ChangesBetweenTheStepsKeepTheOrder) {
+    constexpr std::size_t n = 5'000;
+    constexpr std::int64_t base = 20'000'000'000;
+    std::vector<test_timer> t(n);
+    timer_queue q;
+    q.set_cascade_budget(64);
+    for (std::size_t i = 0; i < n; ++i) {
+        t[i].id = static_cast<int>(i);
+        q.start(t[i], nanoseconds(base + static_cast<std::int64_t>(i % 97) * 1'000'000));
+    }
+    (void)q.next_deadline();
+    ASSERT_TRUE(q.cascading());
+    std::vector<bool> cancelled(n, false);
+    std::vector<std::int64_t> deadline(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        deadline[i] = t[i].deadline().count();
+    }
+    for (std::size_t i = 0; i < n && q.cascading(); i += 7) {
+        if (i % 3 == 0) {
+            q.cancel(t[i]);
+            cancelled[i] = true;
+        } else {
+            deadline[i] = base + static_cast<std::int64_t>(i % 13) * 500'000;  // earlier or later
+            q.refresh(t[i], nanoseconds(deadline[i]));
+        }
+        EXPECT_EQ(q.pop_due(nanoseconds(0)), nullptr);  // nothing is due at 0
+        (void)q.next_deadline();                        // the cascade goes on
+    }
+    q.check_invariants();
+    std::int64_t last = 0;
+    std::size_t popped = 0;
+    for (;;) {
+        timer_entry* e = q.pop_due(nanoseconds(int64_max));
+        if (e == nullptr) {
+            if (q.cascading()) {
+                continue;
+            }
+            break;
+        }
+        const auto id = static_cast<std::size_t>(static_cast<test_timer*>(e)->id);
+        EXPECT_FALSE(cancelled[id]) << id;
+        EXPECT_EQ(e->deadline().count(), deadline[id]);
+        EXPECT_GE(e->deadline().count(), last);
+        last = e->deadline().count();
+        ++popped;
+    }
+    EXPECT_EQ(popped,
+              n - static_cast<std::size_t>(std::count(cancelled.begin(), cancelled.end(), true)));
+    EXPECT_TRUE(q.empty());
 }
 
 }  // namespace

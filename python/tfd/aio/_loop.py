@@ -2,7 +2,11 @@
 
 import asyncio
 import numbers
+import os
+import select
 import selectors
+import warnings
+import weakref
 
 from .. import _tfd
 from . import _support  # also attaches the helpers the core needs
@@ -71,6 +75,28 @@ class EventLoop(_tfd.AioLoopCore, asyncio.SelectorEventLoop):
             self._closed = True  # nothing else to close: no warning from __del__
             raise
         super().__init__(selector)
+        _live_loops.add(self)
+
+    def _tfd_after_fork_in_child(self):
+        # The epoll set and the timer_fds are open files the child shares with the parent:
+        # the child arming a timer_fd would move the parent's wake-up, and an expiry in the
+        # shared epoll set would wake whichever process waited first, so a loop run in both
+        # lost timers.  The child's loop gets its own of each; its descriptors stay
+        # registered (the stock loop, whose timers need no descriptor, shares the set).
+        selector = self._selector
+        if (not self.is_closed() and isinstance(selector, selectors.EpollSelector)
+                and isinstance(getattr(selector, "_selector", None), select.epoll)):
+            fresh = select.epoll()
+            for fd, key in selector._fd_to_key.items():
+                mask = 0
+                if key.events & selectors.EVENT_READ:
+                    mask |= select.EPOLLIN
+                if key.events & selectors.EVENT_WRITE:
+                    mask |= select.EPOLLOUT
+                fresh.register(fd, mask)
+            inherited, selector._selector = selector._selector, fresh
+            inherited.close()
+        self._tfd_after_fork()
 
     def run_forever(self):
         self._tfd_fresh_run()  # its first pass always polls the descriptors
@@ -219,3 +245,20 @@ class _TimeHold:
             self.held = False
             self.loop._tfd_hold(-1)
             self.loop._write_to_self()  # a waiting loop re-evaluates: it may jump now
+
+
+# Every tfd.aio loop alive in this process, for the at-fork hook.
+_live_loops = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for loop in list(_live_loops):
+        try:
+            loop._tfd_after_fork_in_child()
+        except OSError as exc:  # out of descriptors, say: a loop sharing them must not run
+            loop.close()
+            warnings.warn(f"tfd.aio: after fork(), {loop!r} could not get descriptors of its "
+                          f"own ({exc}), so it was closed", RuntimeWarning)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
