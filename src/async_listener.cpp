@@ -17,7 +17,9 @@ async_listener::async_listener(event_loop& loop, const std::string& address, std
 async_listener::~async_listener() = default;
 
 void async_listener::on_accept(unique_fd socket, const tcp_endpoint& peer) {
-    if (queue_.size() >= options_.max_queued) {
+    // The limit is on connections nobody waits for: a waiting accept() takes this one at
+    // once (through the queue, which is empty while someone waits), even with max_queued 0.
+    if (!accepting_.occupied() && queue_.size() >= options_.max_queued) {
         ++overflowed_;  // `socket` closes here: the client sees its connection closed
         return;
     }

@@ -254,6 +254,7 @@ event_loop::event_loop(backend_kind backend, loop_options options)
 event_loop::~event_loop() = default;
 
 fd_watcher event_loop::watch(int fd, io_events interest, fd_callback callback) {
+    detail::check_interest("event_loop::watch", fd, interest);
     return fd_watcher(impl_->fds.watch(fd, interest, std::move(callback)));
 }
 
@@ -261,25 +262,34 @@ std::int64_t event_loop::deadline_after(std::chrono::nanoseconds delay, clock_id
     return detail::saturating_add(impl_->timers.read_clock(clock), delay.count());
 }
 
-timer_watcher event_loop::start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
-                                      missed_ticks policy, timer_callback callback) {
+timer_watcher event_loop::start_timer(const char* operation, clock_id clock, std::int64_t deadline,
+                                      std::int64_t period, missed_ticks policy,
+                                      timer_callback callback) {
+    if (!callback) {
+        detail::usage_error(operation, "empty callback");
+    }
     return timer_watcher(
         impl_->timers.start_handle(clock, deadline, period, policy, std::move(callback)));
 }
 
-timer_watcher event_loop::start_wide_timer(clock_id clock, std::int64_t deadline,
-                                           wide_timer_callback callback) {
+timer_watcher event_loop::start_wide_timer(const char* operation, clock_id clock,
+                                           std::int64_t deadline, wide_timer_callback callback) {
+    if (!callback) {
+        detail::usage_error(operation, "empty callback");
+    }
     return timer_watcher(impl_->timers.start_handle(clock, deadline, std::move(callback)));
 }
 
-timer_watcher event_loop::start_periodic(std::int64_t first, std::chrono::nanoseconds period,
-                                         timer_callback callback, periodic_options options) {
+timer_watcher event_loop::start_periodic(const char* operation, std::int64_t first,
+                                         std::chrono::nanoseconds period, timer_callback callback,
+                                         periodic_options options) {
     if (period.count() <= 0) {
         throw std::system_error(
             std::make_error_code(std::errc::invalid_argument),
-            "event_loop::every: period=" + format_duration(period) + " must be positive");
+            std::string(operation) + ": period=" + format_duration(period) + " must be positive");
     }
-    return start_timer(options.clock, first, period.count(), options.policy, std::move(callback));
+    return start_timer(operation, options.clock, first, period.count(), options.policy,
+                       std::move(callback));
 }
 
 signal_watcher event_loop::on_signal(int signo, signal_callback callback) {

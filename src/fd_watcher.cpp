@@ -1,9 +1,25 @@
 // The fd_watcher handle: its verbs, on the loop's fd registry.
 #include "tfd/fd_watcher.hpp"
 
+#include <cstdio>
+#include <string>
+
 #include "fd_registry.hpp"
 
 namespace tfd {
+
+void detail::check_interest(const char* operation, int fd, io_events interest) {
+    constexpr auto known = static_cast<unsigned>(io_events::readable | io_events::writable |
+                                                 io_events::error | io_events::hangup);
+    const auto bits = static_cast<unsigned>(interest);
+    if ((bits & ~known) != 0) {
+        char text[64];
+        std::snprintf(text, sizeof text, "interest=0x%x for fd=%d has unknown bits 0x%x", bits, fd,
+                      bits & ~known);
+        usage_error(operation,
+                    std::string(text) + " (io_events names readable, writable, error and hangup)");
+    }
+}
 
 void fd_watcher::stop() noexcept {
     if (node_ != nullptr) {
@@ -29,6 +45,7 @@ void fd_watcher::set_interest(io_events interest) {
     if (node_ == nullptr) {
         detail::usage_error("fd_watcher::set_interest", "empty handle");
     }
+    detail::check_interest("fd_watcher::set_interest", node_->fd, interest);
     node_->owner->set_interest(node_, interest);
 }
 

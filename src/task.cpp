@@ -1,7 +1,11 @@
 // Detached tasks: event_loop::spawn and the list that owns their frames.
 #include "tfd/task.hpp"
 
+#include <cstdio>
+#include <exception>
+#include <string>
 #include <system_error>
+#include <utility>
 
 #include "coroutine_state.hpp"
 
@@ -45,6 +49,39 @@ void spawned_tasks::unlink(task_promise_base& promise) noexcept {
     --count_;
 }
 
+namespace {
+
+// The posted rethrow of a spawned task's exception.  Posted work that never runs (the loop
+// is destroyed first) is destroyed without a word, so this one says on stderr what is lost.
+class posted_rethrow {
+  public:
+    explicit posted_rethrow(std::exception_ptr error) noexcept : error_(std::move(error)) {}
+    posted_rethrow(posted_rethrow&& other) noexcept
+        : error_(std::exchange(other.error_, nullptr)) {}
+    posted_rethrow& operator=(posted_rethrow&&) = delete;
+    ~posted_rethrow() {
+        if (error_) {
+            std::string what = "an exception that is not a std::exception";
+            try {
+                std::rethrow_exception(error_);
+            } catch (const std::exception& e) {
+                what = e.what();
+            } catch (...) {
+            }
+            std::fprintf(stderr,
+                         "tfd: an exception escaped a spawned task and the loop was destroyed "
+                         "before run() could rethrow it: %s\n",
+                         what.c_str());
+        }
+    }
+    void operator()() { std::rethrow_exception(std::exchange(error_, nullptr)); }
+
+  private:
+    std::exception_ptr error_;
+};
+
+}  // namespace
+
 void spawned_tasks::report(std::exception_ptr error) noexcept {
     try {
         if (handler_) {
@@ -53,7 +90,7 @@ void spawned_tasks::report(std::exception_ptr error) noexcept {
             // Posted rather than thrown here: the task ended inside some callback of the
             // loop's pass (or inside spawn()), and the loop's own rule for an exception from
             // a callback then keeps everything else pending for the next run().
-            loop_.post([error] { std::rethrow_exception(error); });
+            loop_.post(posted_rethrow(std::move(error)));
         }
     } catch (...) {
         // The handler itself threw (or post ran out of memory): nowhere is left to report
@@ -103,7 +140,7 @@ void event_loop::spawn(task<void> work) {
     detail::coroutine_state_of(*this).tasks.start(work.release());
 }
 
-void event_loop::on_task_exception(std::function<void(std::exception_ptr)> handler) {
+void event_loop::on_task_exception(task_exception_handler handler) {
     detail::coroutine_state_of(*this).tasks.set_handler(std::move(handler));
 }
 

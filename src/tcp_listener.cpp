@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <system_error>
+#include <utility>
 
 #include "sys/sys.hpp"
 #include "tfd/time_convert.hpp"
@@ -40,11 +41,20 @@ tcp_listener::options checked(tcp_listener::options opts) {
     return opts;
 }
 
+// Refused at construction: the listener would call it at the first client.
+accept_callback checked(accept_callback on_accept) {
+    if (!on_accept) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "tcp_listener: empty on_accept callback");
+    }
+    return on_accept;
+}
+
 }  // namespace
 
 tcp_listener::tcp_listener(event_loop& loop, const std::string& host, std::uint16_t port,
                            accept_callback on_accept, options opts)
-    : loop_(loop), options_(checked(opts)), on_accept_(std::move(on_accept)) {
+    : loop_(loop), options_(checked(opts)), on_accept_(checked(std::move(on_accept))) {
     tcp_endpoint where = tcp_endpoint::resolve(host, port);
     fd_.reset(sys::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd_) {
@@ -82,7 +92,30 @@ tcp_listener::tcp_listener(event_loop& loop, const std::string& host, std::uint1
     resume_.stop();
 }
 
+tcp_listener::~tcp_listener() {
+    if (alive_ != nullptr) {
+        *alive_ = false;
+    }
+}
+
+// on_accept and on_refused may destroy the listener (an async_listener's accept() resumes a
+// coroutine there, whose frame may own it): `alive_` points at a flag on this stack frame
+// that the destructor clears, and nothing is touched once it is.  Nested calls chain their
+// flags, as in tcp_connection::guarded.
 void tcp_listener::on_readable() {
+    bool alive = true;
+    struct restore {
+        tcp_listener* self;
+        bool& alive;
+        bool* outer;
+        ~restore() {
+            if (alive) {
+                self->alive_ = outer;
+            } else if (outer != nullptr) {
+                *outer = false;
+            }
+        }
+    } guard{this, alive, std::exchange(alive_, &alive)};
     for (int i = 0; i < options_.accept_batch; ++i) {
         sockaddr_storage peer{};
         socklen_t size = sizeof peer;
@@ -94,8 +127,8 @@ void tcp_listener::on_readable() {
             if (watchable(connection, from)) {
                 on_accept_(std::move(connection), from);
             }
-            if (!fd_) {
-                return;  // a callback closed the listener
+            if (!alive || !fd_) {
+                return;  // a callback destroyed or closed the listener
             }
             continue;
         }

@@ -1,12 +1,21 @@
 // ticker: the periodic timer's callback and the bookkeeping of ticks nobody waited for.
 #include "tfd/ticker.hpp"
 
+#include <string>
+#include <system_error>
 #include <utility>
+
+#include "tfd/time_convert.hpp"
 
 namespace tfd {
 
 ticker::ticker(event_loop& loop, std::chrono::nanoseconds period, periodic_options options, int)
     : loop_(&loop) {
+    // Checked here so that the message names the ticker, not the loop's every() under it.
+    if (period <= std::chrono::nanoseconds::zero()) {
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                "ticker: period=" + format_duration(period) + " must be positive");
+    }
     timer_ = loop.every(
         period, [this](std::uint64_t overruns) { on_tick(overruns); }, options);
 }

@@ -39,13 +39,28 @@ class timer_pool {
         free_ = freed;
         ++free_count_;
     }
-    // Grows the pool until at least `count` blocks are free.
+    // Grows the pool until at least `count` blocks are free.  All or nothing: on
+    // std::bad_alloc the pool is as it was (the chunks already allocated are freed), so a
+    // reservation that cannot be met does not keep part of the memory for the loop's life.
     void reserve(std::size_t count) {
-        chunks_.reserve(chunks_.size() + (count - std::min(count, free_count_)) / chunk_slots + 1);
-        while (free_count_ < count) {
-            add_chunk();
+        if (free_count_ >= count) {
+            return;
+        }
+        const std::size_t missing = count - free_count_;
+        const std::size_t chunks = missing / chunk_slots + (missing % chunk_slots != 0 ? 1 : 0);
+        chunks_.reserve(chunks_.size() + chunks);
+        std::vector<std::unique_ptr<slot[]>> fresh;
+        fresh.reserve(chunks);
+        for (std::size_t i = 0; i < chunks; ++i) {
+            fresh.push_back(std::make_unique<slot[]>(chunk_slots));  // zeroed: pages touched
+        }
+        for (auto& chunk : fresh) {
+            link(chunk.get());
+            chunks_.push_back(std::move(chunk));  // capacity reserved above: no throw
         }
     }
+    // The bytes each block takes.
+    static constexpr std::size_t block_bytes() noexcept { return sizeof(slot); }
     // Blocks owned, free or handed out.
     [[nodiscard]] std::size_t capacity() const noexcept { return chunks_.size() * chunk_slots; }
     [[nodiscard]] std::size_t free_blocks() const noexcept { return free_count_; }
@@ -61,7 +76,9 @@ class timer_pool {
     // timers started one after another sit next to each other.
     void add_chunk() {
         chunks_.push_back(std::make_unique<slot[]>(chunk_slots));  // zeroed: pages touched
-        slot* chunk = chunks_.back().get();
+        link(chunks_.back().get());
+    }
+    void link(slot* chunk) noexcept {
         for (std::size_t i = chunk_slots; i-- > 0;) {
             chunk[i].next = free_;
             free_ = &chunk[i];

@@ -1,7 +1,11 @@
 // The timer scheduler: starting and stopping timers, and the loop's timer phases.
 #include "timer_scheduler.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstddef>
+#include <limits>
 #include <new>
 #include <string>
 #include <system_error>
@@ -118,6 +122,40 @@ void timer_scheduler::stop(timer_base& timer) noexcept {
     } else {
         clock.queue.cancel(timer);
         clock.needs_arm = true;
+    }
+}
+
+void timer_scheduler::reserve(std::size_t count) {
+    constexpr std::size_t block = timer_pool<one_shot_node>::block_bytes();
+    auto refuse = [count](std::errc error, const std::string& why) {
+        throw std::system_error(std::make_error_code(error), "event_loop::reserve_timers: count=" +
+                                                                 std::to_string(count) + " " + why);
+    };
+    // A count whose memory no address space holds would only fail (or, past the vector's
+    // max_size, throw std::length_error) after a useless attempt.
+    constexpr auto max_bytes = static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max());
+    if (count > max_bytes / block) {
+        refuse(std::errc::invalid_argument, "is more timers than an address space holds (" +
+                                                std::to_string(block) + " bytes each)");
+    }
+    const std::size_t bytes = count * block;
+    // More than the machine's memory: allocating it would end in std::bad_alloc only under a
+    // memory limit, and otherwise in the OOM killer once the pages are touched.
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page_size = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0 &&
+        bytes / static_cast<std::size_t>(page_size) >= static_cast<std::size_t>(pages)) {
+        refuse(std::errc::not_enough_memory,
+               "timers need " + std::to_string(bytes) + " bytes, more than this machine's " +
+                   std::to_string(static_cast<std::size_t>(pages) *
+                                  static_cast<std::size_t>(page_size)) +
+                   " bytes of memory");
+    }
+    try {
+        pool_.reserve(count);
+    } catch (const std::bad_alloc&) {
+        refuse(std::errc::not_enough_memory,
+               "timers (" + std::to_string(bytes) + " bytes): out of memory");
     }
 }
 

@@ -97,7 +97,10 @@ class timer_scheduler {
     timer_node* start_handle(clock_id clock, std::int64_t deadline, wide_timer_callback callback);
     // The handle lets go of `node`: stopped and freed (after its callback, if it runs).
     void release(timer_node* node) noexcept;
-    void reserve(std::size_t count) { pool_.reserve(count); }
+    // event_loop::reserve_timers: std::system_error naming the count when it cannot be met
+    // (EINVAL past any address space, ENOMEM past the machine's memory or when allocation
+    // fails); the pool is then as it was.
+    void reserve(std::size_t count);
 
     // --- Time -----------------------------------------------------------------------------
     // `clock` now, in ns since its epoch: the virtual reading on virtual time.

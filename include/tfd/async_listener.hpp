@@ -8,12 +8,14 @@
 //
 // The accepting is tcp_listener's, with its protection against running out of descriptors
 // (the spare descriptor, the pause) and its refusal of connections the loop cannot watch
-// (never queued; see on_refused()).  Connections the listener accepts while no coroutine
-// waits are queued, up to max_queued; beyond that each is closed at once and counted in
+// (never queued; see on_refused()).  A connection accepted while a coroutine waits in
+// accept() goes to it at once.  Connections the listener accepts while no coroutine waits
+// are queued, up to options::max_queued; beyond that each is closed at once and counted in
 // rejected(), so a server that stops accepting cannot be made to hold descriptors without
-// bound.  One waiting accept() at a time (EBUSY otherwise).  accept() is cancellable
-// (with_timeout) and, given a stop token, ends with operation_cancelled on a stop request;
-// after close() it throws std::system_error (EBADF).
+// bound.  max_queued = 0 queues nothing: connections are taken only while accept() waits,
+// and closed at once otherwise.  One waiting accept() at a time (EBUSY otherwise).  accept() is
+// cancellable (with_timeout) and, given a stop token, ends with operation_cancelled on a stop
+// request; after close() it throws std::system_error (EBADF).
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
@@ -46,6 +48,8 @@ class async_listener {
   public:
     struct options {
         tcp_listener::options listen{};
+        // Connections held while no accept() waits (0: none; a waiting accept() is always
+        // handed the connection).
         std::size_t max_queued = 128;
     };
 
@@ -70,7 +74,8 @@ class async_listener {
     [[nodiscard]] std::uint16_t port() const noexcept { return listener_.port(); }
     [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
     // Connections closed at once: by tcp_listener for lack of descriptors or because the
-    // loop could not watch them, or here because max_queued were already waiting for accept().
+    // loop could not watch them, or here because max_queued were already waiting for accept()
+    // (with max_queued 0: every one that came while no accept() waited).
     [[nodiscard]] std::uint64_t rejected() const noexcept {
         return listener_.rejected() + overflowed_;
     }

@@ -38,6 +38,7 @@
 
 #include "tfd/clock.hpp"
 #include "tfd/handle.hpp"
+#include "tfd/small_function.hpp"
 #include "tfd/time_convert.hpp"
 #include "tfd/timer_queue.hpp"
 #include "tfd/timer_watcher.hpp"
@@ -82,9 +83,10 @@ class embedded_timer : private detail::timer_base {
     static constexpr std::size_t state_bytes = 8;
 
     embedded_timer() noexcept = default;
+    // EINVAL for a callable that holds nothing to call (a null function pointer).
     template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, embedded_timer>>>
     explicit embedded_timer(F callback) {
-        set_callback(std::move(callback));
+        store_callback("embedded_timer(callback)", callback);
     }
     embedded_timer(const embedded_timer&) = delete;
     embedded_timer& operator=(const embedded_timer&) = delete;
@@ -111,22 +113,12 @@ class embedded_timer : private detail::timer_base {
         }
     }
 
-    // Sets the callable the timer calls; the timer must be idle.
+    // Sets the callable the timer calls.  The timer must be idle, and the callable must hold
+    // something to call: EINVAL for a null function pointer (it would crash when the timer
+    // fires).
     template <class F>
     void set_callback(F callback) {
-        static_assert(std::is_invocable_v<F&, embedded_timer&> || std::is_invocable_v<F&>,
-                      "an embedded_timer callback is called as f() or f(embedded_timer&)");
-        static_assert(sizeof(F) <= state_bytes && alignof(F) <= alignof(void*),
-                      "an embedded_timer callback holds at most 8 bytes (one pointer): keep "
-                      "larger state in the embedding object and capture a pointer to it");
-        static_assert(std::is_trivially_copyable_v<F> && std::is_trivially_destructible_v<F>,
-                      "an embedded_timer callback must be trivially copyable (capture "
-                      "pointers, not owning objects)");
-        if (!idle()) {
-            detail::usage_error("embedded_timer::set_callback", "the timer is active");
-        }
-        ::new (static_cast<void*>(state_)) F(callback);
-        binding = &unbound_record<F>::value;
+        store_callback("embedded_timer::set_callback", callback);
     }
     // Calls `(object->*Method)()` or `(object->*Method)(timer)`.
     template <auto Method, class T>
@@ -175,6 +167,26 @@ class embedded_timer : private detail::timer_base {
     }
 
   private:
+    template <class F>
+    void store_callback(const char* operation, const F& callback) {
+        static_assert(std::is_invocable_v<F&, embedded_timer&> || std::is_invocable_v<F&>,
+                      "an embedded_timer callback is called as f() or f(embedded_timer&)");
+        static_assert(sizeof(F) <= state_bytes && alignof(F) <= alignof(void*),
+                      "an embedded_timer callback holds at most 8 bytes (one pointer): keep "
+                      "larger state in the embedding object and capture a pointer to it");
+        static_assert(std::is_trivially_copyable_v<F> && std::is_trivially_destructible_v<F>,
+                      "an embedded_timer callback must be trivially copyable (capture "
+                      "pointers, not owning objects)");
+        if (!idle()) {
+            detail::usage_error(operation, "the timer is active");
+        }
+        // Checked before storing: the loop calls the timer through invoke<F>, never empty.
+        if (detail::is_empty_callable(callback)) {
+            detail::usage_error(operation, "empty callback");
+        }
+        ::new (static_cast<void*>(state_)) F(callback);
+        binding = &unbound_record<F>::value;
+    }
     void start_after_ns(event_loop& loop, std::chrono::nanoseconds delay, clock_id clock);
 
     template <class F>

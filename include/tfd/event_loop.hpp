@@ -112,6 +112,8 @@ class task;  // coroutines: tfd/task.hpp
 using posted_work = small_function<void(), 24>;
 // The callback of on_clock_change(), move-only likewise.
 using clock_change_callback = small_function<void(), 16>;
+// The handler of on_task_exception(), move-only likewise.
+using task_exception_handler = small_function<void(std::exception_ptr), 16>;
 
 // Options of a periodic timer.
 struct periodic_options {
@@ -139,8 +141,11 @@ class event_loop {
     event_loop& operator=(const event_loop&) = delete;
 
     // --- Watchers ------------------------------------------------------------------------
-    // Watches `fd` for `interest`.  One watcher per descriptor: a second fails with EEXIST.
-    // The select backend refuses fd >= FD_SETSIZE with EINVAL.
+    // Watches `fd` for `interest`.  One watcher per descriptor: a second fails with EEXIST,
+    // and so does replacing a watcher by assignment, `w = loop.watch(fd, ...)`, since the new
+    // watcher is made before the old one in `w` goes: w.reset() first (or use
+    // set_interest()).  EINVAL for an interest bit io_events does not name.  The select
+    // backend refuses fd >= FD_SETSIZE with EINVAL.
     [[nodiscard]] fd_watcher watch(int fd, io_events interest, fd_callback callback);
 
     // One-shot timer `delay` from now (a negative delay is "due now").  The callback takes
@@ -148,7 +153,7 @@ class event_loop {
     template <class Rep, class Period, class F>
     [[nodiscard]] timer_watcher after(std::chrono::duration<Rep, Period> delay, F&& callback,
                                       clock_id clock = clock_id::monotonic) {
-        return start_one_shot(clock,
+        return start_one_shot("event_loop::after", clock,
                               deadline_after(detail::loop_ns(delay, "event_loop::after"), clock),
                               std::forward<F>(callback));
     }
@@ -163,7 +168,7 @@ class event_loop {
     template <class F>
     [[nodiscard]] timer_watcher at(std::chrono::nanoseconds deadline, F&& callback,
                                    clock_id clock = clock_id::monotonic) {
-        return start_one_shot(clock, deadline.count(), std::forward<F>(callback));
+        return start_one_shot("event_loop::at", clock, deadline.count(), std::forward<F>(callback));
     }
     // Periodic timer: first fires one `period` from now, then every `period` after that
     // scheduled time.  The period must be positive (EINVAL otherwise).  The callback is
@@ -171,9 +176,11 @@ class event_loop {
     template <class Rep, class Period, class F>
     [[nodiscard]] timer_watcher every(std::chrono::duration<Rep, Period> period, F&& callback,
                                       periodic_options options = {}) {
-        auto ns = detail::loop_ns(period, "event_loop::every");
-        return start_periodic(deadline_after(ns, options.clock), ns,
-                              timer_callback(taking_overruns(std::forward<F>(callback))), options);
+        constexpr const char* operation = "event_loop::every";
+        auto ns = detail::loop_ns(period, operation);
+        return start_periodic(operation, deadline_after(ns, options.clock), ns,
+                              timer_callback(taking_overruns(operation, std::forward<F>(callback))),
+                              options);
     }
     // Periodic timer whose first deadline is `first` (a time point, or ns since the epoch of
     // options.clock).
@@ -181,8 +188,10 @@ class event_loop {
     [[nodiscard]] timer_watcher every_from(std::chrono::nanoseconds first,
                                            std::chrono::duration<Rep, Period> period, F&& callback,
                                            periodic_options options = {}) {
-        return start_periodic(first.count(), detail::loop_ns(period, "event_loop::every_from"),
-                              timer_callback(taking_overruns(std::forward<F>(callback))), options);
+        constexpr const char* operation = "event_loop::every_from";
+        return start_periodic(operation, first.count(), detail::loop_ns(period, operation),
+                              timer_callback(taking_overruns(operation, std::forward<F>(callback))),
+                              options);
     }
     template <class Clock, class Duration, class Rep, class Period, class F>
     [[nodiscard]] timer_watcher every_from(std::chrono::time_point<Clock, Duration> first,
@@ -198,7 +207,10 @@ class event_loop {
     // instead of on its first burst.  The memory stays with the loop until it is destroyed.
     // The reservation is of 56-byte nodes, for callables of up to 8 bytes; callables of 9 to
     // 24 bytes take 72-byte nodes from a second pool that grows as they start.  (An
-    // embedded_timer needs no reservation: it lives in your object.)
+    // embedded_timer needs no reservation: it lives in your object.)  A count that cannot be
+    // met throws std::system_error naming it, and reserves nothing: EINVAL for more timers
+    // than an address space holds, ENOMEM for more than the machine's memory or when the
+    // allocation fails.
     void reserve_timers(std::size_t count);
 
     // Delivers `signo` to `callback` through a signalfd.  The loop blocks the signal in the
@@ -207,7 +219,8 @@ class event_loop {
     // still pending at that moment is then delivered by its ordinary disposition.  Other
     // threads must block the signal themselves (block it before creating them), or the kernel
     // may deliver it to one of them instead.  One watcher per signal, and one loop per
-    // signal on a thread, since the mask is the thread's (EEXIST otherwise).  SIGKILL and
+    // signal on a thread, since the mask is the thread's (EEXIST otherwise; so replacing a
+    // watcher by assignment, `s = loop.on_signal(signo, ...)`, needs s.reset() first).  SIGKILL and
     // SIGSTOP, and the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, which the kernel
     // delivers to the faulting thread blocked or not), are EINVAL.
     [[nodiscard]] signal_watcher on_signal(int signo, signal_callback callback);
@@ -282,9 +295,12 @@ class event_loop {
     // Runs `work` detached: starts it at once, up to its first suspension, and owns its frame
     // until it finishes (or until the loop is destroyed, which destroys it).  An exception
     // that escapes it goes to the handler set by on_task_exception(); by default it is
-    // rethrown from run() (posted, so it leaves in phase 6).  EINVAL for an empty task.
+    // rethrown from run() (posted, so it leaves in phase 6); if the loop is destroyed before
+    // a run() gets to it, a line naming it goes to stderr instead.  EINVAL for an empty task.
     void spawn(task<void> work);
-    void on_task_exception(std::function<void(std::exception_ptr)> handler);
+    // Sets (or, with an empty handler, clears) what receives the exceptions that escape
+    // spawned tasks.  Move-only, so it may own what it captures.
+    void on_task_exception(task_exception_handler handler);
     // Detached tasks not finished yet.
     [[nodiscard]] std::size_t spawned() const noexcept;
 
@@ -294,12 +310,16 @@ class event_loop {
 
     // A timer's callback may ignore the overrun count (a one-shot timer's is always 0).
     template <class F>
-    static auto taking_overruns(F&& callback) {
+    static auto taking_overruns(const char* operation, F&& callback) {
         static_assert(std::is_invocable_v<std::decay_t<F>&> ||
                           std::is_invocable_v<std::decay_t<F>&, std::uint64_t>,
                       "tfd: a timer callback is called as f() or f(std::uint64_t overruns)");
         if constexpr (std::is_invocable_v<std::decay_t<F>&> &&
                       !std::is_invocable_v<std::decay_t<F>&, std::uint64_t>) {
+            // Checked before wrapping: the wrapper is never empty, whatever it holds.
+            if (detail::is_empty_callable<std::decay_t<F>>(callback)) {
+                detail::usage_error(operation, "empty callback");
+            }
             return [f = std::forward<F>(callback)](std::uint64_t) mutable { f(); };
         } else {
             return std::decay_t<F>(std::forward<F>(callback));
@@ -307,25 +327,29 @@ class event_loop {
     }
     // A callable that timer_callback stores in place takes a 56-byte node; one up to 24 bytes
     // a 72-byte node (wide_timer_callback); anything else is moved to the heap.
+    // `operation` names the call in error messages (an empty callback, a bad period).
     template <class F>
-    timer_watcher start_one_shot(clock_id clock, std::int64_t deadline, F&& callback) {
-        auto callable = taking_overruns(std::forward<F>(callback));
+    timer_watcher start_one_shot(const char* operation, clock_id clock, std::int64_t deadline,
+                                 F&& callback) {
+        auto callable = taking_overruns(operation, std::forward<F>(callback));
         using C = decltype(callable);
         if constexpr (!std::is_same_v<C, timer_callback> && !timer_callback::fits_inline<C>() &&
                       wide_timer_callback::fits_inline<C>()) {
-            return start_wide_timer(clock, deadline, wide_timer_callback(std::move(callable)));
+            return start_wide_timer(operation, clock, deadline,
+                                    wide_timer_callback(std::move(callable)));
         } else {
-            return start_timer(clock, deadline, 0, missed_ticks::skip,
+            return start_timer(operation, clock, deadline, 0, missed_ticks::skip,
                                timer_callback(std::move(callable)));
         }
     }
-    timer_watcher start_wide_timer(clock_id clock, std::int64_t deadline,
+    timer_watcher start_wide_timer(const char* operation, clock_id clock, std::int64_t deadline,
                                    wide_timer_callback callback);
     [[nodiscard]] std::int64_t deadline_after(std::chrono::nanoseconds delay, clock_id clock) const;
-    timer_watcher start_timer(clock_id clock, std::int64_t deadline, std::int64_t period,
-                              missed_ticks policy, timer_callback callback);
-    timer_watcher start_periodic(std::int64_t first, std::chrono::nanoseconds period,
-                                 timer_callback callback, periodic_options options);
+    timer_watcher start_timer(const char* operation, clock_id clock, std::int64_t deadline,
+                              std::int64_t period, missed_ticks policy, timer_callback callback);
+    timer_watcher start_periodic(const char* operation, std::int64_t first,
+                                 std::chrono::nanoseconds period, timer_callback callback,
+                                 periodic_options options);
     void run_for_ns(std::chrono::nanoseconds duration);
     void advance_ns(std::chrono::nanoseconds delta);
 

@@ -12,6 +12,9 @@ namespace tfd {
 class event_loop;
 namespace detail {
 struct fd_node;
+// EINVAL, naming `operation`, the value and the descriptor, for an interest with a bit that
+// io_events does not name (a stray cast would otherwise be masked away without a word).
+void check_interest(const char* operation, int fd, io_events interest);
 }  // namespace detail
 
 // Called with the events that occurred, limited to the watcher's interest plus error and
@@ -38,7 +41,9 @@ class fd_watcher : public detail::basic_handle<fd_watcher, detail::fd_node> {
     void reset() noexcept;
 
     // Changes what the watcher waits for (none pauses it and keeps it registered); a stopped
-    // watcher keeps the new interest for its next start().
+    // watcher keeps the new interest for its next start().  EINVAL for a bit io_events does
+    // not name, as for event_loop::watch (error and hangup are accepted, and are delivered
+    // anyway).
     void set_interest(io_events interest);
     [[nodiscard]] io_events interest() const noexcept;
     [[nodiscard]] int fd() const noexcept;  // -1 for an empty handle

@@ -6,7 +6,10 @@
 // event_loop::spawn(), which runs it detached.  A task is move-only and owns its frame:
 // destroying a task that has not finished destroys the frame, and with it every awaiter the
 // coroutine is suspended in, which unregisters its timer, descriptor watch and stop
-// callback (see docs/coroutines.md, "Lifetime").
+// callback (see docs/coroutines.md, "Lifetime").  Awaiting consumes the task: a task held
+// in a variable is awaited as `co_await std::move(t)` (`co_await t` does not compile).
+// task<T&> returns a reference (what it refers to must outlive the co_await); task<T&&> is
+// refused at compile time.
 //
 // Completion uses symmetric transfer: a finishing task resumes its awaiter from
 // final_suspend by returning the awaiter's handle, so a chain of a million tasks finishing
@@ -123,6 +126,25 @@ class task_promise : public task_promise_base {
     std::optional<T> value_;
 };
 
+// task<T&>: the awaiter receives a reference to what the coroutine returned, which must
+// outlive the co_await (co_return of a temporary does not compile).
+template <class T>
+class task_promise<T&> : public task_promise_base {
+  public:
+    task<T&> get_return_object() noexcept;
+
+    void return_value(T& value) noexcept { value_ = std::addressof(value); }
+    void return_value(std::remove_cv_t<T>&& value) = delete;  // would dangle
+    T& take() {
+        begin_take(std::coroutine_handle<task_promise>::from_promise(*this));
+        rethrow_if_failed();
+        return *value_;
+    }
+
+  private:
+    T* value_ = nullptr;
+};
+
 template <>
 class task_promise<void> : public task_promise_base {
   public:
@@ -138,6 +160,10 @@ class task_promise<void> : public task_promise_base {
 
 template <class T>
 class [[nodiscard]] task {
+    static_assert(!std::is_rvalue_reference_v<T>,
+                  "tfd::task<T&&> is not supported: return a value, task<T>, or an lvalue "
+                  "reference, task<T&>");
+
   public:
     using promise_type = detail::task_promise<T>;
     using handle_type = std::coroutine_handle<promise_type>;
@@ -184,6 +210,9 @@ class [[nodiscard]] task {
         };
         return awaiter{frame_};
     }
+    // Awaiting a task consumes it: write co_await std::move(t), not co_await t.
+    void operator co_await() & = delete;       // tfd::task: co_await std::move(task)
+    void operator co_await() const& = delete;  // tfd::task: co_await std::move(task)
 
     // Gives up ownership of the frame (event_loop::spawn takes it this way).
     [[nodiscard]] handle_type release() noexcept { return std::exchange(frame_, nullptr); }
@@ -206,6 +235,10 @@ template <class T>
 task<T> task_promise<T>::get_return_object() noexcept {
     return task<T>(std::coroutine_handle<task_promise<T>>::from_promise(*this));
 }
+template <class T>
+task<T&> task_promise<T&>::get_return_object() noexcept {
+    return task<T&>(std::coroutine_handle<task_promise<T&>>::from_promise(*this));
+}
 inline task<void> task_promise<void>::get_return_object() noexcept {
     return task<void>(std::coroutine_handle<task_promise<void>>::from_promise(*this));
 }
@@ -222,9 +255,7 @@ class spawned_tasks {
     spawned_tasks& operator=(const spawned_tasks&) = delete;
 
     void start(std::coroutine_handle<task_promise<void>> frame);
-    void set_handler(std::function<void(std::exception_ptr)> handler) {
-        handler_ = std::move(handler);
-    }
+    void set_handler(task_exception_handler handler) { handler_ = std::move(handler); }
     [[nodiscard]] std::size_t size() const noexcept { return count_; }
 
   private:
@@ -233,7 +264,7 @@ class spawned_tasks {
     void report(std::exception_ptr error) noexcept;
 
     event_loop& loop_;
-    std::function<void(std::exception_ptr)> handler_;
+    task_exception_handler handler_;
     task_promise_base* head_ = nullptr;
     std::size_t count_ = 0;
 };

@@ -45,7 +45,9 @@ class tcp_listener {
   public:
     // The constructor refuses an accept_batch below 1 or a pause not above 0
     // (std::system_error, EINVAL, naming the field and value): either would make the loop
-    // spin, never accepting or retrying at once while descriptors are out.
+    // spin, never accepting or retrying at once while descriptors are out.  It refuses an
+    // empty on_accept (nullptr, a null function pointer, an empty std::function) with EINVAL
+    // too, before binding anything.
     struct options {
         int backlog = SOMAXCONN;  // the kernel caps it at net.core.somaxconn
         int accept_batch = 64;    // accepts per readiness event
@@ -67,6 +69,8 @@ class tcp_listener {
 
     tcp_listener(const tcp_listener&) = delete;
     tcp_listener& operator=(const tcp_listener&) = delete;
+    // May run inside on_accept or on_refused (the listener then accepts nothing more).
+    ~tcp_listener();
 
     // The bound port (the kernel's choice when 0 was asked for).
     [[nodiscard]] std::uint16_t port() const noexcept { return bound_.port(); }
@@ -79,8 +83,9 @@ class tcp_listener {
     [[nodiscard]] std::uint64_t paused() const noexcept { return paused_; }
 
     // Sets (or, with an empty callback, clears) what is told of each connection refused
-    // because the loop could not watch it.  The callback may close the listener; an
-    // exception from it propagates out of event_loop::run(), as one from on_accept does.
+    // because the loop could not watch it.  The callback may close or destroy the listener
+    // (so may on_accept); an exception from it propagates out of event_loop::run(), as one
+    // from on_accept does.
     void on_refused(refused_callback callback) { on_refused_ = std::move(callback); }
 
     // Stops listening and closes the socket.
@@ -103,6 +108,7 @@ class tcp_listener {
     tcp_endpoint bound_;
     std::uint64_t rejected_ = 0;
     std::uint64_t paused_ = 0;
+    bool* alive_ = nullptr;  // set while on_readable runs; cleared by the destructor
 };
 
 }  // namespace tfd

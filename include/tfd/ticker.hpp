@@ -39,7 +39,7 @@ class ticker {
     template <class Stop>
     using tick_awaiter = detail::slot_awaiter<tick_wait, Stop>;
 
-    // EINVAL for a period that is not positive.
+    // EINVAL for a period that is not positive ("ticker: period=0s must be positive").
     template <class Rep, class Period>
     ticker(event_loop& loop, std::chrono::duration<Rep, Period> period,
            periodic_options options = {})
@@ -51,7 +51,9 @@ class ticker {
     [[nodiscard]] tick_awaiter<detail::no_stop> next() noexcept;
     [[nodiscard]] tick_awaiter<detail::stop_binding> next(std::stop_token token) noexcept;
     // Stops ticking for good: a pending next() ends with operation_cancelled, and so does
-    // every later one.
+    // every later one.  Not the handles' stop() (handle.hpp), which pauses and keeps
+    // everything for a later start(): a ticker has no start(), its timer is released here,
+    // and ticking again takes a new ticker (whose schedule is anchored at its construction).
     void stop() noexcept;
 
     [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }

@@ -62,6 +62,55 @@ TEST(CoroAsyncListener, ConnectionsBeyondTheQueueAreClosedAndCounted) {
     EXPECT_EQ(listener.rejected(), 3u);
 }
 
+// max_queued limits the connections nobody waits for: a waiting accept() is handed each one
+// directly, so 0 means "accept only while someone waits", not "never accept".
+TEST(CoroAsyncListener, ZeroQueueHandsConnectionsToAWaitingAcceptAndRefusesTheRest) {
+    event_loop loop;
+    async_listener listener(loop, "127.0.0.1", 0, async_listener::options{{}, 0});
+    int accepted_count = 0;
+    loop.spawn([](async_listener& l, int& count) -> task<> {
+        for (int i = 0; i < 2; ++i) {
+            accepted client = co_await l.accept();
+            EXPECT_TRUE(client.socket.valid());
+            ++count;
+        }
+    }(listener, accepted_count));
+    std::vector<unique_fd> clients;
+    clients.push_back(connect_to(listener.port()));
+    clients.push_back(connect_to(listener.port()));
+    loop.run_for(50ms);
+    EXPECT_EQ(accepted_count, 2);
+    EXPECT_EQ(loop.spawned(), 0u);
+    EXPECT_EQ(listener.rejected(), 0u);
+    // Nobody waits any more: the next one is closed at once and counted.
+    clients.push_back(connect_to(listener.port()));
+    loop.run_for(20ms);
+    EXPECT_EQ(listener.queued(), 0u);
+    EXPECT_EQ(listener.rejected(), 1u);
+}
+
+// The coroutine resumed by accept() may own the listener and return, destroying it inside
+// the listener's own accept loop.
+TEST(CoroAsyncListener, TheAcceptingCoroutineMayDestroyItsListener) {
+    event_loop loop;
+    std::uint16_t port = 0;
+    bool accepted_one = false;
+    loop.spawn([](event_loop& l, std::uint16_t& p, bool& done) -> task<> {
+        async_listener listener(l, "127.0.0.1", 0);
+        p = listener.port();
+        accepted client = co_await listener.accept();
+        done = client.socket.valid();
+    }(loop, port, accepted_one));
+    std::vector<unique_fd> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.push_back(connect_to(port));
+    }
+    EXPECT_NO_THROW(loop.run_for(20ms));
+    EXPECT_TRUE(accepted_one);
+    EXPECT_EQ(loop.spawned(), 0u);
+    EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
 // A connection the loop cannot watch (fd >= FD_SETSIZE on select) never reaches accept():
 // a coroutine would otherwise fail to make its async_connection, far from the listener.
 TEST(CoroAsyncListener, ConnectionTheLoopCannotWatchIsRefusedNotQueued) {

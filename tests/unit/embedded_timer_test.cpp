@@ -60,6 +60,27 @@ TEST(EmbeddedTimer, StartWithoutCallbackIsAPreconditionError) {
     EXPECT_FALSE(t.active());
 }
 
+// A null function pointer would be called when the timer fires: refused where it is given.
+TEST(EmbeddedTimer, NullFunctionPointerIsRefusedAtTheCall) {
+    void (*no_function)() = nullptr;
+    void (*no_function_taking_timer)(embedded_timer&) = nullptr;
+    expect_einval([&] { embedded_timer t(no_function); },
+                  "embedded_timer(callback): empty callback");
+    expect_einval([&] { embedded_timer t(no_function_taking_timer); },
+                  "embedded_timer(callback): empty callback");
+    embedded_timer t;
+    expect_einval([&] { t.set_callback(no_function); },
+                  "embedded_timer::set_callback: empty callback");
+    EXPECT_FALSE(t.has_callback());
+    // A real function pointer is taken as before.
+    static int runs = 0;
+    t.set_callback(+[] { ++runs; });
+    event_loop loop = make_virtual();
+    t.start_after(loop, 1ms);
+    loop.advance(1ms);
+    EXPECT_EQ(runs, 1);
+}
+
 TEST(EmbeddedTimer, MemberFunctionCallbackRunsOnceAtItsDeadline) {
     event_loop loop = make_virtual();
     connection c;

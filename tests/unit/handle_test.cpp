@@ -183,6 +183,100 @@ TEST(Handle, EveryVerbIsSafeOnAnEmptyHandleOrAPreconditionError) {
                        "timer_watcher::restart_at: empty handle");
 }
 
+// A null function pointer or an empty std::function holds nothing to call: each call that
+// takes a callback refuses it, naming itself, instead of crashing when it would run (the
+// wrapper a no-argument timer callback gets is checked before it is made).
+TEST(Handle, EmptyCallablesAreRefusedByTheCallThatTakesThem) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    pipe_pair p;
+    void (*no_function)() = nullptr;
+    void (*no_timer_function)(std::uint64_t) = nullptr;
+    void (*no_fd_function)(io_events) = nullptr;
+    void (*no_signal_function)(const signal_info&) = nullptr;
+    std::function<void()> no_std_function;
+    std::function<void(std::uint64_t)> no_std_timer_function;
+    expect_usage_error([&] { (void)loop.after(1ms, no_function); },
+                       "event_loop::after: empty callback");
+    expect_usage_error([&] { (void)loop.after(1ms, no_timer_function); },
+                       "event_loop::after: empty callback");
+    expect_usage_error([&] { (void)loop.after(1ms, no_std_function); },
+                       "event_loop::after: empty callback");
+    expect_usage_error([&] { (void)loop.after(1ms, no_std_timer_function); },
+                       "event_loop::after: empty callback");
+    expect_usage_error([&] { (void)loop.at(loop.now() + 1ms, no_function); },
+                       "event_loop::at: empty callback");
+    expect_usage_error([&] { (void)loop.every(1ms, no_function); },
+                       "event_loop::every: empty callback");
+    expect_usage_error([&] { (void)loop.every(1ms, no_std_timer_function); },
+                       "event_loop::every: empty callback");
+    expect_usage_error([&] { (void)loop.every_from(loop.now(), 1ms, no_std_function); },
+                       "event_loop::every_from: empty callback");
+    expect_usage_error([&] { (void)loop.watch(p.r, io_events::readable, no_fd_function); },
+                       "event_loop::watch: empty callback");
+    expect_usage_error([&] { (void)loop.on_signal(SIGUSR1, no_signal_function); },
+                       "event_loop::on_signal: empty callback");
+    expect_usage_error([&] { loop.post(no_function); }, "event_loop::post: empty work");
+    expect_usage_error([&] { loop.post(no_std_function); }, "event_loop::post: empty work");
+    // Nothing was left behind, and the loop works as before.
+    EXPECT_EQ(loop.active_watchers(), 0u);
+    int runs = 0;
+    timer_watcher t = loop.after(1ms, [&] { ++runs; });
+    loop.advance(1ms);
+    EXPECT_EQ(runs, 1);
+}
+
+// Each periodic call names itself for a bad period, as the one-shot calls do.
+TEST(Handle, PeriodicTimersNameTheCallForANonPositivePeriod) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    expect_usage_error([&] { (void)loop.every(0s, [] {}); },
+                       "event_loop::every: period=0s must be positive");
+    expect_usage_error([&] { (void)loop.every_from(loop.now(), 0s, [] {}); },
+                       "event_loop::every_from: period=0s must be positive");
+    expect_usage_error(
+        [&] { (void)loop.every_from(loop.now<std::chrono::steady_clock>(), -1s, [] {}); },
+        "event_loop::every_from: period=");
+    EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
+// A bit io_events does not name (a stray cast) is refused, not masked away; error and
+// hangup, which are delivered anyway, may be named.
+TEST(Handle, UnknownInterestBitsAreRefused) {
+    event_loop loop;
+    pipe_pair p;
+    expect_usage_error(
+        [&] { (void)loop.watch(p.r, static_cast<io_events>(0xff), [](io_events) {}); },
+        "event_loop::watch: interest=0xff for fd=" + std::to_string(p.r) +
+            " has unknown bits 0xf0");
+    EXPECT_EQ(loop.active_watchers(), 0u);
+    fd_watcher w = loop.watch(p.r, io_events::readable | io_events::error | io_events::hangup,
+                              [](io_events) {});
+    expect_usage_error([&] { w.set_interest(static_cast<io_events>(0x10)); },
+                       "fd_watcher::set_interest: interest=0x10 for fd=" + std::to_string(p.r) +
+                           " has unknown bits 0x10");
+    EXPECT_EQ(w.interest(), io_events::readable);  // unchanged
+    EXPECT_TRUE(w.active());
+    w.set_interest(io_events::writable | io_events::error);
+    EXPECT_EQ(w.interest(), io_events::writable);
+}
+
+// One watcher per descriptor: the new one is made before assignment lets go of the old one,
+// so replacing takes a reset() first (as the guide says).
+TEST(Handle, ReplacingAWatcherByAssignmentNeedsAResetFirst) {
+    event_loop loop;
+    pipe_pair p;
+    fd_watcher w = loop.watch(p.r, io_events::readable, [](io_events) {});
+    try {
+        w = loop.watch(p.r, io_events::readable, [](io_events) {});
+        ADD_FAILURE() << "a second watcher for one descriptor";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::file_exists) << e.what();
+    }
+    EXPECT_TRUE(w.active());  // the old one is intact
+    w.reset();
+    w = loop.watch(p.r, io_events::readable, [](io_events) {});
+    EXPECT_TRUE(w.active());
+}
+
 TEST(Handle, MovingLeavesTheSourceEmptyAndAssignmentResetsTheTarget) {
     event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
     int a_calls = 0;

@@ -244,5 +244,97 @@ TEST(CoroTask, MoveOnly) {
     static_assert(std::is_nothrow_move_assignable_v<task<>>);
 }
 
+// Awaiting consumes the task, so only an rvalue may be awaited: `co_await t` on a variable is
+// a deleted overload whose declaration tells what to write, not an error from the awaiter.
+template <class T>
+concept awaitable_as_lvalue = requires(T& t) {
+    t.operator co_await();
+};
+template <class T>
+concept awaitable_as_rvalue = requires(T&& t) {
+    std::move(t).operator co_await();
+};
+TEST(CoroTask, OnlyAnRvalueTaskIsAwaited) {
+    static_assert(!awaitable_as_lvalue<task<int>>);
+    static_assert(!awaitable_as_lvalue<const task<int>>);
+    static_assert(!awaitable_as_lvalue<task<>>);
+    static_assert(awaitable_as_rvalue<task<int>>);
+    static_assert(awaitable_as_rvalue<task<>>);
+}
+
+int referenced = 5;
+task<int&> reference_to_global() {
+    co_return referenced;
+}
+task<const int&> const_reference_to_global() {
+    co_return referenced;
+}
+
+TEST(CoroTask, AReferenceTaskReturnsTheReference) {
+    event_loop loop;
+    int* seen = nullptr;
+    const int* seen_const = nullptr;
+    loop.spawn([](int*& out, const int*& out_const) -> task<> {
+        int& r = co_await reference_to_global();
+        out = &r;
+        r = 6;
+        task<const int&> pending = const_reference_to_global();
+        const int& c = co_await std::move(pending);
+        out_const = &c;
+    }(seen, seen_const));
+    EXPECT_EQ(seen, &referenced);
+    EXPECT_EQ(seen_const, &referenced);
+    EXPECT_EQ(referenced, 6);
+}
+
+// Like post() and on_clock_change(), so that the handler may own what it captures.
+TEST(CoroTask, TheExceptionHandlerMayBeMoveOnly) {
+    event_loop loop(backend_kind::epoll, loop_options{.virtual_time = true});
+    auto errors = std::make_unique<std::vector<std::string>>();
+    std::vector<std::string>* log = errors.get();
+    loop.on_task_exception([owned = std::move(errors)](std::exception_ptr e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+            owned->emplace_back(x.what());
+        }
+    });
+    loop.spawn(throws_detached(loop));
+    EXPECT_NO_THROW(loop.run());
+    EXPECT_EQ(*log, (std::vector<std::string>{"escaped"}));
+    loop.on_task_exception(nullptr);  // back to the default: rethrown from run()
+    loop.spawn(throws_detached(loop));
+    EXPECT_THROW(loop.run(), std::logic_error);
+}
+
+task<> throws_at_once() {
+    throw std::runtime_error("before the first suspension");
+    co_return;
+}
+
+// The rethrow is posted; a loop destroyed before it runs again says on stderr what is lost,
+// instead of dropping the exception without a word.
+TEST(CoroTask, AnExceptionNeverRethrownIsReportedOnStderr) {
+    testing::internal::CaptureStderr();
+    {
+        event_loop loop;
+        loop.spawn(throws_at_once());
+        EXPECT_EQ(loop.spawned(), 0u);
+    }
+    const std::string output = testing::internal::GetCapturedStderr();
+    EXPECT_NE(output.find("tfd: an exception escaped a spawned task and the loop was destroyed "
+                          "before run() could rethrow it: before the first suspension"),
+              std::string::npos)
+        << output;
+    // Rethrown from run(), it is reported there, not again on stderr.
+    testing::internal::CaptureStderr();
+    {
+        event_loop loop;
+        loop.spawn(throws_at_once());
+        EXPECT_THROW(loop.run(), std::runtime_error);
+    }
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
 }  // namespace
 }  // namespace tfd

@@ -7,6 +7,7 @@
 
 #include <sys/select.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -46,6 +47,48 @@ TEST(TcpListener, PortZeroPicksAFreePortAndAcceptsEveryPendingConnection) {
     }
     loop.run_once();
     EXPECT_EQ(accepted.size(), 10u);
+}
+
+// The listener calls on_accept at the first client: an empty one is refused up front, before
+// anything is bound, rather than crashing then.
+TEST(TcpListener, EmptyAcceptCallbackIsRefused) {
+    event_loop loop;
+    void (*no_function)(unique_fd, const tcp_endpoint&) = nullptr;
+    std::vector<accept_callback> empties;
+    empties.emplace_back(nullptr);
+    empties.emplace_back(no_function);
+    empties.emplace_back(std::function<void(unique_fd, const tcp_endpoint&)>{});
+    for (auto& empty : empties) {
+        try {
+            tcp_listener listener(loop, "127.0.0.1", 0, std::move(empty));
+            ADD_FAILURE() << "constructed with an empty on_accept, port " << listener.port();
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::errc::invalid_argument);
+            EXPECT_STREQ(e.what(), "tcp_listener: empty on_accept callback: Invalid argument");
+        }
+    }
+    EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
+// on_accept may destroy the listener with more connections pending in the same batch: the
+// listener touches nothing of itself afterwards (it used to go on accepting on freed memory).
+TEST(TcpListener, OnAcceptMayDestroyTheListener) {
+    event_loop loop;
+    std::unique_ptr<tcp_listener> listener;
+    int accepted = 0;
+    listener =
+        std::make_unique<tcp_listener>(loop, "127.0.0.1", 0, [&](unique_fd, const tcp_endpoint&) {
+            ++accepted;
+            listener.reset();
+        });
+    std::vector<unique_fd> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.push_back(connect_to(listener->port()));
+    }
+    EXPECT_NO_THROW(loop.run_once());
+    EXPECT_EQ(accepted, 1);
+    EXPECT_EQ(listener, nullptr);
+    EXPECT_EQ(loop.active_watchers(), 0u);
 }
 
 TEST(TcpListener, BusyPortIsReported) {

@@ -111,5 +111,22 @@ TEST(CoroTicker, OneWaiterAtATimeAndPositivePeriods) {
     EXPECT_THROW(ticker(loop, 0s), std::system_error);
 }
 
+// The message names the ticker, which the user made, not the loop's every() underneath.
+TEST(CoroTicker, ANonPositivePeriodIsRefusedInTheTickersName) {
+    event_loop loop;
+    for (auto period : {std::chrono::nanoseconds(0), std::chrono::nanoseconds(-5)}) {
+        try {
+            ticker t(loop, period);
+            ADD_FAILURE() << "a ticker accepted period " << period.count() << "ns";
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), std::errc::invalid_argument);
+            EXPECT_EQ(std::string(e.what()).rfind("ticker: period=", 0), 0u) << e.what();
+            EXPECT_NE(std::string(e.what()).find("must be positive"), std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
 }  // namespace
 }  // namespace tfd

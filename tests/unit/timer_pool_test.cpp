@@ -1,5 +1,11 @@
 // The loop's pools of timer nodes (src/timer_pool.hpp) and event_loop::reserve_timers.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <system_error>
 
 #include <cstdint>
 #include <set>
@@ -94,6 +100,80 @@ TEST(EventLoopReserve, ReservedTimersStartAndFireAsUsual) {
     loop.run();
     EXPECT_EQ(fired, 5000);
     loop.reserve_timers(0);  // a no-op
+}
+
+// A count that cannot be met is refused with the count in the message (it used to be a bare
+// std::bad_alloc, or the OOM killer), and the loop reserves nothing.
+TEST(EventLoopReserve, ACountThatCannotBeMetIsRefusedNamingIt) {
+    event_loop loop;
+    auto expect_refused = [&](std::size_t count, std::errc code) {
+        try {
+            loop.reserve_timers(count);
+            ADD_FAILURE() << "reserve_timers(" << count << ") returned";
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code(), code) << e.what();
+            EXPECT_EQ(std::string(e.what()).rfind(
+                          "event_loop::reserve_timers: count=" + std::to_string(count) + " ", 0),
+                      0u)
+                << e.what();
+        }
+    };
+    expect_refused(SIZE_MAX, std::errc::invalid_argument);
+    constexpr std::size_t block = detail::timer_pool<detail::one_shot_node>::block_bytes();
+    expect_refused(SIZE_MAX / block + 1, std::errc::invalid_argument);
+    const auto memory = static_cast<std::size_t>(::sysconf(_SC_PHYS_PAGES)) *
+                        static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    expect_refused(memory / block + 1, std::errc::not_enough_memory);
+    // Still usable.
+    int fired = 0;
+    timer_watcher t = loop.after(0ms, [&] { ++fired; });
+    loop.run();
+    EXPECT_EQ(fired, 1);
+}
+
+// Under a memory limit the allocation fails part-way: ENOMEM naming the count, and the
+// chunks already allocated are given back (the pool is as it was).
+TEST(TimerPool, AFailedReserveKeepsNothing) {
+#if defined(__SANITIZE_ADDRESS__)
+    GTEST_SKIP() << "an address-space limit and AddressSanitizer's shadow memory do not mix";
+#else
+    EXPECT_EXIT(
+        {
+            detail::timer_pool<detail::one_shot_node> pool;
+            pool.reserve(10);
+            const std::size_t before = pool.capacity();
+            rlimit limit{};
+            ::getrlimit(RLIMIT_AS, &limit);
+            limit.rlim_cur = 512u << 20;  // far below what 2^27 nodes take (7.5 GB)
+            ::setrlimit(RLIMIT_AS, &limit);
+            bool threw = false;
+            try {
+                pool.reserve(std::size_t{1} << 27);
+            } catch (const std::bad_alloc&) {
+                threw = true;
+            }
+            std::exit(threw && pool.capacity() == before && pool.free_blocks() == before ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "");
+    EXPECT_EXIT(
+        {
+            event_loop loop;
+            rlimit limit{};
+            ::getrlimit(RLIMIT_AS, &limit);
+            limit.rlim_cur = 512u << 20;
+            ::setrlimit(RLIMIT_AS, &limit);
+            try {
+                loop.reserve_timers(std::size_t{1} << 27);
+            } catch (const std::system_error& e) {
+                std::exit(e.code() == std::errc::not_enough_memory &&
+                                  std::string(e.what()).find("count=134217728") != std::string::npos
+                              ? 0
+                              : 2);
+            }
+            std::exit(1);
+        },
+        ::testing::ExitedWithCode(0), "");
+#endif
 }
 
 }  // namespace
