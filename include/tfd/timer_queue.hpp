@@ -126,7 +126,8 @@ class timer_queue {
     // The 4-ary heap's fan-out.
     static constexpr unsigned heap_arity = 4;
     // The cascade budget tfd's event loops set (set_cascade_budget): 4096 entries re-file in
-    // about 0.3 ms when none is in the cache, and a pass in between serves descriptors.
+    // 0.3 to 0.8 ms when none is in the cache, and a pass in between serves descriptors
+    // (bench/cascade_stall_bench.cpp).
     static constexpr std::size_t loop_cascade_budget = 4096;
 
     explicit timer_queue(kind k = kind::wheel);
