@@ -1,15 +1,49 @@
 // async_connection: the line queue between tcp_connection's callbacks and read_line().
 #include "tfd/async_connection.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <string>
+#include <system_error>
 #include <utility>
 
+#include "sys/sys.hpp"
+
 namespace tfd {
+namespace {
+
+// The socket, refused with an error naming async_connection and the descriptor when it is
+// none (EBADF) or not a socket (ENOTSOCK): over a pipe, every read would fail with an errno
+// that the close reason could not carry.
+unique_fd checked_socket(unique_fd socket) {
+    const int fd = socket.get();
+    if (fd < 0) {
+        throw std::system_error(
+            EBADF, std::system_category(),
+            "async_connection: fd=" + std::to_string(fd) + " is not a descriptor");
+    }
+    struct stat status {};
+    if (sys::fstat(fd, &status) != 0) {
+        throw std::system_error(
+            errno, std::system_category(),
+            "async_connection: fd=" + std::to_string(fd) + " is not an open descriptor");
+    }
+    if (!S_ISSOCK(status.st_mode)) {
+        throw std::system_error(ENOTSOCK, std::system_category(),
+                                "async_connection: fd=" + std::to_string(fd) +
+                                    " is not a socket (a connected stream socket is needed)");
+    }
+    return socket;
+}
+
+}  // namespace
 
 async_connection::async_connection(event_loop& loop, unique_fd socket, limits limits)
     : loop_(&loop),
       max_queued_(limits.max_queued),
       connection_(
-          loop, std::move(socket),
+          loop, checked_socket(std::move(socket)),
           tcp_connection::callbacks{[this](std::string_view line) { on_line(line, false); },
                                     [this](std::string_view prefix) { on_line(prefix, true); },
                                     [this](close_reason reason) { on_close(reason); }},
@@ -30,6 +64,9 @@ void async_connection::on_line(std::string_view text, bool overlong) {
 
 void async_connection::on_close(close_reason reason) {
     reason_ = input_overflow_ ? close_reason::error : reason;
+    if (in_start_close_) {
+        return;  // start_close() resumes the reader once connection_.close() has returned
+    }
     // At most one of them waits, and the coroutine resumed may destroy *this.
     if (closing_.occupied()) {
         closing_.complete();
@@ -66,9 +103,20 @@ async_connection::close_awaiter<detail::stop_binding> async_connection::close(
 
 void async_connection::start_close(std::chrono::nanoseconds timeout) {
     if (is_open() && !is_closing()) {
-        connection_.close(timeout);  // on_close may run inside (nothing left to deliver)
+        // on_close may run inside (nothing left to deliver, or the peer has reset the
+        // connection and shutdown() fails): it records the reason but resumes no one, since
+        // the reader it would resume may destroy *this, which this function still uses.
+        in_start_close_ = true;
+        try {
+            connection_.close(timeout);
+        } catch (...) {
+            in_start_close_ = false;
+            throw;
+        }
+        in_start_close_ = false;
         // No more input: a waiting reader takes what is queued, then std::nullopt.  The
         // reader resumes here, before the close is awaited, so the two never wait together.
+        // Last: the reader may destroy *this.
         reading_.complete();
     }
 }

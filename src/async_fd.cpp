@@ -13,7 +13,7 @@ async_fd::async_fd(event_loop& loop, int fd) : slot_(nullptr) {
         throw std::system_error(std::make_error_code(std::errc::bad_file_descriptor),
                                 "async_fd: fd=" + std::to_string(fd));
     }
-    slot_ = &detail::fd_slot_of(loop, fd);
+    slot_ = &detail::fd_slot_of(loop, fd, "async_fd");
 }
 
 long async_fd::read_once(void* buffer, std::size_t size, int& error) noexcept {

@@ -1,16 +1,18 @@
-// Stop requests: inline on the loop's thread, posted from any other.
+// Stop requests: always delivered through the loop's posted work, never inside request_stop().
 #include "tfd/cancellation.hpp"
 
+#include <cstdio>
 #include <mutex>
+
+#include "tfd/race_awaiter.hpp"
 
 namespace tfd::detail {
 namespace {
 
-// The bindings stopped from another thread whose delivery has not reached the loop yet.
-// Process-wide, since a binding only knows its loop, and short: one entry per wait stopped
-// from afar and not yet delivered.
-std::mutex remote_mutex;
-stop_binding* remote_head = nullptr;  // guarded by remote_mutex
+// The bindings stopped whose delivery has not reached the loop yet.  Process-wide, since a
+// binding only knows its loop, and short: one entry per wait stopped and not yet delivered.
+std::mutex pending_mutex;
+stop_binding* pending_head = nullptr;  // guarded by pending_mutex
 
 }  // namespace
 
@@ -28,6 +30,17 @@ void throw_cancelled(cancelled_operation operation) {
         operation_cancelled("async_connection::close"),
     };
     throw errors[static_cast<std::size_t>(operation)];
+}
+
+void throw_loop_mismatch(const char* wrapper, const event_loop& operation,
+                         const event_loop& given) {
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "%s: the operation waits on event_loop %p, but %s was given event_loop %p "
+                  "(pass the operation's own loop)",
+                  wrapper, static_cast<const void*>(&operation), wrapper,
+                  static_cast<const void*>(&given));
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument), text);
 }
 
 bool stop_binding::bind(event_loop& loop, void (*cancel)(void*) noexcept, void* target) {
@@ -50,57 +63,57 @@ bool stop_binding::bind(event_loop& loop, void (*cancel)(void*) noexcept, void* 
 }
 
 void stop_binding::on_stop() noexcept {
-    if (std::this_thread::get_id() == thread_) {
-        if (binding_) {
-            stopped_while_binding_ = true;  // bind() reports it; the awaiter does not suspend
-            return;
-        }
-        cancel_(target_);  // resumes the coroutine: *this may be gone afterwards
+    // thread_ first: binding_ is only ever read on the thread that writes it.
+    if (std::this_thread::get_id() == thread_ && binding_) {
+        stopped_while_binding_ = true;  // bind() reports it; the awaiter does not suspend
         return;
     }
+    // Never resumed here, on whatever thread: the resumed coroutine could destroy the
+    // stop_source (or another callback on it) while request_stop() still walks its
+    // callbacks.  The delivery runs in the loop's phase 6 instead.
     {
-        std::lock_guard<std::mutex> lock(remote_mutex);
-        remote_prev_ = nullptr;
-        remote_next_ = remote_head;
-        if (remote_head != nullptr) {
-            remote_head->remote_prev_ = this;
+        std::lock_guard<std::mutex> lock(pending_mutex);
+        pending_prev_ = nullptr;
+        pending_next_ = pending_head;
+        if (pending_head != nullptr) {
+            pending_head->pending_prev_ = this;
         }
-        remote_head = this;
-        remote_pending_ = true;
+        pending_head = this;
+        pending_ = true;
     }
     // post() allocates; if memory ran out here the stop could not be delivered at all, and
     // the noexcept callback ends the program instead of leaving a coroutine waiting forever.
-    loop_->post([self = this] { deliver_remote(self); });
+    loop_->post([self = this] { deliver(self); });
 }
 
-void stop_binding::forget_remote() noexcept {
-    std::lock_guard<std::mutex> lock(remote_mutex);
-    if (remote_prev_ != nullptr) {
-        remote_prev_->remote_next_ = remote_next_;
+void stop_binding::forget_pending() noexcept {
+    std::lock_guard<std::mutex> lock(pending_mutex);
+    if (pending_prev_ != nullptr) {
+        pending_prev_->pending_next_ = pending_next_;
     } else {
-        remote_head = remote_next_;
+        pending_head = pending_next_;
     }
-    if (remote_next_ != nullptr) {
-        remote_next_->remote_prev_ = remote_prev_;
+    if (pending_next_ != nullptr) {
+        pending_next_->pending_prev_ = pending_prev_;
     }
-    remote_prev_ = remote_next_ = nullptr;
-    remote_pending_ = false;
+    pending_prev_ = pending_next_ = nullptr;
+    pending_ = false;
 }
 
-void stop_binding::deliver_remote(stop_binding* self) noexcept {
+void stop_binding::deliver(stop_binding* self) noexcept {
     {
         // Compares addresses only: a binding that finished removed itself from the list, and
         // nothing in it is dereferenced unless it is still there.
-        std::lock_guard<std::mutex> lock(remote_mutex);
-        stop_binding* entry = remote_head;
+        std::lock_guard<std::mutex> lock(pending_mutex);
+        stop_binding* entry = pending_head;
         while (entry != nullptr && entry != self) {
-            entry = entry->remote_next_;
+            entry = entry->pending_next_;
         }
         if (entry == nullptr) {
             return;
         }
     }
-    self->forget_remote();
+    self->forget_pending();
     self->cancel_(self->target_);
 }
 

@@ -26,8 +26,11 @@ void fd_registry::add(fd_node* node) {
             "event_loop::watch: fd=" + std::to_string(fd) + " already has a watcher");
     }
     // Everything that can fail for lack of memory comes before the backend registration, so
-    // a failure leaves nothing registered.
+    // a failure leaves nothing registered.  A number beyond the table is checked first (EBADF,
+    // as the backend would word it): the table grows to its size, which a number no
+    // descriptor has (a stray 1 << 30) must not cost.
     if (index >= by_fd_.size()) {
+        check_open(backend_->kind(), fd);
         by_fd_.resize(index + 1, nullptr);
     }
     backend_->add(fd, node->interest);

@@ -9,13 +9,13 @@
 namespace tfd {
 namespace detail {
 
-fd_slot& fd_slot_of(event_loop& loop, int fd) {
+fd_slot& fd_slot_of(event_loop& loop, int fd, const char* operation) {
     if (fd < 0) {
         throw std::system_error(
             std::make_error_code(std::errc::bad_file_descriptor),
-            "tfd::readable/writable/async_fd: fd=" + std::to_string(fd) + " is not a descriptor");
+            std::string(operation) + ": fd=" + std::to_string(fd) + " is not a descriptor");
     }
-    return coroutine_state_of(loop).slot(fd);
+    return coroutine_state_of(loop).slot(fd, operation);
 }
 
 io_events fd_slot::wanted() const noexcept {
@@ -95,7 +95,15 @@ void fd_slot::on_events(io_events events) {
 }  // namespace detail
 
 void release_waits(event_loop& loop, int fd) {
-    detail::fd_slot_of(loop, fd).release();
+    if (fd < 0) {
+        throw std::system_error(
+            std::make_error_code(std::errc::bad_file_descriptor),
+            "tfd::release_waits: fd=" + std::to_string(fd) + " is not a descriptor");
+    }
+    // A number never waited on has no slot, and nothing to release: none is made for it.
+    if (detail::fd_slot* slot = detail::coroutine_state_of(loop).find(fd)) {
+        slot->release();
+    }
 }
 
 }  // namespace tfd

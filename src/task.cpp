@@ -2,12 +2,14 @@
 #include "tfd/task.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "coroutine_state.hpp"
+#include "fd_number.hpp"
 
 namespace tfd {
 namespace detail {
@@ -119,15 +121,41 @@ coroutine_state& coroutine_state_of(event_loop& loop) {
     return *loop.coroutines_;
 }
 
-fd_slot& coroutine_state::slot(int fd) {
+fd_slot& coroutine_state::slot(int fd, const char* operation) {
+    auto& slots = fds_.slots;
     auto index = static_cast<std::size_t>(fd);
-    if (index >= fds_.size()) {
-        fds_.resize(index + 1);
+    if (index >= slots.size() || !slots[index]) {
+        // Before the table grows to fd + 1 entries for a number no descriptor has.
+        require_open_number(fd, operation);
     }
-    if (!fds_[index]) {
-        fds_[index] = std::make_unique<fd_slot>(loop_, fd);
+    if (index >= slots.size()) {
+        slots.resize(index + 1);
     }
-    return *fds_[index];
+    if (!slots[index]) {
+        slots[index] = std::make_unique<fd_slot>(loop_, fd);
+    }
+    return *slots[index];
+}
+
+coroutine_state::slot_table::~slot_table() {
+    std::size_t waited = 0;
+    int first = -1;
+    for (const auto& slot : slots) {
+        if (slot && slot->waited()) {
+            if (waited++ == 0) {
+                first = slot->fd();
+            }
+        }
+    }
+    if (waited == 0) {
+        return;
+    }
+    std::fprintf(stderr,
+                 "tfd::event_loop %p destroyed while still in use: %zu descriptor(s) (the first "
+                 "fd=%d) still awaited by a coroutine that is not spawned (readable, writable or "
+                 "an async_fd wait, in a task you own); destroy that task before the loop\n",
+                 static_cast<const void*>(&loop), waited, first);
+    std::abort();
 }
 
 }  // namespace detail

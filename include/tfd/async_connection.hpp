@@ -78,7 +78,10 @@ class async_connection {
         static constexpr void cancel() noexcept {}
     };
 
-    // Takes ownership of a connected non-blocking socket and starts reading.
+    // Takes ownership of a connected non-blocking socket and starts reading.  A descriptor
+    // that is not a socket is refused here, not reported later as a close: EBADF for
+    // unique_fd() or a closed number, ENOTSOCK for a pipe or a file, each naming
+    // async_connection and the descriptor (which is closed, as the socket was given).
     async_connection(event_loop& loop, unique_fd socket, limits limits);
     async_connection(event_loop& loop, unique_fd socket)
         : async_connection(loop, std::move(socket), limits{}) {}
@@ -95,7 +98,10 @@ class async_connection {
     // queued, then std::nullopt); the queued output is delivered, then the peer gets end of
     // file, and the socket is closed once the peer has closed its side too, or after
     // `timeout`.  co_await returns why it closed: close_reason::local, or error or
-    // peer_closed when the output could not be delivered.  The close goes on without a
+    // peer_closed when the output could not be delivered (a peer that has reset the
+    // connection: the close ends inside the call, and a waiting read_line() resumes inside
+    // it, after the connection is closed; it may destroy the async_connection, and the
+    // returned awaiter must then be discarded unawaited).  The close goes on without a
     // co_await as long as the async_connection lives (destroying it aborts the close), so
     // `(void)connection.close()` starts it and leaves the wait to someone else.  One waiting
     // close() at a time (EBUSY).
@@ -129,6 +135,7 @@ class async_connection {
     std::size_t queued_bytes_ = 0;
     std::optional<close_reason> reason_;
     bool input_overflow_ = false;
+    bool in_start_close_ = false;  // on_close() then leaves the waiter to start_close()
     // The coroutines waiting in read_line() and in close().  Never both: close() completes
     // the reader, and read_line() does not wait once closing.
     detail::waiter_slot reading_;

@@ -3,10 +3,16 @@
 // awaiter embeds.
 //
 // Two ways end a wait early:
-//  * a stop request on the std::stop_token the awaitable was given: the waiting coroutine
-//    resumes at once and co_await throws tfd::operation_cancelled.  Requested on the loop's
-//    thread, the coroutine resumes inside request_stop(); requested on any other thread, the
-//    request is posted to the loop and the coroutine resumes in that pass's phase 6.
+//  * a stop request on the std::stop_token the awaitable was given: co_await throws
+//    tfd::operation_cancelled.  The coroutine never resumes inside request_stop(), on any
+//    thread: the request is posted to the loop, and the coroutine resumes in phase 6 of
+//    the pass under way (a stop requested in phases 1-5 of a callback on the loop's
+//    thread) or of the next one (requested in phase 6, outside run(), or on another
+//    thread, which wakes the loop).  So the code that called request_stop() may go on using
+//    the stop_source and whatever the cancelled coroutine owns, and a coroutine that owns
+//    the stop_source it is cancelled through may destroy it.  A wait that completes in the
+//    meantime (its timer fires, its descriptor is ready) completes normally, and the
+//    delivery that follows finds nothing to cancel.
 //  * cancel(), the protocol of cancellable awaiters (with_timeout uses it when the timeout
 //    wins): a suspended awaiter unregisters what it waits on and resumes its coroutine at
 //    once, inline; the caller that cancelled decides what co_await then returns.
@@ -70,16 +76,19 @@ enum class cancelled_operation : unsigned char {
 // suspends, unbind() stops (the awaiter calls it before it resumes its coroutine, and its
 // destructor calls it too).
 //
-// Threads: the std::stop_callback runs on the thread that requested the stop.  On the
-// thread that bound it (the loop's), it cancels the wait inline.  On any other thread it
-// may not touch the loop, so it links the binding into a process-wide list of pending
-// remote stops (under a mutex) and posts a delivery to the loop; the delivery cancels the
-// wait only if the binding is still in that list.  unbind() first destroys the
-// stop_callback, which waits for a callback running on another thread to finish, and then
-// removes the binding from the list, so a delivery never reaches a finished wait.
+// Threads: the std::stop_callback runs on the thread that requested the stop, inside
+// request_stop(), which goes on walking the stop state's callbacks afterwards.  So the
+// callback resumes nothing, on any thread: it links the binding into a process-wide list
+// of pending stops (under a mutex) and posts a delivery to the loop (phase 6); the
+// delivery cancels the wait only if the binding is still in that list.  unbind() first
+// destroys the stop_callback, which waits for a callback running on another thread to
+// finish, and then removes the binding from the list, so a delivery never reaches a
+// finished wait (one that completed, or was cancelled otherwise, before the delivery ran).
+// The one stop handled inline is one requested during bind() itself, on the binding
+// thread: bind() returns false and the awaiter does not suspend.
 //
-// Invariants: callback_ engaged exactly while bound; remote_pending_ (changed under the
-// list's mutex) exactly while linked into the list; both only while bound.
+// Invariants: callback_ engaged exactly while bound; pending_ (changed under the list's
+// mutex) exactly while linked into the list; both only while bound.
 class stop_binding {
   public:
     explicit stop_binding(std::stop_token token) noexcept : token_(std::move(token)) {}
@@ -89,14 +98,15 @@ class stop_binding {
     ~stop_binding() { unbind(); }
 
     [[nodiscard]] bool requested() const noexcept { return token_.stop_requested(); }
-    // Listens for a stop request, which will call cancel(target) on the loop's thread.
-    // Returns false, listening to nothing, when the stop was requested during the call.
+    // Listens for a stop request, which will call cancel(target) on the loop's thread, from
+    // the loop's posted work.  Returns false, listening to nothing, when the stop was requested
+    // during the call.
     [[nodiscard]] bool bind(event_loop& loop, void (*cancel)(void*) noexcept, void* target);
     void unbind() noexcept {
         if (callback_) {
             callback_.reset();
-            if (remote_pending_) {
-                forget_remote();
+            if (pending_) {
+                forget_pending();
             }
         }
     }
@@ -107,8 +117,8 @@ class stop_binding {
         void operator()() const noexcept { self->on_stop(); }
     };
     void on_stop() noexcept;
-    void forget_remote() noexcept;
-    static void deliver_remote(stop_binding* self) noexcept;
+    void forget_pending() noexcept;
+    static void deliver(stop_binding* self) noexcept;
 
     std::stop_token token_;
     std::optional<std::stop_callback<forward>> callback_;
@@ -118,9 +128,9 @@ class stop_binding {
     std::thread::id thread_;
     bool binding_ = false;
     bool stopped_while_binding_ = false;
-    bool remote_pending_ = false;
-    stop_binding* remote_prev_ = nullptr;
-    stop_binding* remote_next_ = nullptr;
+    bool pending_ = false;
+    stop_binding* pending_prev_ = nullptr;
+    stop_binding* pending_next_ = nullptr;
 };
 
 // The listener of an awaiter made without a stop token: nothing to listen to, no bytes.

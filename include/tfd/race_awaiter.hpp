@@ -23,10 +23,17 @@
 //                            operation; await_resume is not called.
 // An operation ready at once (await_ready) or that declines to suspend (await_suspend
 // returns false) finishes without the rival ever being armed past the call.
+//
+// The rival is armed on the loop given to the wrapper, the operation waits on its own; when
+// the two differ the rival would never reach the operation (a limit on a loop nobody runs),
+// so await_ready refuses the pair with EINVAL, naming both, for every operation that says
+// which loop it waits on (awaited_loop(): all of tfd's; an awaiter of your own without it
+// is trusted to use the wrapper's loop).
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
 
+#include <concepts>
 #include <coroutine>
 #include <optional>
 #include <type_traits>
@@ -35,6 +42,10 @@
 #include "tfd/event_loop.hpp"
 
 namespace tfd::detail {
+
+// EINVAL: `wrapper` was given `given`, and its operation waits on `operation`.
+[[noreturn]] void throw_loop_mismatch(const char* wrapper, const event_loop& operation,
+                                      const event_loop& given);
 
 template <class Derived, class Inner>
 class race_awaiter {
@@ -52,6 +63,13 @@ class race_awaiter {
     race_awaiter& operator=(race_awaiter&&) = delete;
 
     bool await_ready() {
+        if constexpr (requires(const Inner& i) {
+                          { i.awaited_loop() } -> std::same_as<event_loop&>;
+                      }) {
+            if (&inner_.awaited_loop() != loop_) {
+                throw_loop_mismatch(Derived::name, inner_.awaited_loop(), *loop_);
+            }
+        }
         if (derived().rival_already_won()) {
             rival_won_ = true;
             return true;
@@ -59,8 +77,8 @@ class race_awaiter {
         return inner_.await_ready();
     }
     bool await_suspend(std::coroutine_handle<> awaiting) {
-        // Armed first: a rival from this thread cannot come before the operation suspends
-        // (no other code runs in between), and one from another thread is posted.
+        // Armed first: a rival cannot come before the operation suspends (no other code runs
+        // in between on this thread, and a stop is always posted to the loop).
         if (!derived().arm(*loop_)) {
             rival_won_ = true;
             return false;
@@ -92,6 +110,7 @@ class race_awaiter {
             return result_type(inner_.await_resume());
         }
     }
+    [[nodiscard]] event_loop& awaited_loop() const noexcept { return *loop_; }
     // Cancellable itself, so races nest.
     void cancel() noexcept {
         derived().disarm();

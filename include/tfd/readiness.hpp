@@ -81,6 +81,8 @@ class fd_slot {
 
     [[nodiscard]] event_loop& loop() const noexcept { return *loop_; }
     [[nodiscard]] int fd() const noexcept { return fd_; }
+    // Whether a wait is pending in either direction.
+    [[nodiscard]] bool waited() const noexcept { return reader_.occupied() || writer_.occupied(); }
     // Takes `w` as the wait in `direction` (EBUSY when one is pending, EEXIST when the
     // descriptor has another watcher).
     void begin(waiter_slot::waiter& w, io_events direction);
@@ -104,8 +106,9 @@ class fd_slot {
     fd_watcher watcher_;
 };
 
-// The slot of `fd` on `loop`; EBADF for a negative fd.
-fd_slot& fd_slot_of(event_loop& loop, int fd);
+// The slot of `fd` on `loop`, made at the first wait on the number; EBADF naming
+// `operation` for a negative fd, and for a new slot's number that is not an open descriptor.
+fd_slot& fd_slot_of(event_loop& loop, int fd, const char* operation);
 
 // What readable() and writable() return.
 template <class Stop>
@@ -116,26 +119,30 @@ inline constexpr fd_slot::wait writable_wait{cancelled_operation::writable};
 
 }  // namespace detail
 
-// EBADF for a negative fd (thrown here, not at co_await).
+// EBADF for a negative fd, and for the first wait on a number that is not an open
+// descriptor (thrown here, not at co_await).
 [[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> readable(event_loop& loop, int fd) {
-    return {detail::fd_slot_of(loop, fd), detail::no_stop{}, detail::readable_wait};
+    return {detail::fd_slot_of(loop, fd, "tfd::readable"), detail::no_stop{},
+            detail::readable_wait};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::stop_binding> readable(
     event_loop& loop, int fd, std::stop_token token) {
-    return {detail::fd_slot_of(loop, fd), detail::stop_binding(std::move(token)),
+    return {detail::fd_slot_of(loop, fd, "tfd::readable"), detail::stop_binding(std::move(token)),
             detail::readable_wait};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::no_stop> writable(event_loop& loop, int fd) {
-    return {detail::fd_slot_of(loop, fd), detail::no_stop{}, detail::writable_wait};
+    return {detail::fd_slot_of(loop, fd, "tfd::writable"), detail::no_stop{},
+            detail::writable_wait};
 }
 [[nodiscard]] inline detail::readiness_awaiter<detail::stop_binding> writable(
     event_loop& loop, int fd, std::stop_token token) {
-    return {detail::fd_slot_of(loop, fd), detail::stop_binding(std::move(token)),
+    return {detail::fd_slot_of(loop, fd, "tfd::writable"), detail::stop_binding(std::move(token)),
             detail::writable_wait};
 }
 
 // Drops the loop's registration of `fd` kept for the coroutine waits on it, if no wait is
-// pending (see "Closing" above).  EBADF for a negative fd.
+// pending (see "Closing" above); nothing for a number never waited on.  EBADF for a
+// negative fd.
 void release_waits(event_loop& loop, int fd);
 
 }  // namespace tfd

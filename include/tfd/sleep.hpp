@@ -46,6 +46,7 @@ class sleep_awaiter {
     sleep_awaiter(sleep_awaiter&&) noexcept = default;
 
     bool await_ready() const noexcept { return stop_.requested(); }
+    [[nodiscard]] event_loop& awaited_loop() const noexcept { return *loop_; }
     bool await_suspend(std::coroutine_handle<> awaiting) {
         timer_.start_at(*loop_, clock_, deadline_, this);
         if (!stop_.bind(*loop_, &on_stop, this)) {
@@ -102,7 +103,9 @@ template <class Rep, class Period>
             detail::deadline_after(loop, clock_id::monotonic, detail::loop_ns(delay, "sleep_for")),
             detail::no_stop{}};
 }
-// Same; a stop request on `token` ends it: co_await throws operation_cancelled.
+// Same; a stop request on `token` ends it: co_await throws operation_cancelled (the
+// coroutine resumes in the loop's posted work, never inside request_stop(); see
+// tfd/cancellation.hpp).  A sleep whose timer fires before that delivery ends normally.
 template <class Rep, class Period>
 [[nodiscard]] detail::sleep_awaiter<detail::stop_binding> sleep_for(
     event_loop& loop, std::chrono::duration<Rep, Period> delay, std::stop_token token) {

@@ -142,6 +142,7 @@ class slot_awaiter : waiter_slot::waiter {
         }
         return wait_.take(*owner_);
     }
+    [[nodiscard]] event_loop& awaited_loop() const noexcept { return owner_->loop(); }
     void cancel() noexcept {
         if (awaiting_) {
             leave();

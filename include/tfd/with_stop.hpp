@@ -8,10 +8,13 @@
 // The operation is any cancellable awaiter, as for with_timeout (the two nest either way).
 // co_await returns std::optional of its result (bool for an operation that returns
 // nothing): empty when the stop came first, already requested included.  The stop is
-// handled as every tfd stop is (tfd/cancellation.hpp): at once on the loop's thread, posted
-// to the loop from any other.  Where a stop should unwind a whole coroutine, pass the token
-// to the operation itself instead, which then throws operation_cancelled; with_stop is for
-// code that carries on, and costs no exception.
+// handled as every tfd stop is (tfd/cancellation.hpp): posted to the loop from any thread,
+// the loop's included, so the coroutine resumes in the loop's phase 6, never inside
+// request_stop(); an operation that completes before that delivery wins the race.  `loop`
+// must be the loop the operation waits on (the delivery is posted there): co_await throws
+// EINVAL, naming both loops, when a tfd operation waits on another one.  Where a stop
+// should unwind a whole coroutine, pass the token to the operation itself instead, which then
+// throws operation_cancelled; with_stop is for code that carries on, and costs no exception.
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
@@ -39,6 +42,7 @@ class stop_awaiter : public race_awaiter<stop_awaiter<Inner>, Inner> {
 
   private:
     friend race_awaiter<stop_awaiter, Inner>;
+    static constexpr const char* name = "with_stop";
     [[nodiscard]] bool rival_already_won() const noexcept { return stop_.requested(); }
     [[nodiscard]] bool arm(event_loop& loop) { return stop_.bind(loop, &on_stop, this); }
     void disarm() noexcept { stop_.unbind(); }

@@ -14,10 +14,14 @@
 // An operation that is ready at once (a read on a descriptor with data waiting) completes
 // without starting the timer.  Otherwise the timer lives in the awaiter (no allocation,
 // see tfd/wait_timer.hpp) and is stopped when the operation completes.  When both are due
-// in the same pass, descriptors win (phase 4 comes before phase 5); a timer operation due
-// at the same deadline as the limit loses to it (equal deadlines fire in start order, and
-// the limit's timer starts first).  The limit is rounded up to whole nanoseconds and a
-// negative one is "due now".  Exceptions from the operation propagate.
+// in the same pass, descriptors win (phase 4 comes before phase 5).  Equal deadlines fire
+// in start order: a sleep_for or sleep_until due at the limit's deadline loses to it (its
+// timer starts at the co_await, after the limit's), while a ticker::next() due then wins
+// (the ticker's timer started when it was made, or at its last tick).  The limit is
+// rounded up to whole nanoseconds and a negative one is "due now".  Exceptions from the
+// operation propagate.  `loop` must be the loop the operation waits on (the limit's timer
+// runs there): co_await throws EINVAL, naming both loops, when a tfd operation waits on
+// another one (tfd/race_awaiter.hpp).
 #pragma once
 
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
@@ -48,6 +52,7 @@ class timeout_awaiter : public race_awaiter<timeout_awaiter<Inner>, Inner> {
   private:
     friend race_awaiter<timeout_awaiter, Inner>;
     friend class wait_timer;
+    static constexpr const char* name = "with_timeout";
     [[nodiscard]] static constexpr bool rival_already_won() noexcept { return false; }
     [[nodiscard]] bool arm(event_loop& loop) {
         timer_.start_after(loop, limit_, this);

@@ -96,6 +96,9 @@ bool wait_timeout(std::chrono::nanoseconds timeout, struct timespec& out) noexce
 // What poll and select check before registering: throws EBADF when `fd` is not open, EPERM
 // when epoll could not watch it either.
 void check_watchable(backend_kind kind, int fd);
+// Only the first half (EBADF, worded as add() words it): what the registry checks before its
+// table, indexed by descriptor number, grows to hold `fd`.
+void check_open(backend_kind kind, int fd);
 // add() failed with errno: throws, explaining EBADF and EPERM as the rules above word them.
 [[noreturn]] void throw_add_error(backend_kind kind, int fd);
 // What a wait throws when it finds watched descriptors closed (EBADF): which ones, so the

@@ -74,6 +74,13 @@ void check_watchable(backend_kind kind, int fd) {
     }
 }
 
+void check_open(backend_kind kind, int fd) {
+    struct stat status {};
+    if (fd < 0 || (sys::fstat(fd, &status) != 0 && errno == EBADF)) {
+        throw_not_open(kind, fd);
+    }
+}
+
 void throw_add_error(backend_kind kind, int fd) {
     int error = errno;
     if (error == EBADF) {

@@ -1,8 +1,15 @@
 #include "tfd/async_connection.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+#include <thread>
 
 #include <optional>
 #include <stop_token>
@@ -101,7 +108,8 @@ TEST(CoroAsyncConnection, APeerThatOutrunsTheReaderIsDisconnected) {
 }
 
 // What a stop request on the loop's thread makes of the wait that `start` begins on
-// `client`: the message of the operation_cancelled it throws (empty if none).
+// `client`: the message of the operation_cancelled it throws (empty if none).  The coroutine
+// never resumes inside request_stop(): the stop is delivered by the loop's posted work.
 template <class Start>
 std::string stop_outcome(async_connection& client, Start start) {
     std::stop_source source;
@@ -115,6 +123,8 @@ std::string stop_outcome(async_connection& client, Start start) {
             }
         }(client, start, source.get_token(), outcome));
     source.request_stop();
+    EXPECT_EQ(outcome, "") << "resumed inside request_stop()";
+    client.loop().run_until_idle();
     return outcome;
 }
 
@@ -242,6 +252,98 @@ TEST(CoroAsyncConnection, StopEndsAWaitingClose) {
     auto close = [](async_connection& c, std::stop_token t) { return c.close(1s, std::move(t)); };
     EXPECT_EQ(stop_outcome(client, close), "async_connection::close: Operation canceled");
     EXPECT_TRUE(client.is_closing());  // the close goes on without the waiter
+}
+
+// A connected TCP pair on the loopback interface whose client end has been reset (closed
+// with SO_LINGER 0) before the loop looked at the server end.
+struct reset_tcp_pair {
+    unique_fd server;
+    reset_tcp_pair() {
+        unique_fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t length = sizeof address;
+        auto* raw = reinterpret_cast<sockaddr*>(&address);
+        EXPECT_EQ(::bind(listener.get(), raw, sizeof address), 0);
+        EXPECT_EQ(::getsockname(listener.get(), raw, &length), 0);
+        EXPECT_EQ(::listen(listener.get(), 1), 0);
+        unique_fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        EXPECT_EQ(::connect(client.get(), raw, sizeof address), 0);
+        server.reset(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        EXPECT_TRUE(server);
+        linger reset{1, 0};
+        EXPECT_EQ(::setsockopt(client.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+        client.reset();  // sends RST: the server end is reset, the loop has not seen it yet
+        std::this_thread::sleep_for(10ms);
+    }
+};
+
+// The graceful shutdown of a session whose peer has already reset the connection: close()
+// fails its shutdown(SHUT_WR) inside the call, and the reader it wakes returns, destroying
+// the async_connection it owns.  close() must not touch the destroyed object afterwards
+// (ASan saw a use-after-free here), and the reader resumes once, with std::nullopt.
+TEST(CoroAsyncConnection, CloseOfAResetConnectionMayDestroyItThroughTheReaderItWakes) {
+    event_loop loop;
+    reset_tcp_pair pair;
+    async_connection* alive = nullptr;
+    std::vector<std::string> log;
+    loop.spawn([](event_loop& l, unique_fd socket, async_connection*& out,
+                  std::vector<std::string>& events) -> task<> {
+        async_connection connection(l, std::move(socket));
+        out = &connection;
+        while (std::optional<received_line> line = co_await connection.read_line()) {
+            events.push_back("line:" + line->text);
+        }
+        events.push_back(std::string("end:") + to_string(connection.reason().value()));
+        out = nullptr;
+    }(loop, std::move(pair.server), alive, log));
+    ASSERT_NE(alive, nullptr);
+    (void)alive->close();  // the reader resumes inside and destroys the connection
+    EXPECT_EQ(alive, nullptr);
+    EXPECT_EQ(log, (std::vector<std::string>{"end:error"}));
+    EXPECT_EQ(loop.spawned(), 0u);
+    loop.run_for(10ms);
+    EXPECT_EQ(log.size(), 1u);
+    EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
+// What the async_connection's constructor says of a descriptor that cannot carry a
+// connection: the error names async_connection and the descriptor, not a later close with
+// its errno lost, nor the loop's watch() that the user never called.
+std::string construction_error(event_loop& loop, unique_fd fd, int& code) {
+    try {
+        async_connection connection(loop, std::move(fd));
+    } catch (const std::system_error& e) {
+        code = e.code().value();
+        return e.what();
+    }
+    code = 0;
+    return "";
+}
+
+TEST(CoroAsyncConnectionArguments, AnEmptyDescriptorIsRefusedNamingAsyncConnection) {
+    event_loop loop;
+    int code = 0;
+    EXPECT_EQ(construction_error(loop, unique_fd(), code),
+              "async_connection: fd=-1 is not a descriptor: Bad file descriptor");
+    EXPECT_EQ(code, EBADF);
+}
+
+TEST(CoroAsyncConnectionArguments, ANonSocketIsRefusedWithENOTSOCK) {
+    event_loop loop;
+    int fds[2];
+    ASSERT_EQ(::pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+    unique_fd write_end(fds[1]);
+    const int read_end = fds[0];
+    int code = 0;
+    EXPECT_EQ(construction_error(loop, unique_fd(read_end), code),
+              "async_connection: fd=" + std::to_string(read_end) +
+                  " is not a socket (a connected stream socket is needed): Socket operation on "
+                  "non-socket");
+    EXPECT_EQ(code, ENOTSOCK);
+    EXPECT_EQ(::fcntl(read_end, F_GETFD), -1) << "the descriptor given is closed";
+    EXPECT_EQ(loop.active_watchers(), 0u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stop_token>
 #include <string>
 
@@ -174,6 +175,8 @@ TEST_P(CoroAsyncFd, StopCancelsARead) {
         }
     }(loop, pair.a.get(), source.get_token(), outcome));
     source.request_stop();
+    EXPECT_EQ(outcome, "");  // never resumed inside request_stop()
+    loop.run_until_idle();   // phase 6 delivers the stop
     EXPECT_EQ(outcome, "async_fd::read_some: Operation canceled");
     EXPECT_EQ(loop.active_watchers(), 0u);
 }
@@ -186,6 +189,22 @@ TEST(CoroAsyncFdArguments, NegativeDescriptorIsRefused) {
     } catch (const std::system_error& e) {
         EXPECT_EQ(e.code(), std::errc::bad_file_descriptor);
         EXPECT_NE(std::string(e.what()).find("fd=-3"), std::string::npos);
+    }
+}
+
+// A number no descriptor has is refused at construction, before the loop's table of wait
+// slots grows to hold it.
+TEST(CoroAsyncFdArguments, ANumberThatIsNotOpenIsRefused) {
+    event_loop loop;
+    for (int fd : {1 << 30, 100'000'000}) {
+        try {
+            async_fd io(loop, fd);
+            ADD_FAILURE() << "fd=" << fd << " accepted";
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code().value(), EBADF);
+            EXPECT_EQ(std::string(e.what()), "async_fd: fd=" + std::to_string(fd) +
+                                                 " is not an open descriptor: Bad file descriptor");
+        }
     }
 }
 

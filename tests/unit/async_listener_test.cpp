@@ -150,6 +150,9 @@ TEST(CoroAsyncListener, StopAndTimeoutEndTheWait) {
     }(loop, listener, source.get_token(), outcomes));
     loop.run_for(20ms);
     source.request_stop();
+    EXPECT_EQ(outcomes, (std::vector<std::string>{"timed out"}))
+        << "never resumed inside request_stop()";
+    loop.run_until_idle();  // phase 6 delivers the stop
     EXPECT_EQ(outcomes, (std::vector<std::string>{"timed out",
                                                   "async_listener::accept: Operation canceled"}));
 }

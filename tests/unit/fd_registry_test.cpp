@@ -4,8 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <limits>
+#include <string>
+#include <system_error>
 
 #include "tfd/event_loop.hpp"
 
@@ -63,6 +67,39 @@ TEST_P(FdRegistry, TheLoopsSignalFdNeverTakesTheNumberOfAWatchedDescriptor) {
     ASSERT_EQ(::kill(::getpid(), SIGUSR1), 0);
     loop.run_for(5s);
     EXPECT_EQ(got, SIGUSR1);
+    ::close(pipe_fds[1]);
+}
+
+// A number no descriptor has is refused before the registry's table, indexed by descriptor
+// number, grows to hold it: a stray 1 << 30 would otherwise cost gigabytes (or
+// std::bad_alloc) before the backend refused it.
+TEST_P(FdRegistry, ANumberThatIsNotOpenIsRefusedBeforeTheTableGrows) {
+    event_loop loop(GetParam());
+    for (int fd : {1 << 30, 100'000'000, std::numeric_limits<int>::max()}) {
+        try {
+            fd_watcher w = loop.watch(fd, io_events::readable, [](io_events) {});
+            ADD_FAILURE() << "fd=" << fd << " accepted";
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code().value(), EBADF);
+            // Worded as for any descriptor that is not open (the backend contract's words).
+            EXPECT_EQ(std::string(e.what()), std::string(to_string(GetParam())) +
+                                                 "::add: fd=" + std::to_string(fd) +
+                                                 " is not an open descriptor: Bad file descriptor");
+        }
+    }
+    EXPECT_EQ(loop.active_watchers(), 0u);
+    // The loop is intact: an open descriptor is still watched.
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+    ASSERT_EQ(::write(pipe_fds[1], "x", 1), 1);
+    bool seen = false;
+    fd_watcher w = loop.watch(pipe_fds[0], io_events::readable, [&](io_events) {
+        seen = true;
+        loop.stop();
+    });
+    loop.run_for(5s);
+    EXPECT_TRUE(seen);
+    ::close(pipe_fds[0]);
     ::close(pipe_fds[1]);
 }
 

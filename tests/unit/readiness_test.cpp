@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <limits>
+#include <memory>
 #include <stop_token>
 #include <string>
 
@@ -103,6 +105,8 @@ TEST_P(CoroReadiness, StopEndsTheWaitAndFreesTheDescriptor) {
         }
     }(loop, pair.a.get(), source.get_token(), outcome));
     source.request_stop();
+    EXPECT_EQ(outcome, "");  // never resumed inside request_stop()
+    loop.run_until_idle();   // phase 6 delivers the stop
     EXPECT_EQ(outcome, "readable: Operation canceled");
     EXPECT_EQ(loop.active_watchers(), 0u);
 }
@@ -176,11 +180,52 @@ TEST(CoroReadinessArguments, NegativeDescriptorIsRefused) {
         (void)readable(loop, -1);
         ADD_FAILURE() << "fd=-1 accepted";
     } catch (const std::system_error& e) {
-        EXPECT_EQ(
-            std::string(e.what()),
-            "tfd::readable/writable/async_fd: fd=-1 is not a descriptor: Bad file descriptor");
+        EXPECT_EQ(std::string(e.what()),
+                  "tfd::readable: fd=-1 is not a descriptor: Bad file descriptor");
+    }
+    try {
+        (void)writable(loop, -1);
+        ADD_FAILURE() << "fd=-1 accepted";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "tfd::writable: fd=-1 is not a descriptor: Bad file descriptor");
     }
     EXPECT_THROW(release_waits(loop, -1), std::system_error);
+}
+
+// A number no descriptor has is refused before the loop's tables grow to hold it: a stray
+// 1 << 30 would otherwise cost gigabytes (or std::bad_alloc) before any later check.
+TEST(CoroReadinessArguments, ANumberThatIsNotOpenIsRefusedBeforeAnyTableGrows) {
+    event_loop loop;
+    for (int fd : {1 << 30, 100'000'000, std::numeric_limits<int>::max()}) {
+        for (bool read : {true, false}) {
+            const char* operation = read ? "tfd::readable" : "tfd::writable";
+            try {
+                if (read) {
+                    (void)readable(loop, fd);
+                } else {
+                    (void)writable(loop, fd);
+                }
+                ADD_FAILURE() << operation << " accepted fd=" << fd;
+            } catch (const std::system_error& e) {
+                EXPECT_EQ(e.code().value(), EBADF);
+                EXPECT_EQ(std::string(e.what()), std::string(operation) +
+                                                     ": fd=" + std::to_string(fd) +
+                                                     " is not an open descriptor: Bad file "
+                                                     "descriptor");
+            }
+        }
+        EXPECT_NO_THROW(release_waits(loop, fd));  // never waited on: nothing to release
+    }
+    // The loop is intact: an open descriptor is still awaited.
+    socket_pair pair;
+    ASSERT_EQ(::write(pair.b.get(), "x", 1), 1);
+    io_events got = io_events::none;
+    loop.spawn([](event_loop& l, int fd, io_events& out) -> task<> {
+        out = co_await readable(l, fd);
+    }(loop, pair.a.get(), got));
+    loop.run_for(1s);
+    EXPECT_TRUE(any(got, io_events::readable));
 }
 
 TEST_P(CoroReadiness, DestroyingTheWaitingTaskUnregisters) {
@@ -197,6 +242,27 @@ TEST_P(CoroReadiness, DestroyingTheWaitingTaskUnregisters) {
     EXPECT_EQ(loop.active_watchers(), 0u);
     ASSERT_EQ(::write(pair.b.get(), "x", 1), 1);
     loop.run_for(1ms);  // nothing may reach the destroyed frame (ASan)
+}
+
+// A task the user owns (not spawned) suspended in a descriptor wait when the loop goes
+// (lifetime rule 2 broken): destroying the task afterwards would write into the loop's freed
+// slot.  Every build stops at the loop's destruction instead, naming what was left, as for a
+// handle that outlives its loop.
+TEST(CoroReadinessDeathTest, EveryBuildStopsWhenTheLoopGoesBeforeATaskWaitingOnADescriptor) {
+    EXPECT_DEATH(
+        {
+            socket_pair pair;
+            auto loop = std::make_unique<event_loop>();
+            task<> t = [](event_loop& l, int fd) -> task<> { co_await readable(l, fd); }(
+                                                     *loop, pair.a.get());
+            // Driven by a spawned task that awaits it: the spawned one goes with the loop,
+            // the owned one stays suspended.
+            loop->spawn([](task<>& owned) -> task<> { co_await std::move(owned); }(t));
+            loop.reset();
+            t = {};
+        },
+        "destroyed while still in use: 1 descriptor\\(s\\) \\(the first fd=[0-9]+\\) still "
+        "awaited by a coroutine that is not spawned");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CoroReadiness,

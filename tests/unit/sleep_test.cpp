@@ -134,13 +134,16 @@ task<> stoppable_sleep(event_loop& loop, std::stop_token token, std::string& out
     }
 }
 
-TEST(CoroSleep, AStopRequestOnTheLoopThreadResumesAtOnce) {
+TEST(CoroSleep, AStopRequestOnTheLoopThreadResumesInThePostedWorkPhase) {
     event_loop loop;
     std::stop_source source;
     std::string outcome;
     loop.spawn(stoppable_sleep(loop, source.get_token(), outcome));
     EXPECT_EQ(loop.active_watchers(), 1u);
-    source.request_stop();  // resumes inside request_stop()
+    source.request_stop();
+    EXPECT_EQ(outcome, "");  // never resumed inside request_stop()
+    EXPECT_EQ(loop.active_watchers(), 1u);
+    loop.run_until_idle();  // phase 6 of this pass delivers the stop, long before the hour
     EXPECT_EQ(outcome, "sleep: Operation canceled");
     EXPECT_EQ(loop.active_watchers(), 0u);
     EXPECT_EQ(loop.spawned(), 0u);

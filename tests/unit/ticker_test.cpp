@@ -78,6 +78,8 @@ TEST(CoroTicker, AStopTokenEndsTheWait) {
         }
     }(loop, source.get_token(), outcome));
     source.request_stop();
+    EXPECT_EQ(outcome, "");  // never resumed inside request_stop()
+    loop.run_until_idle();   // phase 6 delivers the stop
     EXPECT_EQ(outcome, "ticker::next: Operation canceled");
     EXPECT_EQ(loop.active_watchers(), 0u);
 }

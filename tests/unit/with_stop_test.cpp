@@ -4,9 +4,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <optional>
 #include <stop_token>
+#include <string>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "tfd/async_fd.hpp"
 #include "tfd/readiness.hpp"
@@ -27,6 +31,8 @@ TEST(CoroWithStop, AStopCancelsTheOperationAsAValue) {
     }(loop, source.get_token(), slept));
     EXPECT_EQ(loop.active_watchers(), 1u);
     source.request_stop();
+    EXPECT_FALSE(slept.has_value());  // never resumed inside request_stop()
+    loop.run_until_idle();            // phase 6 delivers the stop
     EXPECT_EQ(slept, std::optional<bool>(false));
     EXPECT_EQ(loop.active_watchers(), 0u);
 }
@@ -79,6 +85,53 @@ TEST(CoroWithStop, FromAnotherThreadThroughTheLoopAndNestedInATimeLimit) {
     other.join();
     EXPECT_TRUE(stopped);
     EXPECT_EQ(loop.active_watchers(), 0u);
+}
+
+// The stop delivery is armed on the loop with_stop is given, the operation waits on its own: with
+// two different loops the stop delivery would never reach the operation, so co_await refuses the
+// pair with EINVAL naming both loops instead of waiting without it.
+std::string loop_mismatch_message(const char* wrapper, const event_loop& operation,
+                                  const event_loop& given) {
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "%s: the operation waits on event_loop %p, but %s was given event_loop %p "
+                  "(pass the operation's own loop): Invalid argument",
+                  wrapper, static_cast<const void*>(&operation), wrapper,
+                  static_cast<const void*>(&given));
+    return text;
+}
+
+TEST(CoroWithStopArguments, AnOperationOnAnotherLoopIsRefusedAtCoAwait) {
+    event_loop a;
+    event_loop b(backend_kind::epoll, loop_options{.virtual_time = true});
+    std::stop_source source;
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    unique_fd x(fds[0]), y(fds[1]);
+    std::vector<std::string> outcomes;
+    b.spawn([](event_loop& a, event_loop& b, int fd, std::stop_source& source,
+               std::vector<std::string>& out) -> task<> {
+        try {
+            (void)co_await with_stop(a, sleep_for(b, 1s), source.get_token());
+            out.push_back("completed");
+        } catch (const std::system_error& e) {
+            out.push_back(e.code() == std::errc::invalid_argument ? e.what() : "other");
+        }
+        try {
+            (void)co_await with_stop(a, readable(b, fd), source.get_token());
+            out.push_back("completed");
+        } catch (const std::system_error& e) {
+            out.push_back(e.code() == std::errc::invalid_argument ? e.what() : "other");
+        }
+        // The same loop is accepted: the operation runs (and ends on b's virtual time).
+        (void)co_await with_stop(b, sleep_for(b, 1s), source.get_token());
+        out.push_back("completed");
+    }(a, b, x.get(), source, outcomes));
+    b.run();
+    const std::string refused = loop_mismatch_message("with_stop", b, a);
+    EXPECT_EQ(outcomes, (std::vector<std::string>{refused, refused, "completed"}));
+    EXPECT_EQ(a.active_watchers(), 0u);
+    EXPECT_EQ(b.active_watchers(), 0u);
 }
 
 }  // namespace

@@ -4,9 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include "tfd/async_fd.hpp"
 #include "tfd/readiness.hpp"
@@ -132,6 +135,8 @@ TEST(CoroWithTimeout, AStopStillEndsTheInnerOperation) {
         }
     }(loop, pair.a.get(), source.get_token(), outcome));
     source.request_stop();
+    EXPECT_EQ(outcome, "");  // never resumed inside request_stop()
+    loop.run_until_idle();   // phase 6 delivers the stop
     EXPECT_EQ(outcome, "readable: Operation canceled");
     EXPECT_EQ(loop.active_watchers(), 0u);
 }
@@ -154,6 +159,51 @@ TEST(CoroWithTimeout, NanLimitIsRefused) {
     EXPECT_THROW(
         (void)with_timeout(loop, sleep_for(loop, 1s), std::chrono::duration<double>(std::nan(""))),
         std::system_error);
+}
+
+// The time limit is armed on the loop with_timeout is given, the operation waits on its own: with
+// two different loops the time limit would never reach the operation, so co_await refuses the pair
+// with EINVAL naming both loops instead of waiting without it.
+std::string loop_mismatch_message(const char* wrapper, const event_loop& operation,
+                                  const event_loop& given) {
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "%s: the operation waits on event_loop %p, but %s was given event_loop %p "
+                  "(pass the operation's own loop): Invalid argument",
+                  wrapper, static_cast<const void*>(&operation), wrapper,
+                  static_cast<const void*>(&given));
+    return text;
+}
+
+TEST(CoroWithTimeoutArguments, AnOperationOnAnotherLoopIsRefusedAtCoAwait) {
+    event_loop a;
+    event_loop b(backend_kind::epoll, loop_options{.virtual_time = true});
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    unique_fd x(fds[0]), y(fds[1]);
+    std::vector<std::string> outcomes;
+    b.spawn([](event_loop& a, event_loop& b, int fd, std::vector<std::string>& out) -> task<> {
+        try {
+            (void)co_await with_timeout(a, sleep_for(b, 1s), 10ms);
+            out.push_back("completed");
+        } catch (const std::system_error& e) {
+            out.push_back(e.code() == std::errc::invalid_argument ? e.what() : "other");
+        }
+        try {
+            (void)co_await with_timeout(a, with_timeout(b, readable(b, fd), 1s), 10ms);
+            out.push_back("completed");
+        } catch (const std::system_error& e) {
+            out.push_back(e.code() == std::errc::invalid_argument ? e.what() : "other");
+        }
+        // The same loop is accepted: the operation runs (and ends on b's virtual time).
+        (void)co_await with_timeout(b, sleep_for(b, 1s), 10ms);
+        out.push_back("completed");
+    }(a, b, x.get(), outcomes));
+    b.run();
+    const std::string refused = loop_mismatch_message("with_timeout", b, a);
+    EXPECT_EQ(outcomes, (std::vector<std::string>{refused, refused, "completed"}));
+    EXPECT_EQ(a.active_watchers(), 0u);
+    EXPECT_EQ(b.active_watchers(), 0u);
 }
 
 }  // namespace
