@@ -1,18 +1,29 @@
 // Stop requests: always delivered through the loop's posted work, never inside request_stop().
 #include "tfd/cancellation.hpp"
 
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <unordered_map>
 
 #include "tfd/race_awaiter.hpp"
 
 namespace tfd::detail {
 namespace {
 
-// The bindings stopped whose delivery has not reached the loop yet.  Process-wide, since a
-// binding only knows its loop, and short: one entry per wait stopped and not yet delivered.
+// The bindings stopped whose delivery has not reached the loop yet, each with the ticket of
+// its delivery.  Process-wide, since a binding only knows its loop; one entry per wait
+// stopped and not yet delivered.  A delivery looks its binding up by address and ticket, so
+// it never dereferences a binding that finished meanwhile, and a new binding at the same
+// address (a later wait) is not taken for it.  A hash table: a million stops requested at
+// once are a million deliveries, each O(1).  Never destroyed, so that a stop requested
+// during exit still finds it.
 std::mutex pending_mutex;
-stop_binding* pending_head = nullptr;  // guarded by pending_mutex
+std::unordered_map<const stop_binding*, std::uint64_t>& pending_stops() {
+    static auto* table = new std::unordered_map<const stop_binding*, std::uint64_t>;
+    return *table;
+}
+std::uint64_t last_ticket = 0;  // guarded by pending_mutex
 
 }  // namespace
 
@@ -71,49 +82,35 @@ void stop_binding::on_stop() noexcept {
     // Never resumed here, on whatever thread: the resumed coroutine could destroy the
     // stop_source (or another callback on it) while request_stop() still walks its
     // callbacks.  The delivery runs in the loop's phase 6 instead.
+    std::uint64_t ticket = 0;
     {
         std::lock_guard<std::mutex> lock(pending_mutex);
-        pending_prev_ = nullptr;
-        pending_next_ = pending_head;
-        if (pending_head != nullptr) {
-            pending_head->pending_prev_ = this;
-        }
-        pending_head = this;
+        ticket = ++last_ticket;
+        pending_stops()[this] = ticket;
         pending_ = true;
     }
     // post() allocates; if memory ran out here the stop could not be delivered at all, and
     // the noexcept callback ends the program instead of leaving a coroutine waiting forever.
-    loop_->post([self = this] { deliver(self); });
+    loop_->post([self = this, ticket] { deliver(self, ticket); });
 }
 
 void stop_binding::forget_pending() noexcept {
     std::lock_guard<std::mutex> lock(pending_mutex);
-    if (pending_prev_ != nullptr) {
-        pending_prev_->pending_next_ = pending_next_;
-    } else {
-        pending_head = pending_next_;
-    }
-    if (pending_next_ != nullptr) {
-        pending_next_->pending_prev_ = pending_prev_;
-    }
-    pending_prev_ = pending_next_ = nullptr;
+    pending_stops().erase(this);
     pending_ = false;
 }
 
-void stop_binding::deliver(stop_binding* self) noexcept {
+void stop_binding::deliver(stop_binding* self, std::uint64_t ticket) noexcept {
     {
-        // Compares addresses only: a binding that finished removed itself from the list, and
-        // nothing in it is dereferenced unless it is still there.
         std::lock_guard<std::mutex> lock(pending_mutex);
-        stop_binding* entry = pending_head;
-        while (entry != nullptr && entry != self) {
-            entry = entry->pending_next_;
+        auto& table = pending_stops();
+        auto entry = table.find(self);
+        if (entry == table.end() || entry->second != ticket) {
+            return;  // the wait finished first (and *self may be gone)
         }
-        if (entry == nullptr) {
-            return;
-        }
+        table.erase(entry);
+        self->pending_ = false;
     }
-    self->forget_pending();
     self->cancel_(self->target_);
 }
 

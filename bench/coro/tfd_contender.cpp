@@ -68,8 +68,9 @@ sleepers_result tfd_sleepers(const std::vector<std::int64_t>& delays_ns, outcome
     result.bytes = static_cast<double>(heap_in_use() - heap_before) / static_cast<double>(n);
     start = clock_type::now();
     for (std::size_t i = 0; i < n; ++i) {
-        sources[i].request_stop();  // resumes the sleeper inline; it ends
+        sources[i].request_stop();  // posts the stop to the loop
     }
+    loop.run_until_idle();  // delivers them: each sleeper resumes and ends (as asio's run does)
     result.cancel_ns = ns_since(start, n);
     if (loop.spawned() != 0 || loop.active_watchers() != 0) {
         std::fprintf(stderr, "tfd sleepers: %zu left\n", loop.spawned());

@@ -10,7 +10,8 @@
 //
 // The framing, limits and bounded output are tcp_connection's (max_line, max_output,
 // read_budget).  tcp_connection reads whenever data arrives; lines that arrive while the
-// coroutine is busy elsewhere are queued here, up to max_queued bytes: a peer that keeps
+// coroutine is busy elsewhere are queued here, up to max_queued bytes (one line is always
+// kept, whatever its size, so 0 means "one line at a time"): a peer that keeps
 // sending faster than the coroutine reads is disconnected (input_overflow() then says so,
 // and reason() is close_reason::error), as one that does not read is (output_overflow).
 //

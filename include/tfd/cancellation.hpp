@@ -24,6 +24,7 @@
 #include "tfd/requires_cxx20.hpp"  // first: a plain error for an older C++
 
 #include <coroutine>
+#include <cstdint>
 #include <optional>
 #include <stop_token>
 #include <system_error>
@@ -78,17 +79,18 @@ enum class cancelled_operation : unsigned char {
 //
 // Threads: the std::stop_callback runs on the thread that requested the stop, inside
 // request_stop(), which goes on walking the stop state's callbacks afterwards.  So the
-// callback resumes nothing, on any thread: it links the binding into a process-wide list
-// of pending stops (under a mutex) and posts a delivery to the loop (phase 6); the
-// delivery cancels the wait only if the binding is still in that list.  unbind() first
-// destroys the stop_callback, which waits for a callback running on another thread to
-// finish, and then removes the binding from the list, so a delivery never reaches a
+// callback resumes nothing, on any thread: it records the binding, with a ticket, in a
+// process-wide table of pending stops (under a mutex) and posts a delivery to the loop
+// (phase 6); the delivery cancels the wait only if the table still holds the binding with
+// that ticket.  unbind() first destroys the stop_callback, which waits for a callback
+// running on another thread to finish, and then removes the binding from the table, so a
+// delivery never reaches a
 // finished wait (one that completed, or was cancelled otherwise, before the delivery ran).
 // The one stop handled inline is one requested during bind() itself, on the binding
 // thread: bind() returns false and the awaiter does not suspend.
 //
-// Invariants: callback_ engaged exactly while bound; pending_ (changed under the list's
-// mutex) exactly while linked into the list; both only while bound.
+// Invariants: callback_ engaged exactly while bound; pending_ (changed under the table's
+// mutex) exactly while the table holds the binding; both only while bound.
 class stop_binding {
   public:
     explicit stop_binding(std::stop_token token) noexcept : token_(std::move(token)) {}
@@ -118,7 +120,7 @@ class stop_binding {
     };
     void on_stop() noexcept;
     void forget_pending() noexcept;
-    static void deliver(stop_binding* self) noexcept;
+    static void deliver(stop_binding* self, std::uint64_t ticket) noexcept;
 
     std::stop_token token_;
     std::optional<std::stop_callback<forward>> callback_;
@@ -129,8 +131,6 @@ class stop_binding {
     bool binding_ = false;
     bool stopped_while_binding_ = false;
     bool pending_ = false;
-    stop_binding* pending_prev_ = nullptr;
-    stop_binding* pending_next_ = nullptr;
 };
 
 // The listener of an awaiter made without a stop token: nothing to listen to, no bytes.
