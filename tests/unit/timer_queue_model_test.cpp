@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <ostream>
 #include <random>
 #include <string>
 #include <utility>
@@ -107,6 +108,10 @@ struct variant {
     kind k;
     bool budgeted;
 };
+// For gtest's messages (without it, gtest prints the bytes, padding included).
+void PrintTo(const variant& v, std::ostream* os) {
+    *os << (v.k == kind::heap ? "heap" : "wheel") << (v.budgeted ? " with a cascade budget" : "");
+}
 
 class model_run {
   public:
