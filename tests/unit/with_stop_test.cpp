@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/loop_mismatch.hpp"
 #include "tfd/async_fd.hpp"
 #include "tfd/readiness.hpp"
 #include "tfd/task.hpp"
@@ -90,16 +91,7 @@ TEST(CoroWithStop, FromAnotherThreadThroughTheLoopAndNestedInATimeLimit) {
 // The stop delivery is armed on the loop with_stop is given, the operation waits on its own: with
 // two different loops the stop delivery would never reach the operation, so co_await refuses the
 // pair with EINVAL naming both loops instead of waiting without it.
-std::string loop_mismatch_message(const char* wrapper, const event_loop& operation,
-                                  const event_loop& given) {
-    char text[200];
-    std::snprintf(text, sizeof text,
-                  "%s: the operation waits on event_loop %p, but %s was given event_loop %p "
-                  "(pass the operation's own loop): Invalid argument",
-                  wrapper, static_cast<const void*>(&operation), wrapper,
-                  static_cast<const void*>(&given));
-    return text;
-}
+using test::loop_mismatch_message;
 
 TEST(CoroWithStopArguments, AnOperationOnAnotherLoopIsRefusedAtCoAwait) {
     event_loop a;

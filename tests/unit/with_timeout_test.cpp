@@ -11,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "support/loop_mismatch.hpp"
 #include "tfd/async_fd.hpp"
 #include "tfd/readiness.hpp"
 #include "tfd/task.hpp"
@@ -164,16 +165,7 @@ TEST(CoroWithTimeout, NanLimitIsRefused) {
 // The time limit is armed on the loop with_timeout is given, the operation waits on its own: with
 // two different loops the time limit would never reach the operation, so co_await refuses the pair
 // with EINVAL naming both loops instead of waiting without it.
-std::string loop_mismatch_message(const char* wrapper, const event_loop& operation,
-                                  const event_loop& given) {
-    char text[200];
-    std::snprintf(text, sizeof text,
-                  "%s: the operation waits on event_loop %p, but %s was given event_loop %p "
-                  "(pass the operation's own loop): Invalid argument",
-                  wrapper, static_cast<const void*>(&operation), wrapper,
-                  static_cast<const void*>(&given));
-    return text;
-}
+using test::loop_mismatch_message;
 
 TEST(CoroWithTimeoutArguments, AnOperationOnAnotherLoopIsRefusedAtCoAwait) {
     event_loop a;
